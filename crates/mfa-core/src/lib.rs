@@ -1,0 +1,74 @@
+//! The mfa-wasm engine: multi-factor authentication rules, written once.
+//!
+//! `mfa-core` is **sans-IO**. It never reads a clock, draws randomness, logs,
+//! or touches storage or the network. Every operation takes the current time
+//! (`now`, seconds since the Unix epoch) and, where it creates secrets, a
+//! [`RandomSource`] from the caller; it reads and updates a plain
+//! [`UserRecord`] and appends the [`AuditEvent`]s it produced to a list the
+//! caller owns. This is what lets the same engine run unchanged inside a
+//! gateway filter, a WebAssembly component and a browser.
+//!
+//! # Persisting records
+//! A [`UserRecord`] carries a `revision`. Every operation that changes the
+//! record increments it exactly once; the host writes the record back with
+//! compare-and-swap on the revision it read, so that two concurrent uses of
+//! one code give exactly one success.
+//!
+//! ```
+//! use mfa_core::{Engine, Keys, Policy, UserRecord, SeededRandom};
+//! let mut rng = SeededRandom::new(b"doc example");
+//! let engine = Engine::new(Policy::default(), Keys::generate(&mut rng)).unwrap();
+//! let mut record = UserRecord::new("alice@example.com", 1_700_000_000);
+//! let mut audit = Vec::new();
+//! let next = engine.enrollment_check(&record, 1_700_000_000);
+//! assert_eq!(next, mfa_core::NextStep::Continue);
+//! engine.set_mfa_state(&mut record, mfa_core::MfaState::Enabled, "admin", 1_700_000_000, &mut audit);
+//! assert!(matches!(engine.enrollment_check(&record, 1_700_000_000), mfa_core::NextStep::Register { .. }));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod app_password;
+mod audit;
+mod challenge;
+mod contact;
+mod encoding;
+mod engine;
+mod error;
+mod hash;
+mod keys;
+mod otp;
+mod otpauth;
+mod policy;
+mod rand;
+mod record;
+mod recovery;
+mod secret;
+mod throttle;
+mod token;
+
+pub use app_password::{
+    AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword, APP_PASSWORD_LEN,
+};
+pub use audit::{AuditEvent, AuditKind, FailureReason};
+pub use challenge::Delivery;
+pub use contact::{EmailAddress, PhoneNumber};
+pub use engine::{Confirmed, Engine, NextStep, Registration, Verified};
+pub use error::Error;
+pub use hash::{Argon2Params, PasswordHashCheck};
+pub use keys::{Keys, KEY_FILE_VERSION};
+pub use otp::{Algorithm, Hotp, OtpMatch, Totp};
+pub use otpauth::{OtpAuthUri, OtpKind, UriWarning, MAX_URI_LEN};
+pub use policy::{MethodType, Policy, PolicyBuilder};
+pub use rand::{RandomSource, SeededRandom};
+pub use record::{
+    AppPasswordInfo, Method, MethodId, MethodKind, MfaState, PhoneChannel, UserRecord,
+    RECORD_SCHEMA,
+};
+pub use recovery::RecoveryCodes;
+pub use secret::SecretString;
+pub use throttle::Factor;
+pub use token::{Jwk, Jwks, SessionClaims, TokenKind};
+
+/// Seconds since the Unix epoch, as every operation of the engine takes it.
+pub type UnixTime = u64;
