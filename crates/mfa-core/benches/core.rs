@@ -1,1 +1,2 @@
-fn main(){}
+//! Benchmarks of the engine (filled in by the benchmark work).
+fn main() {}

@@ -8,8 +8,8 @@
 //! symbols is refused before any hashing. Spaces, dashes and case are ignored.
 use serde::{Deserialize, Serialize};
 
-use crate::encoding::{friendly_random, friendly_render, friendly_symbols, FRIENDLY};
-use crate::hash::{check_phc, hash_password, verify_password, Argon2Params, PasswordHashCheck};
+use crate::encoding::{FRIENDLY, friendly_random, friendly_render, friendly_symbols};
+use crate::hash::{Argon2Params, PasswordHashCheck, check_phc, hash_password, verify_password};
 use crate::record::AppPasswordInfo;
 use crate::secret::SecretString;
 use crate::{Error, RandomSource, UnixTime};
@@ -26,10 +26,9 @@ const MAX_SCOPE_LEN: usize = 128;
 const LAST_USED_GRANULARITY: u64 = 60;
 
 fn checksum(body: &[u8]) -> [u8; 2] {
-    let sum = body
-        .iter()
-        .enumerate()
-        .fold(0u32, |acc, (i, v)| (acc + (i as u32 + 1) * u32::from(*v)) % CHECK_PRIME);
+    let sum = body.iter().enumerate().fold(0u32, |acc, (i, v)| {
+        (acc + (i as u32 + 1) * u32::from(*v)) % CHECK_PRIME
+    });
     [(sum / 32) as u8, (sum % 32) as u8]
 }
 
@@ -53,12 +52,22 @@ impl ParsedAppPassword {
         if checksum(&symbols[..BODY_LEN]) != symbols[BODY_LEN..] {
             return Err(Error::MalformedAppPassword);
         }
-        let canonical: String = symbols.iter().map(|v| FRIENDLY[*v as usize] as char).collect();
-        Ok(Self { id: canonical[..ID_LEN].to_string(), canonical: SecretString::new(canonical) })
+        let canonical: String = symbols
+            .iter()
+            .map(|v| FRIENDLY[*v as usize] as char)
+            .collect();
+        Ok(Self {
+            id: canonical[..ID_LEN].to_string(),
+            canonical: SecretString::new(canonical),
+        })
     }
 
     /// Check against a stored PHC hash. `Ok(None)`: wrong password.
-    pub fn verify_hash(&self, phc: &str, policy: &Argon2Params) -> Result<Option<PasswordHashCheck>, Error> {
+    pub fn verify_hash(
+        &self,
+        phc: &str,
+        policy: &Argon2Params,
+    ) -> Result<Option<PasswordHashCheck>, Error> {
         verify_password(phc, self.canonical.expose().as_bytes(), policy)
     }
 
@@ -148,7 +157,10 @@ impl AppPasswordEntry {
     }
 
     pub(crate) fn mark_used(&mut self, now: UnixTime) -> bool {
-        if self.last_used_at.is_none_or(|t| now >= t + LAST_USED_GRANULARITY) {
+        if self
+            .last_used_at
+            .is_none_or(|t| now >= t + LAST_USED_GRANULARITY)
+        {
             self.last_used_at = Some(now);
             true
         } else {
@@ -180,7 +192,8 @@ pub(crate) fn check_scopes(scopes: &[String]) -> Result<Vec<String>, Error> {
         let s = s.trim();
         let ok = !s.is_empty()
             && s.len() <= MAX_SCOPE_LEN
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":/._-*".contains(&b));
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":/._-*".contains(&b));
         if !ok {
             return Err(Error::input(
                 "scopes",
@@ -210,7 +223,10 @@ pub(crate) fn scope_allows(granted: &[String], wanted: Option<&str>) -> bool {
 }
 
 /// Generate a password whose id is not in `taken`.
-pub(crate) fn generate(rng: &mut dyn RandomSource, taken: &[&str]) -> (String, SecretString, String) {
+pub(crate) fn generate(
+    rng: &mut dyn RandomSource,
+    taken: &[&str],
+) -> (String, SecretString, String) {
     loop {
         let mut symbols = friendly_random(rng, BODY_LEN);
         let id = friendly_render(&symbols[..ID_LEN], ID_LEN, '-');
@@ -236,7 +252,16 @@ pub(crate) fn new_entry(
 ) -> Result<(AppPasswordEntry, SecretString), Error> {
     let (id, display, canonical) = generate(rng, taken);
     let hash = hash_password(params, canonical.as_bytes(), rng)?;
-    let entry = AppPasswordEntry { id, name, hash, scopes, created_at: now, expires_at, last_used_at: None, revoked_at: None };
+    let entry = AppPasswordEntry {
+        id,
+        name,
+        hash,
+        scopes,
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
     Ok((entry, display))
 }
 
@@ -257,9 +282,13 @@ impl AppPasswordCredential {
         if self.expires_at.is_some_and(|e| now >= e) {
             return Err(Error::AppPasswordExpired);
         }
-        let check = parsed.verify_hash(&self.hash, policy)?.ok_or(Error::WrongAppPassword)?;
+        let check = parsed
+            .verify_hash(&self.hash, policy)?
+            .ok_or(Error::WrongAppPassword)?;
         if !scope_allows(&self.scopes, scope) {
-            return Err(Error::OutOfScope { scope: scope.unwrap_or_default().to_string() });
+            return Err(Error::OutOfScope {
+                scope: scope.unwrap_or_default().to_string(),
+            });
         }
         Ok(AppPasswordMatch {
             id: self.id.clone(),
@@ -275,7 +304,10 @@ impl AppPasswordCredential {
             return Err(Error::input("user", "must be non-empty and contain no ':'"));
         }
         if self.id.len() != ID_LEN || !self.id.bytes().all(|b| FRIENDLY.contains(&b)) {
-            return Err(Error::input("id", "must be the 4-symbol id printed with the password"));
+            return Err(Error::input(
+                "id",
+                "must be the 4-symbol id printed with the password",
+            ));
         }
         check_phc(&self.hash)?;
         check_scopes(&self.scopes)?;
@@ -300,8 +332,14 @@ mod tests {
         assert_eq!(ParsedAppPassword::parse(&spaced).unwrap().id, id);
         let mut typo = canonical.clone().into_bytes();
         typo[7] = if typo[7] == b'a' { b'b' } else { b'a' };
-        assert_eq!(ParsedAppPassword::parse(std::str::from_utf8(&typo).unwrap()), Err(Error::MalformedAppPassword));
-        assert_eq!(ParsedAppPassword::parse("hunter2"), Err(Error::MalformedAppPassword));
+        assert_eq!(
+            ParsedAppPassword::parse(std::str::from_utf8(&typo).unwrap()),
+            Err(Error::MalformedAppPassword)
+        );
+        assert_eq!(
+            ParsedAppPassword::parse("hunter2"),
+            Err(Error::MalformedAppPassword)
+        );
     }
 
     #[test]

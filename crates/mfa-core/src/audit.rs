@@ -39,9 +39,9 @@ impl From<&Error> for FailureReason {
     fn from(e: &Error) -> Self {
         match e {
             Error::WrongCode | Error::WrongAppPassword | Error::WrongRecoveryCode => Self::Wrong,
-            Error::MalformedCode { .. } | Error::MalformedAppPassword | Error::MalformedRecoveryCode => {
-                Self::Malformed
-            }
+            Error::MalformedCode { .. }
+            | Error::MalformedAppPassword
+            | Error::MalformedRecoveryCode => Self::Malformed,
             Error::Replay => Self::Replay,
             Error::CodeExpired | Error::AppPasswordExpired => Self::Expired,
             Error::AttemptsExhausted => Self::AttemptsExhausted,

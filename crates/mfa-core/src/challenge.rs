@@ -99,7 +99,12 @@ impl Challenge {
 }
 
 /// The message text for a code.
-pub(crate) fn compose(channel: MethodType, code: &str, issuer: &str, lifetime_secs: u32) -> (String, String) {
+pub(crate) fn compose(
+    channel: MethodType,
+    code: &str,
+    issuer: &str,
+    lifetime_secs: u32,
+) -> (String, String) {
     let minutes = lifetime_secs.div_ceil(60);
     let subject = format!("Your {issuer} verification code");
     let message = match channel {

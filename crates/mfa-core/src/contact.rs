@@ -39,18 +39,31 @@ impl PhoneNumber {
             || !cc_digits.bytes().all(|b| b.is_ascii_digit())
             || cc_digits.starts_with('0')
         {
-            return Err(Error::input("country code", "must be 1 to 3 digits, like +1 or +44"));
+            return Err(Error::input(
+                "country code",
+                "must be 1 to 3 digits, like +1 or +44",
+            ));
         }
-        let cc: u16 = cc_digits.parse().map_err(|_| Error::input("country code", "not a number"))?;
+        let cc: u16 = cc_digits
+            .parse()
+            .map_err(|_| Error::input("country code", "not a number"))?;
         if !is_assigned(cc) {
-            return Err(Error::input("country code", format!("+{cc} is not an assigned country code")));
+            return Err(Error::input(
+                "country code",
+                format!("+{cc} is not an assigned country code"),
+            ));
         }
         let mut digits = String::with_capacity(national.len());
         for c in national.trim().chars() {
             match c {
                 '0'..='9' => digits.push(c),
                 ' ' | '.' | '-' | '(' | ')' | '\u{a0}' => {}
-                _ => return Err(Error::input("phone number", "may contain only digits and spaces")),
+                _ => {
+                    return Err(Error::input(
+                        "phone number",
+                        "may contain only digits and spaces",
+                    ));
+                }
             }
         }
         if cc != 39 && digits.starts_with('0') {
@@ -60,28 +73,40 @@ impl PhoneNumber {
             return Err(Error::input("phone number", "is too short"));
         }
         if cc_digits.len() + digits.len() > 15 {
-            return Err(Error::input("phone number", "is longer than the 15 digits E.164 allows"));
+            return Err(Error::input(
+                "phone number",
+                "is longer than the 15 digits E.164 allows",
+            ));
         }
-        Ok(Self { country_code: cc, national: digits })
+        Ok(Self {
+            country_code: cc,
+            national: digits,
+        })
     }
 
     /// Parse a full E.164 number such as `+14255550123`.
     pub fn parse_e164(s: &str) -> Result<Self, Error> {
-        let digits = s
-            .trim()
-            .strip_prefix('+')
-            .ok_or_else(|| Error::input("phone number", "must start with + and the country code"))?;
+        let digits = s.trim().strip_prefix('+').ok_or_else(|| {
+            Error::input("phone number", "must start with + and the country code")
+        })?;
         for len in 1..=3 {
-            if let Some(cc) = digits.get(..len) {
-                if let Ok(code) = cc.parse::<u16>() {
-                    let fits = if len < 3 { SHORT_CODES.contains(&code) } else { is_assigned(code) };
-                    if fits {
-                        return Self::parse(cc, &digits[len..]);
-                    }
+            if let Some(cc) = digits.get(..len)
+                && let Ok(code) = cc.parse::<u16>()
+            {
+                let fits = if len < 3 {
+                    SHORT_CODES.contains(&code)
+                } else {
+                    is_assigned(code)
+                };
+                if fits {
+                    return Self::parse(cc, &digits[len..]);
                 }
             }
         }
-        Err(Error::input("country code", "is not an assigned country code"))
+        Err(Error::input(
+            "country code",
+            "is not an assigned country code",
+        ))
     }
 
     /// The number in E.164 form, e.g. `+14255550123`.
@@ -93,7 +118,12 @@ impl PhoneNumber {
     /// sign-in page ("We texted +1 ••••••••23").
     pub fn masked(&self) -> String {
         let keep = self.national.len().saturating_sub(2);
-        format!("+{} {}{}", self.country_code, "•".repeat(keep), &self.national[keep..])
+        format!(
+            "+{} {}{}",
+            self.country_code,
+            "•".repeat(keep),
+            &self.national[keep..]
+        )
     }
 }
 
@@ -131,7 +161,10 @@ impl EmailAddress {
             .rsplit_once('@')
             .ok_or_else(|| Error::input("email", "must look like name@example.com"))?;
         if local.is_empty() || local.len() > 64 {
-            return Err(Error::input("email", "the part before @ must be 1 to 64 characters"));
+            return Err(Error::input(
+                "email",
+                "the part before @ must be 1 to 64 characters",
+            ));
         }
         let local_ok = local.split('.').all(|part| {
             !part.is_empty()
@@ -140,7 +173,10 @@ impl EmailAddress {
                 })
         });
         if !local_ok {
-            return Err(Error::input("email", "the part before @ contains characters that are not allowed"));
+            return Err(Error::input(
+                "email",
+                "the part before @ contains characters that are not allowed",
+            ));
         }
         let domain = domain.to_ascii_lowercase();
         let labels: Vec<&str> = domain.split('.').collect();
@@ -150,9 +186,12 @@ impl EmailAddress {
                     && l.len() <= 63
                     && !l.starts_with('-')
                     && !l.ends_with('-')
-                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
+                    && l.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b >= 0x80)
             })
-            && !labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
+            && !labels
+                .last()
+                .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()));
         if !domain_ok {
             return Err(Error::input("email", "the domain after @ is not valid"));
         }
@@ -189,23 +228,48 @@ mod tests {
     fn phone_numbers() {
         let p = PhoneNumber::parse("+44", "07700 900123").unwrap();
         assert_eq!(p.e164(), "+447700900123");
-        assert_eq!(PhoneNumber::parse_e164("+14255550123").unwrap().country_code, 1);
-        assert_eq!(PhoneNumber::parse_e164("+353861234567").unwrap().country_code, 353);
+        assert_eq!(
+            PhoneNumber::parse_e164("+14255550123")
+                .unwrap()
+                .country_code,
+            1
+        );
+        assert_eq!(
+            PhoneNumber::parse_e164("+353861234567")
+                .unwrap()
+                .country_code,
+            353
+        );
         assert!(PhoneNumber::parse("+0", "1234567").is_err());
         assert!(PhoneNumber::parse("+210", "1234567").is_err());
         assert!(PhoneNumber::parse("+1", "12a4567").is_err());
         assert!(PhoneNumber::parse("+1", "1234567890123456").is_err());
-        assert_eq!(PhoneNumber::parse("1", "425 555 0123").unwrap().masked(), "+1 ••••••••23");
+        assert_eq!(
+            PhoneNumber::parse("1", "425 555 0123").unwrap().masked(),
+            "+1 ••••••••23"
+        );
     }
 
     #[test]
     fn emails_and_own_domains() {
         let own = vec!["contoso.com".to_string()];
-        assert_eq!(EmailAddress::parse("Bob@Example.ORG", &own).unwrap().as_str(), "Bob@example.org");
+        assert_eq!(
+            EmailAddress::parse("Bob@Example.ORG", &own)
+                .unwrap()
+                .as_str(),
+            "Bob@example.org"
+        );
         assert!(EmailAddress::parse("bob@contoso.com", &own).is_err());
         assert!(EmailAddress::parse("bob@mail.contoso.com", &own).is_err());
         assert!(EmailAddress::parse("bob@notcontoso.com", &own).is_ok());
-        for bad in ["bob", "@x.com", "bob@localhost", "a..b@x.com", "bob@-x.com", "bob@x.123"] {
+        for bad in [
+            "bob",
+            "@x.com",
+            "bob@localhost",
+            "a..b@x.com",
+            "bob@-x.com",
+            "bob@x.123",
+        ] {
             assert!(EmailAddress::parse(bad, &own).is_err(), "{bad}");
         }
     }

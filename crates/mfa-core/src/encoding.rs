@@ -102,7 +102,10 @@ mod tests {
 
     #[test]
     fn base32_accepts_what_apps_show() {
-        assert_eq!(base32_decode("jbsw y3dp-ehpk 3pxp").unwrap(), b"Hello!\xde\xad\xbe\xef");
+        assert_eq!(
+            base32_decode("jbsw y3dp-ehpk 3pxp").unwrap(),
+            b"Hello!\xde\xad\xbe\xef"
+        );
         assert_eq!(base32_decode("GEZDGNBV===="), Some(b"12345".to_vec()));
         assert_eq!(base32_decode("GEZD!NBV"), None);
     }
@@ -111,7 +114,10 @@ mod tests {
     fn friendly_symbols_are_distinct_and_fold_case() {
         let mut seen = std::collections::HashSet::new();
         assert!(FRIENDLY.iter().all(|c| seen.insert(*c)));
-        assert_eq!(friendly_symbols("AB-cd 23", 8), Some(vec![0, 1, 2, 3, 24, 25]));
+        assert_eq!(
+            friendly_symbols("AB-cd 23", 8),
+            Some(vec![0, 1, 2, 3, 24, 25])
+        );
         assert_eq!(friendly_symbols("abl", 8), None);
         assert_eq!(friendly_symbols("aaaa", 3), None);
     }

@@ -2,16 +2,20 @@
 //! admin operations, over a [`UserRecord`].
 use serde::{Deserialize, Serialize};
 
-use crate::app_password::{self, AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword};
+use crate::app_password::{
+    self, AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword,
+};
 use crate::audit::{AuditEvent, AuditKind, FailureReason};
-use crate::challenge::{compose, random_code, Challenge, Delivery, Target};
+use crate::challenge::{Challenge, Delivery, Target, compose, random_code};
 use crate::contact::{EmailAddress, PhoneNumber};
 use crate::hash::hash_password;
 use crate::keys::Keys;
 use crate::otp::{self, Generator, Hotp, OtpMatch, Totp};
 use crate::otpauth::{OtpAuthUri, OtpKind};
 use crate::policy::{MethodType, Policy};
-use crate::record::{MethodId, MfaState, Pending, PhoneChannel, StoredKind, StoredMethod, UserRecord};
+use crate::record::{
+    MethodId, MfaState, Pending, PhoneChannel, StoredKind, StoredMethod, UserRecord,
+};
 use crate::recovery::{RecoveryCodes, RecoverySet};
 use crate::secret::{SecretBytes, SecretString};
 use crate::throttle::{AfterFailure, Factor};
@@ -120,7 +124,13 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn event(&mut self, kind: AuditKind, method: Option<MethodType>) {
-        self.audit.push(AuditEvent { at: self.now, user_id: self.rec.user_id.clone(), actor: None, method, kind });
+        self.audit.push(AuditEvent {
+            at: self.now,
+            user_id: self.rec.user_id.clone(),
+            actor: None,
+            method,
+            kind,
+        });
     }
     fn admin_event(&mut self, actor: &str, kind: AuditKind) {
         self.audit.push(AuditEvent {
@@ -189,7 +199,11 @@ impl Engine {
     }
 
     fn allowed(&self) -> Vec<MethodType> {
-        MethodType::ALL.iter().copied().filter(|m| self.policy.allows(*m)).collect()
+        MethodType::ALL
+            .iter()
+            .copied()
+            .filter(|m| self.policy.allows(*m))
+            .collect()
     }
 
     fn usable(&self, m: &StoredMethod) -> bool {
@@ -206,11 +220,16 @@ impl Engine {
             return NextStep::Continue;
         }
         if rec.reregister_since.is_some() {
-            return NextStep::Reregister { allowed: self.allowed() };
+            return NextStep::Reregister {
+                allowed: self.allowed(),
+            };
         }
-        let registered: Vec<&StoredMethod> = rec.methods.iter().filter(|m| self.usable(m)).collect();
+        let registered: Vec<&StoredMethod> =
+            rec.methods.iter().filter(|m| self.usable(m)).collect();
         if registered.is_empty() {
-            return NextStep::Register { allowed: self.allowed() };
+            return NextStep::Register {
+                allowed: self.allowed(),
+            };
         }
         let mut open = Vec::new();
         let mut earliest: Option<UnixTime> = None;
@@ -220,13 +239,23 @@ impl Engine {
                 None => open.push(m.id),
             }
         }
-        let recovery = rec.recovery_codes_left() > 0 && rec.throttle.locked_until(Factor::Recovery, now).is_none();
+        let recovery = rec.recovery_codes_left() > 0
+            && rec.throttle.locked_until(Factor::Recovery, now).is_none();
         if open.is_empty() && !recovery {
-            return NextStep::Locked { until: earliest.unwrap_or(now) };
+            return NextStep::Locked {
+                until: earliest.unwrap_or(now),
+            };
         }
-        let default = rec.default_method.filter(|d| open.contains(d)).or_else(|| open.first().copied());
+        let default = rec
+            .default_method
+            .filter(|d| open.contains(d))
+            .or_else(|| open.first().copied());
         match default {
-            Some(default) => NextStep::Verify { default, methods: open, recovery_codes: recovery },
+            Some(default) => NextStep::Verify {
+                default,
+                methods: open,
+                recovery_codes: recovery,
+            },
             // Only recovery codes are usable: offer them through the default id of a locked method.
             None => NextStep::Verify {
                 default: rec.default_method.unwrap_or(registered[0].id),
@@ -250,7 +279,13 @@ impl Engine {
             started_at: ctx.now,
             expires_at: ctx.now + u64::from(self.policy.registration_lifetime_secs),
         });
-        if matches!(ctx.rec.challenge, Some(Challenge { target: Target::Registration, .. })) {
+        if matches!(
+            ctx.rec.challenge,
+            Some(Challenge {
+                target: Target::Registration,
+                ..
+            })
+        ) {
             ctx.rec.challenge = None;
         }
         ctx.touch();
@@ -270,10 +305,16 @@ impl Engine {
         self.with(rec, now, audit, |e, ctx| {
             e.check_allowed(MethodType::AuthenticatorApp)?;
             let secret = SecretBytes::random(rng, NEW_SECRET_BYTES);
-            let account = account.map(str::trim).filter(|a| !a.is_empty()).unwrap_or(&ctx.rec.user_id).to_string();
+            let account = account
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .unwrap_or(&ctx.rec.user_id)
+                .to_string();
             let params = e.policy.totp;
             let uri = OtpAuthUri::new(
-                OtpKind::Totp { period: params.period },
+                OtpKind::Totp {
+                    period: params.period,
+                },
                 Some(e.policy.issuer.clone()),
                 account.clone(),
                 params.algorithm,
@@ -281,7 +322,14 @@ impl Engine {
                 secret.expose(),
             );
             let seed = e.keys.seal(&ctx.rec.user_id, secret.expose(), rng);
-            e.start_pending(ctx, StoredKind::Totp { params, seed, last_step: None });
+            e.start_pending(
+                ctx,
+                StoredKind::Totp {
+                    params,
+                    seed,
+                    last_step: None,
+                },
+            );
             Ok(Registration::Authenticator {
                 uri: uri.to_uri(),
                 manual_key: uri.secret_base32(),
@@ -342,7 +390,11 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> Result<Registration, Error> {
         self.with(rec, now, audit, |e, ctx| {
-            let t = if channel == PhoneChannel::Text { MethodType::Text } else { MethodType::Call };
+            let t = if channel == PhoneChannel::Text {
+                MethodType::Text
+            } else {
+                MethodType::Call
+            };
             e.check_allowed(t)?;
             e.start_pending(ctx, StoredKind::Phone { number, channel });
             let delivery = e.send(ctx, Target::Registration, rng)?;
@@ -376,13 +428,24 @@ impl Engine {
         rng: &mut dyn RandomSource,
         audit: &mut Vec<AuditEvent>,
     ) -> Result<Delivery, Error> {
-        self.with(rec, now, audit, |e, ctx| e.send(ctx, Target::Registration, rng))
+        self.with(rec, now, audit, |e, ctx| {
+            e.send(ctx, Target::Registration, rng)
+        })
     }
 
-    fn send(&self, ctx: &mut Ctx<'_>, target: Target, rng: &mut dyn RandomSource) -> Result<Delivery, Error> {
+    fn send(
+        &self,
+        ctx: &mut Ctx<'_>,
+        target: Target,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Delivery, Error> {
         let kind = match target {
             Target::Registration => {
-                let p = ctx.rec.pending.as_ref().ok_or(Error::NoPendingRegistration)?;
+                let p = ctx
+                    .rec
+                    .pending
+                    .as_ref()
+                    .ok_or(Error::NoPendingRegistration)?;
                 if ctx.now >= p.expires_at {
                     return Err(Error::RegistrationExpired);
                 }
@@ -392,15 +455,28 @@ impl Engine {
         };
         let (channel, destination, masked) = match &kind {
             StoredKind::Phone { number, channel } => {
-                let t = if *channel == PhoneChannel::Text { MethodType::Text } else { MethodType::Call };
+                let t = if *channel == PhoneChannel::Text {
+                    MethodType::Text
+                } else {
+                    MethodType::Call
+                };
                 (t, number.e164(), number.masked())
             }
-            StoredKind::Email { address } => (MethodType::Email, address.as_str().to_string(), address.masked()),
+            StoredKind::Email { address } => (
+                MethodType::Email,
+                address.as_str().to_string(),
+                address.masked(),
+            ),
             _ => return Err(Error::UnknownMethod),
         };
         ctx.rec.throttle.check(factor_of(&kind), ctx.now)?;
         let code = random_code(rng, self.policy.code_digits);
-        let (subject, message) = compose(channel, &code, &self.policy.issuer, self.policy.code_lifetime_secs);
+        let (subject, message) = compose(
+            channel,
+            &code,
+            &self.policy.issuer,
+            self.policy.code_lifetime_secs,
+        );
         let challenge = Challenge::new(
             target,
             channel,
@@ -450,7 +526,11 @@ impl Engine {
             ch.attempts_left -= 1;
             let exhausted = ch.attempts_left == 0;
             ctx.touch();
-            Err(if exhausted { Error::AttemptsExhausted } else { Error::WrongCode })
+            Err(if exhausted {
+                Error::AttemptsExhausted
+            } else {
+                Error::WrongCode
+            })
         }
     }
 
@@ -466,7 +546,11 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> Result<crate::engine::Confirmed, Error> {
         self.with(rec, now, audit, |e, ctx| {
-            let pending = ctx.rec.pending.clone().ok_or(Error::NoPendingRegistration)?;
+            let pending = ctx
+                .rec
+                .pending
+                .clone()
+                .ok_or(Error::NoPendingRegistration)?;
             if now >= pending.expires_at {
                 ctx.rec.pending = None;
                 ctx.touch();
@@ -476,7 +560,11 @@ impl Engine {
             ctx.rec.throttle.check(factor, now)?;
             let mut kind = pending.kind.clone();
             let checked = match &mut kind {
-                StoredKind::Totp { params, seed, last_step } => {
+                StoredKind::Totp {
+                    params,
+                    seed,
+                    last_step,
+                } => {
                     let secret = e.keys.unseal(&ctx.rec.user_id, seed)?;
                     let g = Generator::new(secret.expose(), params.algorithm, params.digits);
                     otp::verify_totp(&g, params, code, now, e.policy.totp_window, None).map(|m| {
@@ -484,15 +572,23 @@ impl Engine {
                         Some(m)
                     })
                 }
-                StoredKind::Hotp { params, seed, counter } => {
+                StoredKind::Hotp {
+                    params,
+                    seed,
+                    counter,
+                } => {
                     let secret = e.keys.unseal(&ctx.rec.user_id, seed)?;
                     let g = Generator::new(secret.expose(), params.algorithm, params.digits);
-                    otp::verify_hotp(&g, params, code, *counter, e.policy.hotp_look_ahead).map(|m| {
-                        *counter = m.counter + 1;
-                        Some(m)
-                    })
+                    otp::verify_hotp(&g, params, code, *counter, e.policy.hotp_look_ahead).map(
+                        |m| {
+                            *counter = m.counter + 1;
+                            Some(m)
+                        },
+                    )
                 }
-                _ => e.check_challenge(ctx, Target::Registration, code).map(|()| None),
+                _ => e
+                    .check_challenge(ctx, Target::Registration, code)
+                    .map(|()| None),
             };
             let matched = match checked {
                 Ok(m) => m,
@@ -507,18 +603,32 @@ impl Engine {
             let method_type = kind.method_type();
             // Re-registering replaces the methods from before the admin's request.
             if let Some(since) = ctx.rec.reregister_since.take() {
-                let old: Vec<MethodId> =
-                    ctx.rec.methods.iter().filter(|m| m.added_at <= since).map(|m| m.id).collect();
+                let old: Vec<MethodId> = ctx
+                    .rec
+                    .methods
+                    .iter()
+                    .filter(|m| m.added_at <= since)
+                    .map(|m| m.id)
+                    .collect();
                 ctx.rec.methods.retain(|m| m.added_at > since);
                 for mid in old {
                     ctx.event(AuditKind::MethodRemoved { method_id: mid }, None);
                 }
-                if ctx.rec.default_method.is_some_and(|d| !ctx.rec.methods.iter().any(|m| m.id == d)) {
+                if ctx
+                    .rec
+                    .default_method
+                    .is_some_and(|d| !ctx.rec.methods.iter().any(|m| m.id == d))
+                {
                     ctx.rec.default_method = None;
                 }
             }
             let first = ctx.rec.methods.is_empty();
-            ctx.rec.methods.push(StoredMethod { id, kind, added_at: now, last_used_at: None });
+            ctx.rec.methods.push(StoredMethod {
+                id,
+                kind,
+                added_at: now,
+                last_used_at: None,
+            });
             ctx.rec.pending = None;
             if ctx.rec.default_method.is_none() {
                 ctx.rec.default_method = Some(id);
@@ -531,27 +641,53 @@ impl Engine {
                     ctx.rec.state = MfaState::Enforced;
                 }
                 if ctx.rec.recovery_codes_left() == 0 {
-                    let (set, codes) =
-                        RecoverySet::generate(e.policy.recovery_code_count, &e.policy.argon2, now, rng)?;
+                    let (set, codes) = RecoverySet::generate(
+                        e.policy.recovery_code_count,
+                        &e.policy.argon2,
+                        now,
+                        rng,
+                    )?;
                     ctx.rec.recovery = Some(set);
-                    ctx.event(AuditKind::RecoveryCodesIssued { count: e.policy.recovery_code_count }, None);
+                    ctx.event(
+                        AuditKind::RecoveryCodesIssued {
+                            count: e.policy.recovery_code_count,
+                        },
+                        None,
+                    );
                     recovery_codes = Some(codes);
                 }
                 ctx.event(AuditKind::Registered, Some(method_type));
             }
-            Ok(Confirmed { method_id: id, matched, recovery_codes })
+            Ok(Confirmed {
+                method_id: id,
+                matched,
+                recovery_codes,
+            })
         })
     }
 
     fn failed(&self, ctx: &mut Ctx<'_>, factor: Factor, err: &Error, method: Option<MethodType>) {
-        if matches!(err, Error::MalformedCode { .. } | Error::NoActiveCode | Error::CodeExpired) {
-            ctx.event(AuditKind::VerificationFailed { reason: FailureReason::from(err) }, method);
+        if matches!(
+            err,
+            Error::MalformedCode { .. } | Error::NoActiveCode | Error::CodeExpired
+        ) {
+            ctx.event(
+                AuditKind::VerificationFailed {
+                    reason: FailureReason::from(err),
+                },
+                method,
+            );
             return;
         }
         if *err == Error::Replay {
             ctx.event(AuditKind::ReplayRefused, method);
         } else {
-            ctx.event(AuditKind::VerificationFailed { reason: FailureReason::from(err) }, method);
+            ctx.event(
+                AuditKind::VerificationFailed {
+                    reason: FailureReason::from(err),
+                },
+                method,
+            );
         }
         if let AfterFailure::Locked(until) = ctx.rec.throttle.fail(factor, ctx.now, &self.policy) {
             ctx.event(AuditKind::Locked { factor, until }, method);
@@ -614,10 +750,14 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> Result<Delivery, Error> {
         self.with(rec, now, audit, |e, ctx| {
-            let id = method.or(ctx.rec.default_method).ok_or(Error::UnknownMethod)?;
+            let id = method
+                .or(ctx.rec.default_method)
+                .ok_or(Error::UnknownMethod)?;
             let m = ctx.rec.method(id)?;
             if !e.usable(m) {
-                return Err(Error::MethodNotAllowed { method: m.kind.method_type().as_str() });
+                return Err(Error::MethodNotAllowed {
+                    method: m.kind.method_type().as_str(),
+                });
             }
             e.send(ctx, Target::SignIn(id), rng)
         })
@@ -634,40 +774,62 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> Result<Verified, Error> {
         self.with(rec, now, audit, |e, ctx| {
-            let id = method.or(ctx.rec.default_method).ok_or(Error::UnknownMethod)?;
+            let id = method
+                .or(ctx.rec.default_method)
+                .ok_or(Error::UnknownMethod)?;
             let m = ctx.rec.method(id)?;
             let method_type = m.kind.method_type();
             if !e.usable(m) {
-                return Err(Error::MethodNotAllowed { method: method_type.as_str() });
+                return Err(Error::MethodNotAllowed {
+                    method: method_type.as_str(),
+                });
             }
             let factor = factor_of(&m.kind);
             ctx.rec.throttle.check(factor, now)?;
             let user_id = ctx.rec.user_id.clone();
             let result = match &m.kind {
-                StoredKind::Totp { params, seed, last_step } => {
+                StoredKind::Totp {
+                    params,
+                    seed,
+                    last_step,
+                } => {
                     let secret = e.keys.unseal(&user_id, seed)?;
                     let g = Generator::new(secret.expose(), params.algorithm, params.digits);
-                    otp::verify_totp(&g, params, code, now, e.policy.totp_window, *last_step).map(Some)
+                    otp::verify_totp(&g, params, code, now, e.policy.totp_window, *last_step)
+                        .map(Some)
                 }
-                StoredKind::Hotp { params, seed, counter } => {
+                StoredKind::Hotp {
+                    params,
+                    seed,
+                    counter,
+                } => {
                     let secret = e.keys.unseal(&user_id, seed)?;
                     let g = Generator::new(secret.expose(), params.algorithm, params.digits);
                     otp::verify_hotp(&g, params, code, *counter, e.policy.hotp_look_ahead).map(Some)
                 }
-                _ => e.check_challenge(ctx, Target::SignIn(id), code).map(|()| None),
+                _ => e
+                    .check_challenge(ctx, Target::SignIn(id), code)
+                    .map(|()| None),
             };
             match result {
                 Ok(matched) => {
                     let m = ctx.rec.method_mut(id)?;
                     match (&mut m.kind, matched) {
-                        (StoredKind::Totp { last_step, .. }, Some(mm)) => *last_step = Some(mm.counter),
+                        (StoredKind::Totp { last_step, .. }, Some(mm)) => {
+                            *last_step = Some(mm.counter)
+                        }
                         (StoredKind::Hotp { counter, .. }, Some(mm)) => *counter = mm.counter + 1,
                         _ => {}
                     }
                     m.last_used_at = Some(now);
                     ctx.rec.throttle.succeed(factor);
                     ctx.touch();
-                    ctx.event(AuditKind::VerificationSucceeded { method_id: Some(id) }, Some(method_type));
+                    ctx.event(
+                        AuditKind::VerificationSucceeded {
+                            method_id: Some(id),
+                        },
+                        Some(method_type),
+                    );
                     Ok(Verified {
                         method_id: Some(id),
                         method_type: Some(method_type),
@@ -712,7 +874,12 @@ impl Engine {
                 }
                 Err(err) => {
                     if err == Error::MalformedRecoveryCode {
-                        ctx.event(AuditKind::VerificationFailed { reason: FailureReason::Malformed }, None);
+                        ctx.event(
+                            AuditKind::VerificationFailed {
+                                reason: FailureReason::Malformed,
+                            },
+                            None,
+                        );
                     } else {
                         e.failed(ctx, Factor::Recovery, &err, None);
                     }
@@ -734,11 +901,17 @@ impl Engine {
             if ctx.rec.methods.is_empty() {
                 return Err(Error::UnknownMethod);
             }
-            let (set, codes) = RecoverySet::generate(e.policy.recovery_code_count, &e.policy.argon2, now, rng)?;
+            let (set, codes) =
+                RecoverySet::generate(e.policy.recovery_code_count, &e.policy.argon2, now, rng)?;
             ctx.rec.recovery = Some(set);
             ctx.rec.throttle.succeed(Factor::Recovery);
             ctx.touch();
-            ctx.event(AuditKind::RecoveryCodesIssued { count: e.policy.recovery_code_count }, None);
+            ctx.event(
+                AuditKind::RecoveryCodesIssued {
+                    count: e.policy.recovery_code_count,
+                },
+                None,
+            );
             Ok(codes)
         })
     }
@@ -756,23 +929,43 @@ impl Engine {
         self.with(rec, now, audit, |e, ctx| {
             ctx.rec.throttle.check(Factor::Authenticator, now)?;
             let user_id = ctx.rec.user_id.clone();
-            let StoredKind::Hotp { params, seed, counter } = &ctx.rec.method(id)?.kind else {
+            let StoredKind::Hotp {
+                params,
+                seed,
+                counter,
+            } = &ctx.rec.method(id)?.kind
+            else {
                 return Err(Error::UnknownMethod);
             };
             let secret = e.keys.unseal(&user_id, seed)?;
             let g = Generator::new(secret.expose(), params.algorithm, params.digits);
-            match otp::resync_hotp(&g, params, first, second, *counter, e.policy.hotp_resync_window) {
+            match otp::resync_hotp(
+                &g,
+                params,
+                first,
+                second,
+                *counter,
+                e.policy.hotp_resync_window,
+            ) {
                 Ok(m) => {
                     if let StoredKind::Hotp { counter, .. } = &mut ctx.rec.method_mut(id)?.kind {
                         *counter = m.counter + 1;
                     }
                     ctx.rec.throttle.succeed(Factor::Authenticator);
                     ctx.touch();
-                    ctx.event(AuditKind::HotpResynchronised { method_id: id }, Some(MethodType::AuthenticatorApp));
+                    ctx.event(
+                        AuditKind::HotpResynchronised { method_id: id },
+                        Some(MethodType::AuthenticatorApp),
+                    );
                     Ok(m)
                 }
                 Err(err) => {
-                    e.failed(ctx, Factor::Authenticator, &err, Some(MethodType::AuthenticatorApp));
+                    e.failed(
+                        ctx,
+                        Factor::Authenticator,
+                        &err,
+                        Some(MethodType::AuthenticatorApp),
+                    );
                     Err(err)
                 }
             }
@@ -781,7 +974,20 @@ impl Engine {
 
     // ----- tokens ---------------------------------------------------------
 
-    fn claims(&self, user: &str, amr: Vec<String>, now: UnixTime, lifetime: u64, kind: TokenKind, epoch: Option<u32>, rng: &mut dyn RandomSource) -> SessionClaims {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "private helper that fills every standard claim"
+    )]
+    fn claims(
+        &self,
+        user: &str,
+        amr: Vec<String>,
+        now: UnixTime,
+        lifetime: u64,
+        kind: TokenKind,
+        epoch: Option<u32>,
+        rng: &mut dyn RandomSource,
+    ) -> SessionClaims {
         SessionClaims {
             iss: self.policy.issuer.clone(),
             sub: user.to_string(),
@@ -807,13 +1013,31 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> String {
         let mut amr: Vec<String> = primary_amr.iter().map(|s| s.to_string()).collect();
-        for a in verified.amr.iter().chain(std::iter::once(&"mfa".to_string())) {
+        for a in verified
+            .amr
+            .iter()
+            .chain(std::iter::once(&"mfa".to_string()))
+        {
             if !amr.contains(a) {
                 amr.push(a.clone());
             }
         }
-        let claims = self.claims(&rec.user_id, amr, now, u64::from(self.policy.session_lifetime_secs), TokenKind::Session, None, rng);
-        audit.push(AuditEvent { at: now, user_id: rec.user_id.clone(), actor: None, method: verified.method_type, kind: AuditKind::SessionIssued });
+        let claims = self.claims(
+            &rec.user_id,
+            amr,
+            now,
+            u64::from(self.policy.session_lifetime_secs),
+            TokenKind::Session,
+            None,
+            rng,
+        );
+        audit.push(AuditEvent {
+            at: now,
+            user_id: rec.user_id.clone(),
+            actor: None,
+            method: verified.method_type,
+            kind: AuditKind::SessionIssued,
+        });
         token::sign(&self.keys, &claims)
     }
 
@@ -828,26 +1052,55 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> (String, UnixTime) {
         let lifetime = u64::from(self.policy.remember_device_days) * 86_400;
-        let claims = self.claims(&rec.user_id, vec!["mfa".into()], now, lifetime, TokenKind::Device, Some(rec.device_epoch), rng);
+        let claims = self.claims(
+            &rec.user_id,
+            vec!["mfa".into()],
+            now,
+            lifetime,
+            TokenKind::Device,
+            Some(rec.device_epoch),
+            rng,
+        );
         audit.push(AuditEvent {
             at: now,
             user_id: rec.user_id.clone(),
             actor: None,
             method: None,
-            kind: AuditKind::DeviceRemembered { expires_at: claims.exp },
+            kind: AuditKind::DeviceRemembered {
+                expires_at: claims.exp,
+            },
         });
         (token::sign(&self.keys, &claims), claims.exp)
     }
 
     /// Verify an MFA session token.
     pub fn verify_session(&self, token: &str, now: UnixTime) -> Result<SessionClaims, Error> {
-        token::verify(&self.keys, token, &self.policy.issuer, &self.policy.audience, TokenKind::Session, now)
+        token::verify(
+            &self.keys,
+            token,
+            &self.policy.issuer,
+            &self.policy.audience,
+            TokenKind::Session,
+            now,
+        )
     }
 
     /// Verify a remembered-device token for this user: refused after the admin
     /// restored MFA on all remembered devices, or when MFA was reset.
-    pub fn verify_device_token(&self, rec: &UserRecord, token: &str, now: UnixTime) -> Result<SessionClaims, Error> {
-        let claims = token::verify(&self.keys, token, &self.policy.issuer, &self.policy.audience, TokenKind::Device, now)?;
+    pub fn verify_device_token(
+        &self,
+        rec: &UserRecord,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<SessionClaims, Error> {
+        let claims = token::verify(
+            &self.keys,
+            token,
+            &self.policy.issuer,
+            &self.policy.audience,
+            TokenKind::Device,
+            now,
+        )?;
         if claims.sub != rec.user_id || claims.dev_epoch != Some(rec.device_epoch) {
             return Err(Error::TokenRevoked);
         }
@@ -858,7 +1111,10 @@ impl Engine {
 
     /// Create an app password. The password is in the result only: it is never
     /// stored, only its argon2id hash.
-    #[allow(clippy::too_many_arguments, reason = "mirrors the user's form: name, scopes and expiry, plus the engine's time, randomness and audit")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the user's form: name, scopes and expiry, plus the engine's time, randomness and audit"
+    )]
     pub fn create_app_password(
         &self,
         rec: &mut UserRecord,
@@ -878,16 +1134,38 @@ impl Engine {
             if expires_at.is_some_and(|x| x <= now) {
                 return Err(Error::input("expires_at", "must be in the future"));
             }
-            let live: Vec<_> = ctx.rec.app_passwords.iter().filter(|a| a.revoked_at.is_none()).collect();
+            let live: Vec<_> = ctx
+                .rec
+                .app_passwords
+                .iter()
+                .filter(|a| a.revoked_at.is_none())
+                .collect();
             if live.len() as u32 >= e.policy.max_app_passwords {
-                return Err(Error::AppPasswordLimit { max: e.policy.max_app_passwords });
+                return Err(Error::AppPasswordLimit {
+                    max: e.policy.max_app_passwords,
+                });
             }
-            if live.iter().any(|a| a.name.to_lowercase() == name.to_lowercase()) {
+            if live
+                .iter()
+                .any(|a| a.name.to_lowercase() == name.to_lowercase())
+            {
                 return Err(Error::DuplicateName);
             }
-            let taken: Vec<&str> = ctx.rec.app_passwords.iter().map(|a| a.id.as_str()).collect();
-            let (entry, password) =
-                app_password::new_entry(&e.policy.argon2, name.clone(), scopes.clone(), expires_at, now, &taken, rng)?;
+            let taken: Vec<&str> = ctx
+                .rec
+                .app_passwords
+                .iter()
+                .map(|a| a.id.as_str())
+                .collect();
+            let (entry, password) = app_password::new_entry(
+                &e.policy.argon2,
+                name.clone(),
+                scopes.clone(),
+                expires_at,
+                now,
+                &taken,
+                rng,
+            )?;
             let credential = AppPasswordCredential {
                 user: ctx.rec.user_id.clone(),
                 id: entry.id.clone(),
@@ -898,15 +1176,38 @@ impl Engine {
             let id = entry.id.clone();
             // Deleted entries are kept for their "revoked" answer; drop the oldest beyond the limit.
             ctx.rec.app_passwords.push(entry);
-            let revoked = ctx.rec.app_passwords.iter().filter(|a| a.revoked_at.is_some()).count();
-            if revoked > e.policy.max_app_passwords as usize {
-                if let Some(pos) = ctx.rec.app_passwords.iter().position(|a| a.revoked_at.is_some()) {
-                    ctx.rec.app_passwords.remove(pos);
-                }
+            let revoked = ctx
+                .rec
+                .app_passwords
+                .iter()
+                .filter(|a| a.revoked_at.is_some())
+                .count();
+            if revoked > e.policy.max_app_passwords as usize
+                && let Some(pos) = ctx
+                    .rec
+                    .app_passwords
+                    .iter()
+                    .position(|a| a.revoked_at.is_some())
+            {
+                ctx.rec.app_passwords.remove(pos);
             }
             ctx.touch();
-            ctx.event(AuditKind::AppPasswordCreated { id: id.clone(), name: name.clone() }, None);
-            Ok(NewAppPassword { id, name, password, scopes, created_at: now, expires_at, credential })
+            ctx.event(
+                AuditKind::AppPasswordCreated {
+                    id: id.clone(),
+                    name: name.clone(),
+                },
+                None,
+            );
+            Ok(NewAppPassword {
+                id,
+                name,
+                password,
+                scopes,
+                created_at: now,
+                expires_at,
+                credential,
+            })
         })
     }
 
@@ -924,10 +1225,23 @@ impl Engine {
     ) -> Result<AppPasswordMatch, Error> {
         self.with(rec, now, audit, |e, ctx| {
             let reject = |ctx: &mut Ctx<'_>, err: Error, count: bool| {
-                ctx.event(AuditKind::AppPasswordRejected { reason: FailureReason::from(&err) }, None);
+                ctx.event(
+                    AuditKind::AppPasswordRejected {
+                        reason: FailureReason::from(&err),
+                    },
+                    None,
+                );
                 if count {
-                    if let AfterFailure::Locked(until) = ctx.rec.throttle.fail(Factor::AppPassword, now, &e.policy) {
-                        ctx.event(AuditKind::Locked { factor: Factor::AppPassword, until }, None);
+                    if let AfterFailure::Locked(until) =
+                        ctx.rec.throttle.fail(Factor::AppPassword, now, &e.policy)
+                    {
+                        ctx.event(
+                            AuditKind::Locked {
+                                factor: Factor::AppPassword,
+                                until,
+                            },
+                            None,
+                        );
                     }
                     ctx.touch();
                 }
@@ -953,7 +1267,13 @@ impl Engine {
                 None => return reject(ctx, Error::WrongAppPassword, true),
             };
             if !app_password::scope_allows(&entry.scopes, scope) {
-                return reject(ctx, Error::OutOfScope { scope: scope.unwrap_or_default().to_string() }, false);
+                return reject(
+                    ctx,
+                    Error::OutOfScope {
+                        scope: scope.unwrap_or_default().to_string(),
+                    },
+                    false,
+                );
             }
             let result = AppPasswordMatch {
                 id: entry.id.clone(),
@@ -965,13 +1285,22 @@ impl Engine {
             let entry = &mut ctx.rec.app_passwords[idx];
             changed |= entry.mark_used(now);
             if check.needs_rehash {
-                entry.hash = hash_password(&e.policy.argon2, parsed.canonical().expose().as_bytes(), rng)?;
+                entry.hash = hash_password(
+                    &e.policy.argon2,
+                    parsed.canonical().expose().as_bytes(),
+                    rng,
+                )?;
                 changed = true;
             }
             if changed {
                 ctx.touch();
             }
-            ctx.event(AuditKind::AppPasswordUsed { id: result.id.clone() }, None);
+            ctx.event(
+                AuditKind::AppPasswordUsed {
+                    id: result.id.clone(),
+                },
+                None,
+            );
             Ok(result)
         })
     }
@@ -1001,7 +1330,11 @@ impl Engine {
     }
 
     /// The gateway credential (hash, scopes, expiry) of one live app password.
-    pub fn app_password_credential(&self, rec: &UserRecord, id: &str) -> Result<AppPasswordCredential, Error> {
+    pub fn app_password_credential(
+        &self,
+        rec: &UserRecord,
+        id: &str,
+    ) -> Result<AppPasswordCredential, Error> {
         let a = rec
             .app_passwords
             .iter()
@@ -1039,7 +1372,13 @@ impl Engine {
     }
 
     /// Require the user to provide contact methods again at the next sign-in.
-    pub fn require_reregistration(&self, rec: &mut UserRecord, actor: &str, now: UnixTime, audit: &mut Vec<AuditEvent>) {
+    pub fn require_reregistration(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
         let _ = self.with(rec, now, audit, |_, ctx| {
             ctx.rec.reregister_since = Some(now);
             ctx.rec.pending = None;
@@ -1050,10 +1389,21 @@ impl Engine {
     }
 
     /// Delete every app password of the user.
-    pub fn delete_all_app_passwords(&self, rec: &mut UserRecord, actor: &str, now: UnixTime, audit: &mut Vec<AuditEvent>) -> u32 {
+    pub fn delete_all_app_passwords(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) -> u32 {
         let mut count = 0;
         let _ = self.with(rec, now, audit, |_, ctx| {
-            for a in ctx.rec.app_passwords.iter_mut().filter(|a| a.revoked_at.is_none()) {
+            for a in ctx
+                .rec
+                .app_passwords
+                .iter_mut()
+                .filter(|a| a.revoked_at.is_none())
+            {
                 a.revoked_at = Some(now);
                 a.hash.clear();
                 count += 1;
@@ -1066,7 +1416,13 @@ impl Engine {
     }
 
     /// Restore MFA on all remembered devices: every device token of the user stops working.
-    pub fn restore_remembered_devices(&self, rec: &mut UserRecord, actor: &str, now: UnixTime, audit: &mut Vec<AuditEvent>) {
+    pub fn restore_remembered_devices(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
         let _ = self.with(rec, now, audit, |_, ctx| {
             ctx.rec.device_epoch = ctx.rec.device_epoch.wrapping_add(1);
             ctx.touch();
@@ -1076,7 +1432,13 @@ impl Engine {
     }
 
     /// Lift every lock and back-off of the user.
-    pub fn unlock(&self, rec: &mut UserRecord, actor: &str, now: UnixTime, audit: &mut Vec<AuditEvent>) {
+    pub fn unlock(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
         let _ = self.with(rec, now, audit, |_, ctx| {
             ctx.rec.throttle.clear();
             ctx.touch();
@@ -1086,7 +1448,13 @@ impl Engine {
     }
 
     /// Remove every method, recovery code and remembered device: the user registers again.
-    pub fn reset_methods(&self, rec: &mut UserRecord, actor: &str, now: UnixTime, audit: &mut Vec<AuditEvent>) {
+    pub fn reset_methods(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
         let _ = self.with(rec, now, audit, |_, ctx| {
             ctx.rec.methods.clear();
             ctx.rec.default_method = None;
@@ -1103,22 +1471,29 @@ impl Engine {
     }
 
     /// Seal every stored seed again under the active sealing key (after rotation).
-    pub fn reseal(&self, rec: &mut UserRecord, now: UnixTime, rng: &mut dyn RandomSource, audit: &mut Vec<AuditEvent>) -> Result<u32, Error> {
+    pub fn reseal(
+        &self,
+        rec: &mut UserRecord,
+        now: UnixTime,
+        rng: &mut dyn RandomSource,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<u32, Error> {
         self.with(rec, now, audit, |e, ctx| {
             let user = ctx.rec.user_id.clone();
             let active = e.keys.active_sealing_id().to_string();
             let mut n = 0;
-            let mut kinds: Vec<&mut StoredKind> = ctx.rec.methods.iter_mut().map(|m| &mut m.kind).collect();
+            let mut kinds: Vec<&mut StoredKind> =
+                ctx.rec.methods.iter_mut().map(|m| &mut m.kind).collect();
             if let Some(p) = ctx.rec.pending.as_mut() {
                 kinds.push(&mut p.kind);
             }
             for kind in kinds {
-                if let StoredKind::Totp { seed, .. } | StoredKind::Hotp { seed, .. } = kind {
-                    if seed.kid != active {
-                        let secret = e.keys.unseal(&user, seed)?;
-                        *seed = e.keys.seal(&user, secret.expose(), rng);
-                        n += 1;
-                    }
+                if let StoredKind::Totp { seed, .. } | StoredKind::Hotp { seed, .. } = kind
+                    && seed.kid != active
+                {
+                    let secret = e.keys.unseal(&user, seed)?;
+                    *seed = e.keys.seal(&user, secret.expose(), rng);
+                    n += 1;
                 }
             }
             if n > 0 {

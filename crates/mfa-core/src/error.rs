@@ -176,7 +176,10 @@ impl Error {
     }
 
     pub(crate) fn input(field: &'static str, reason: impl Into<String>) -> Self {
-        Self::InvalidInput { field, reason: reason.into() }
+        Self::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 

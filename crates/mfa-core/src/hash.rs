@@ -25,13 +25,21 @@ pub struct Argon2Params {
 
 impl Default for Argon2Params {
     fn default() -> Self {
-        Self { m_kib: 19_456, t: 2, p: 1 }
+        Self {
+            m_kib: 19_456,
+            t: 2,
+            p: 1,
+        }
     }
 }
 
 impl Argon2Params {
     /// Cheap parameters for tests and examples only (m=64 KiB, t=1): never for real passwords.
-    pub const INSECURE_FOR_TESTS: Self = Self { m_kib: 64, t: 1, p: 1 };
+    pub const INSECURE_FOR_TESTS: Self = Self {
+        m_kib: 64,
+        t: 1,
+        p: 1,
+    };
 
     pub(crate) fn validate(&self) -> Result<(), Error> {
         self.params().map(|_| ())
@@ -43,8 +51,10 @@ impl Argon2Params {
                 reason: "argon2 parameters too large (m ≤ 4 GiB, t ≤ 100, p ≤ 16)".into(),
             });
         }
-        Params::new(self.m_kib, self.t, self.p, Some(OUTPUT_LEN)).map_err(|e| Error::InvalidPolicy {
-            reason: format!("argon2 parameters: {e}"),
+        Params::new(self.m_kib, self.t, self.p, Some(OUTPUT_LEN)).map_err(|e| {
+            Error::InvalidPolicy {
+                reason: format!("argon2 parameters: {e}"),
+            }
         })
     }
 }
@@ -63,7 +73,12 @@ thread_local! {
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-fn raw_hash(params: &Argon2Params, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), Error> {
+fn raw_hash(
+    params: &Argon2Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
     let p = params.params()?;
     let blocks = p.block_count();
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
@@ -74,7 +89,9 @@ fn raw_hash(params: &Argon2Params, password: &[u8], salt: &[u8], out: &mut [u8])
         }
         argon
             .hash_password_into_with_memory(password, salt, out, &mut mem[..blocks])
-            .map_err(|_| Error::InvalidHash { reason: "argon2 refused the input" })
+            .map_err(|_| Error::InvalidHash {
+                reason: "argon2 refused the input",
+            })
     })
 }
 
@@ -116,7 +133,9 @@ fn parse_phc(phc: &str) -> Result<Phc, Error> {
     let params_str = parts.next().ok_or_else(|| bad("missing parameters"))?;
     let (mut m, mut t, mut p) = (None, None, None);
     for kv in params_str.split(',') {
-        let (k, v) = kv.split_once('=').ok_or_else(|| bad("malformed parameter"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| bad("malformed parameter"))?;
         let v: u32 = v.parse().map_err(|_| bad("parameter is not a number"))?;
         match k {
             "m" => m = Some(v),
@@ -130,15 +149,19 @@ fn parse_phc(phc: &str) -> Result<Phc, Error> {
         t: t.ok_or_else(|| bad("missing t"))?,
         p: p.ok_or_else(|| bad("missing p"))?,
     };
-    let salt = b64_decode(parts.next().ok_or_else(|| bad("missing salt"))?).ok_or_else(|| bad("salt is not base64"))?;
-    let hash = b64_decode(parts.next().ok_or_else(|| bad("missing hash"))?).ok_or_else(|| bad("hash is not base64"))?;
+    let salt = b64_decode(parts.next().ok_or_else(|| bad("missing salt"))?)
+        .ok_or_else(|| bad("salt is not base64"))?;
+    let hash = b64_decode(parts.next().ok_or_else(|| bad("missing hash"))?)
+        .ok_or_else(|| bad("hash is not base64"))?;
     if parts.next().is_some() {
         return Err(bad("trailing fields"));
     }
     if salt.len() < 8 || hash.len() < 16 || hash.len() > 64 {
         return Err(bad("salt or hash has an unusable length"));
     }
-    params.params().map_err(|_| bad("parameters out of range"))?;
+    params
+        .params()
+        .map_err(|_| bad("parameters out of range"))?;
     Ok(Phc { params, salt, hash })
 }
 
@@ -155,8 +178,15 @@ pub(crate) fn verify_password(
 ) -> Result<Option<PasswordHashCheck>, Error> {
     let parsed = parse_phc(phc)?;
     let mut out = vec![0u8; parsed.hash.len()];
-    let p = Params::new(parsed.params.m_kib, parsed.params.t, parsed.params.p, Some(out.len()))
-        .map_err(|_| Error::InvalidHash { reason: "parameters out of range" })?;
+    let p = Params::new(
+        parsed.params.m_kib,
+        parsed.params.t,
+        parsed.params.p,
+        Some(out.len()),
+    )
+    .map_err(|_| Error::InvalidHash {
+        reason: "parameters out of range",
+    })?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
     let blocks = argon.params().block_count();
     BLOCKS.with(|cell| {
@@ -166,10 +196,14 @@ pub(crate) fn verify_password(
         }
         argon
             .hash_password_into_with_memory(password, &parsed.salt, &mut out, &mut mem[..blocks])
-            .map_err(|_| Error::InvalidHash { reason: "argon2 refused the input" })
+            .map_err(|_| Error::InvalidHash {
+                reason: "argon2 refused the input",
+            })
     })?;
     if bool::from(out.ct_eq(&parsed.hash)) {
-        Ok(Some(PasswordHashCheck { needs_rehash: parsed.params != *policy_params }))
+        Ok(Some(PasswordHashCheck {
+            needs_rehash: parsed.params != *policy_params,
+        }))
     } else {
         Ok(None)
     }
@@ -186,11 +220,32 @@ mod tests {
         let weak = Argon2Params::INSECURE_FOR_TESTS;
         let phc = hash_password(&weak, b"pw", &mut rng).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
-        assert_eq!(verify_password(&phc, b"pw", &weak).unwrap(), Some(PasswordHashCheck { needs_rehash: false }));
+        assert_eq!(
+            verify_password(&phc, b"pw", &weak).unwrap(),
+            Some(PasswordHashCheck {
+                needs_rehash: false
+            })
+        );
         assert_eq!(verify_password(&phc, b"px", &weak).unwrap(), None);
-        let stronger = Argon2Params { m_kib: 128, t: 1, p: 1 };
-        assert!(verify_password(&phc, b"pw", &stronger).unwrap().unwrap().needs_rehash);
-        assert!(verify_password("$argon2i$v=19$m=64,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", b"pw", &weak).is_err());
+        let stronger = Argon2Params {
+            m_kib: 128,
+            t: 1,
+            p: 1,
+        };
+        assert!(
+            verify_password(&phc, b"pw", &stronger)
+                .unwrap()
+                .unwrap()
+                .needs_rehash
+        );
+        assert!(
+            verify_password(
+                "$argon2i$v=19$m=64,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA",
+                b"pw",
+                &weak
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -200,7 +255,15 @@ mod tests {
         // implementation (argon2-cffi, which wraps the C reference code) for
         // "password"/"somesalt", m=2^16 KiB, t=2, p=1, v=19.
         let phc = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc";
-        let params = Argon2Params { m_kib: 65536, t: 2, p: 1 };
-        assert!(verify_password(phc, b"password", &params).unwrap().is_some());
+        let params = Argon2Params {
+            m_kib: 65536,
+            t: 2,
+            p: 1,
+        };
+        assert!(
+            verify_password(phc, b"password", &params)
+                .unwrap()
+                .is_some()
+        );
     }
 }

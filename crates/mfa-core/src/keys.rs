@@ -45,9 +45,15 @@ impl core::fmt::Debug for Keys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Keys")
             .field("active_sealing", &self.file.active_sealing)
-            .field("sealing_ids", &self.file.sealing.iter().map(|k| &k.id).collect::<Vec<_>>())
+            .field(
+                "sealing_ids",
+                &self.file.sealing.iter().map(|k| &k.id).collect::<Vec<_>>(),
+            )
             .field("active_signing", &self.file.active_signing)
-            .field("signing_ids", &self.file.signing.iter().map(|k| &k.id).collect::<Vec<_>>())
+            .field(
+                "signing_ids",
+                &self.file.signing.iter().map(|k| &k.id).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -72,8 +78,14 @@ fn new_id(rng: &mut dyn RandomSource, prefix: &str) -> String {
 impl Keys {
     /// Fresh keys: one sealing key and one signing key.
     pub fn generate(rng: &mut dyn RandomSource) -> Self {
-        let seal = KeyEntry { id: new_id(rng, "seal"), key: SecretBytes::random(rng, 32).expose().to_vec() };
-        let sign = KeyEntry { id: new_id(rng, "sig"), key: SecretBytes::random(rng, 32).expose().to_vec() };
+        let seal = KeyEntry {
+            id: new_id(rng, "seal"),
+            key: SecretBytes::random(rng, 32).expose().to_vec(),
+        };
+        let sign = KeyEntry {
+            id: new_id(rng, "sig"),
+            key: SecretBytes::random(rng, 32).expose().to_vec(),
+        };
         let file = KeyFile {
             version: KEY_FILE_VERSION,
             active_sealing: seal.id.clone(),
@@ -87,7 +99,10 @@ impl Keys {
     fn from_file(file: KeyFile) -> Result<Self, Error> {
         let bad = |reason: String| Error::InvalidKeys { reason };
         if file.version != KEY_FILE_VERSION {
-            return Err(bad(format!("key file version {} is not supported (expected {KEY_FILE_VERSION})", file.version)));
+            return Err(bad(format!(
+                "key file version {} is not supported (expected {KEY_FILE_VERSION})",
+                file.version
+            )));
         }
         for (kind, list) in [("sealing", &file.sealing), ("signing", &file.signing)] {
             if list.is_empty() {
@@ -103,10 +118,16 @@ impl Keys {
             }
         }
         if !file.sealing.iter().any(|k| k.id == file.active_sealing) {
-            return Err(bad(format!("active sealing key {} is not in the list", file.active_sealing)));
+            return Err(bad(format!(
+                "active sealing key {} is not in the list",
+                file.active_sealing
+            )));
         }
         if !file.signing.iter().any(|k| k.id == file.active_signing) {
-            return Err(bad(format!("active signing key {} is not in the list", file.active_signing)));
+            return Err(bad(format!(
+                "active signing key {} is not in the list",
+                file.active_signing
+            )));
         }
         let signing = file
             .signing
@@ -137,7 +158,10 @@ impl Keys {
 
     /// Add a new sealing key and make it active; older ones still open existing seals.
     pub fn rotate_sealing(&mut self, rng: &mut dyn RandomSource) -> String {
-        let entry = KeyEntry { id: new_id(rng, "seal"), key: SecretBytes::random(rng, 32).expose().to_vec() };
+        let entry = KeyEntry {
+            id: new_id(rng, "seal"),
+            key: SecretBytes::random(rng, 32).expose().to_vec(),
+        };
         let id = entry.id.clone();
         self.file.sealing.push(entry);
         self.file.active_sealing = id.clone();
@@ -146,11 +170,15 @@ impl Keys {
 
     /// Add a new signing key and make it active; older ones still verify until retired.
     pub fn rotate_signing(&mut self, rng: &mut dyn RandomSource) -> String {
-        let entry = KeyEntry { id: new_id(rng, "sig"), key: SecretBytes::random(rng, 32).expose().to_vec() };
+        let entry = KeyEntry {
+            id: new_id(rng, "sig"),
+            key: SecretBytes::random(rng, 32).expose().to_vec(),
+        };
         let id = entry.id.clone();
         let mut seed = [0u8; 32];
         seed.copy_from_slice(&entry.key);
-        self.signing.push((id.clone(), SigningKey::from_bytes(&seed)));
+        self.signing
+            .push((id.clone(), SigningKey::from_bytes(&seed)));
         seed.zeroize();
         self.file.signing.push(entry);
         self.file.active_signing = id.clone();
@@ -160,13 +188,17 @@ impl Keys {
     /// Drop a signing key that is not active: tokens it signed stop verifying.
     pub fn retire_signing(&mut self, id: &str) -> Result<(), Error> {
         if id == self.file.active_signing {
-            return Err(Error::InvalidKeys { reason: "cannot retire the active signing key".into() });
+            return Err(Error::InvalidKeys {
+                reason: "cannot retire the active signing key".into(),
+            });
         }
         let before = self.file.signing.len();
         self.file.signing.retain(|k| k.id != id);
         self.signing.retain(|(k, _)| k != id);
         if self.file.signing.len() == before {
-            return Err(Error::InvalidKeys { reason: format!("no signing key {id}") });
+            return Err(Error::InvalidKeys {
+                reason: format!("no signing key {id}"),
+            });
         }
         Ok(())
     }
@@ -191,7 +223,9 @@ impl Keys {
     }
 
     pub(crate) fn verifying_keys(&self) -> impl Iterator<Item = (&str, VerifyingKey)> {
-        self.signing.iter().map(|(id, k)| (id.as_str(), k.verifying_key()))
+        self.signing
+            .iter()
+            .map(|(id, k)| (id.as_str(), k.verifying_key()))
     }
 
     fn aad(user_id: &str) -> Vec<u8> {
@@ -214,9 +248,19 @@ impl Keys {
         rng.fill(&mut nonce);
         let aad = Self::aad(user_id);
         let ct = cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: secret, aad: &aad })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: secret,
+                    aad: &aad,
+                },
+            )
             .expect("sealing a short secret cannot fail");
-        Sealed { kid: entry.id.clone(), nonce: nonce.to_vec(), ct }
+        Sealed {
+            kid: entry.id.clone(),
+            nonce: nonce.to_vec(),
+            ct,
+        }
     }
 
     /// Open a seal made for `user_id`; a tampered, swapped or unknown-key seal is refused.
@@ -226,23 +270,44 @@ impl Keys {
             .sealing
             .iter()
             .find(|k| k.id == sealed.kid)
-            .ok_or(Error::SealBroken { reason: "sealed with a key that is not configured" })?;
+            .ok_or(Error::SealBroken {
+                reason: "sealed with a key that is not configured",
+            })?;
         if sealed.nonce.len() != 24 {
-            return Err(Error::SealBroken { reason: "nonce has the wrong length" });
+            return Err(Error::SealBroken {
+                reason: "nonce has the wrong length",
+            });
         }
-        let nonce: [u8; 24] = sealed.nonce.as_slice().try_into().expect("length checked above");
+        let nonce: [u8; 24] = sealed
+            .nonce
+            .as_slice()
+            .try_into()
+            .expect("length checked above");
         let cipher = XChaCha20Poly1305::new_from_slice(&entry.key).expect("32-byte key");
         let aad = Self::aad(user_id);
         cipher
-            .decrypt(&XNonce::from(nonce), Payload { msg: &sealed.ct, aad: &aad })
+            .decrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: &sealed.ct,
+                    aad: &aad,
+                },
+            )
             .map(SecretBytes::new)
-            .map_err(|_| Error::SealBroken { reason: "tampered with, or sealed for another user" })
+            .map_err(|_| Error::SealBroken {
+                reason: "tampered with, or sealed for another user",
+            })
     }
 }
 
 /// serde_json errors quote the offending input; keep only line and column.
 fn strip_secret_context(e: &serde_json::Error) -> String {
-    format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column())
+    format!(
+        "{:?} error at line {} column {}",
+        e.classify(),
+        e.line(),
+        e.column()
+    )
 }
 
 #[cfg(test)]
@@ -268,9 +333,14 @@ mod tests {
 
     #[test]
     fn bad_key_files_are_refused() {
-        assert!(matches!(Keys::from_json("{}"), Err(Error::InvalidKeys { .. })));
+        assert!(matches!(
+            Keys::from_json("{}"),
+            Err(Error::InvalidKeys { .. })
+        ));
         let mut rng = SeededRandom::new(b"k2");
-        let json = Keys::generate(&mut rng).to_json().replace("\"version\": 1", "\"version\": 9");
+        let json = Keys::generate(&mut rng)
+            .to_json()
+            .replace("\"version\": 1", "\"version\": 9");
         assert!(Keys::from_json(&json).is_err());
     }
 }

@@ -48,7 +48,7 @@ mod throttle;
 mod token;
 
 pub use app_password::{
-    AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword, APP_PASSWORD_LEN,
+    APP_PASSWORD_LEN, AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword,
 };
 pub use audit::{AuditEvent, AuditKind, FailureReason};
 pub use challenge::Delivery;
@@ -56,14 +56,17 @@ pub use contact::{EmailAddress, PhoneNumber};
 pub use engine::{Confirmed, Engine, NextStep, Registration, Verified};
 pub use error::Error;
 pub use hash::{Argon2Params, PasswordHashCheck};
-pub use keys::{Keys, KEY_FILE_VERSION};
-pub use otp::{Algorithm, Hotp, OtpMatch, Totp};
-pub use otpauth::{OtpAuthUri, OtpKind, UriWarning, MAX_URI_LEN};
+pub use keys::{KEY_FILE_VERSION, Keys};
+pub use otp::{
+    Algorithm, Hotp, OtpMatch, Totp, check_hotp_code, check_totp_code, hotp_code, normalize_code,
+    totp_code,
+};
+pub use otpauth::{MAX_URI_LEN, OtpAuthUri, OtpKind, UriWarning};
 pub use policy::{MethodType, Policy, PolicyBuilder};
 pub use rand::{RandomSource, SeededRandom};
 pub use record::{
-    AppPasswordInfo, Method, MethodId, MethodKind, MfaState, PhoneChannel, UserRecord,
-    RECORD_SCHEMA,
+    AppPasswordInfo, Method, MethodId, MethodKind, MfaState, PhoneChannel, RECORD_SCHEMA,
+    UserRecord,
 };
 pub use recovery::RecoveryCodes;
 pub use secret::SecretString;

@@ -62,7 +62,11 @@ pub struct Totp {
 
 impl Default for Totp {
     fn default() -> Self {
-        Self { algorithm: Algorithm::Sha1, digits: 6, period: 30 }
+        Self {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+            period: 30,
+        }
     }
 }
 
@@ -77,7 +81,10 @@ pub struct Hotp {
 
 impl Default for Hotp {
     fn default() -> Self {
-        Self { algorithm: Algorithm::Sha1, digits: 6 }
+        Self {
+            algorithm: Algorithm::Sha1,
+            digits: 6,
+        }
     }
 }
 
@@ -95,7 +102,10 @@ pub(crate) fn check_digits(digits: u8) -> Result<(), Error> {
     if (6..=8).contains(&digits) {
         Ok(())
     } else {
-        Err(Error::input("digits", format!("must be 6, 7 or 8, not {digits}")))
+        Err(Error::input(
+            "digits",
+            format!("must be 6, 7 or 8, not {digits}"),
+        ))
     }
 }
 
@@ -126,11 +136,16 @@ impl Generator {
     }
 }
 
-/// Strip spaces (apps show `123 456`) and check the digit count.
-pub(crate) fn normalize_code(code: &str, digits: u8) -> Result<String, Error> {
-    let cleaned: String = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+/// Strip spaces and dashes (apps show `123 456`) and check the digit count.
+pub fn normalize_code(code: &str, digits: u8) -> Result<String, Error> {
+    let cleaned: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     if cleaned.len() != usize::from(digits) || !cleaned.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Error::MalformedCode { expected_digits: digits });
+        return Err(Error::MalformedCode {
+            expected_digits: digits,
+        });
     }
     Ok(cleaned)
 }
@@ -166,7 +181,10 @@ pub(crate) fn verify_totp(
         }
     }
     match best {
-        Some(step) => Ok(OtpMatch { counter: step, offset: step as i64 - origin as i64 }),
+        Some(step) => Ok(OtpMatch {
+            counter: step,
+            offset: step as i64 - origin as i64,
+        }),
         None if replayed => Err(Error::Replay),
         None => Err(Error::WrongCode),
     }
@@ -183,7 +201,10 @@ pub(crate) fn verify_hotp(
     let code = normalize_code(code, params.digits)?;
     for c in counter..=counter.saturating_add(u64::from(look_ahead)) {
         if gen_.matches(c, code.as_bytes()) {
-            return Ok(OtpMatch { counter: c, offset: (c - counter) as i64 });
+            return Ok(OtpMatch {
+                counter: c,
+                offset: (c - counter) as i64,
+            });
         }
     }
     Err(Error::WrongCode)
@@ -204,10 +225,63 @@ pub(crate) fn resync_hotp(
     let end = counter.saturating_add(u64::from(window));
     for c in counter..end {
         if gen_.matches(c, first.as_bytes()) && gen_.matches(c + 1, second.as_bytes()) {
-            return Ok(OtpMatch { counter: c + 1, offset: (c + 1 - counter) as i64 });
+            return Ok(OtpMatch {
+                counter: c + 1,
+                offset: (c + 1 - counter) as i64,
+            });
         }
     }
     Err(Error::WrongCode)
+}
+
+/// The HOTP code for `counter` (RFC 4226 §5.3).
+pub fn hotp_code(
+    secret: &[u8],
+    algorithm: Algorithm,
+    digits: u8,
+    counter: u64,
+) -> Result<String, Error> {
+    check_digits(digits)?;
+    Ok(Generator::new(secret, algorithm, digits).code(counter))
+}
+
+/// The TOTP code at time `now` (RFC 6238 §4).
+pub fn totp_code(secret: &[u8], params: &Totp, now: UnixTime) -> Result<String, Error> {
+    check_digits(params.digits)?;
+    if params.period == 0 {
+        return Err(Error::input("period", "must be at least 1 second"));
+    }
+    Ok(Generator::new(secret, params.algorithm, params.digits).code(time_step(now, params.period)))
+}
+
+/// Check a TOTP code against a secret without a record (for tools and for
+/// estimating clock drift during enrolment): `±window` steps around `now`.
+pub fn check_totp_code(
+    secret: &[u8],
+    params: &Totp,
+    code: &str,
+    now: UnixTime,
+    window: u8,
+) -> Result<OtpMatch, Error> {
+    check_digits(params.digits)?;
+    if params.period == 0 {
+        return Err(Error::input("period", "must be at least 1 second"));
+    }
+    let g = Generator::new(secret, params.algorithm, params.digits);
+    verify_totp(&g, params, code, now, window, None)
+}
+
+/// Check a HOTP code against a secret without a record: `counter` and up to `look_ahead` after it.
+pub fn check_hotp_code(
+    secret: &[u8],
+    params: &Hotp,
+    code: &str,
+    counter: u64,
+    look_ahead: u32,
+) -> Result<OtpMatch, Error> {
+    check_digits(params.digits)?;
+    let g = Generator::new(secret, params.algorithm, params.digits);
+    verify_hotp(&g, params, code, counter, look_ahead)
 }
 
 #[cfg(test)]
@@ -229,7 +303,13 @@ mod tests {
         let code = g.code(time_step(now, 30) - 1);
         let m = verify_totp(&g, &p, &code, now, 1, None).unwrap();
         assert_eq!(m.offset, -1);
-        assert_eq!(verify_totp(&g, &p, &code, now, 1, Some(m.counter)), Err(Error::Replay));
-        assert_eq!(verify_totp(&g, &p, "12345", now, 1, None), Err(Error::MalformedCode { expected_digits: 6 }));
+        assert_eq!(
+            verify_totp(&g, &p, &code, now, 1, Some(m.counter)),
+            Err(Error::Replay)
+        );
+        assert_eq!(
+            verify_totp(&g, &p, "12345", now, 1, None),
+            Err(Error::MalformedCode { expected_digits: 6 })
+        );
     }
 }

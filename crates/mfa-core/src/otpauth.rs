@@ -1,10 +1,10 @@
 //! `otpauth://` URIs in the Google Authenticator key URI format: build and parse.
 use core::fmt::Write as _;
 
-use crate::encoding::{base32_decode, base32_encode};
-use crate::otp::{check_digits, Algorithm};
-use crate::secret::{SecretBytes, SecretString};
 use crate::Error;
+use crate::encoding::{base32_decode, base32_encode};
+use crate::otp::{Algorithm, check_digits};
+use crate::secret::{SecretBytes, SecretString};
 
 /// Longest URI accepted by [`OtpAuthUri::parse`] (QR codes carry far less).
 pub const MAX_URI_LEN: usize = 2048;
@@ -79,7 +79,14 @@ impl OtpAuthUri {
         digits: u8,
         secret: &[u8],
     ) -> Self {
-        Self { kind, issuer, account, algorithm, digits, secret: SecretBytes::new(secret.to_vec()) }
+        Self {
+            kind,
+            issuer,
+            account,
+            algorithm,
+            digits,
+            secret: SecretBytes::new(secret.to_vec()),
+        }
     }
 
     /// The shared secret.
@@ -118,7 +125,12 @@ impl OtpAuthUri {
             s.push_str("&issuer=");
             pct_encode(issuer, &mut s);
         }
-        let _ = write!(s, "&algorithm={}&digits={}", self.algorithm.as_str(), self.digits);
+        let _ = write!(
+            s,
+            "&algorithm={}&digits={}",
+            self.algorithm.as_str(),
+            self.digits
+        );
         let _ = match self.kind {
             OtpKind::Totp { period } => write!(s, "&period={period}"),
             OtpKind::Hotp { counter } => write!(s, "&counter={counter}"),
@@ -128,18 +140,23 @@ impl OtpAuthUri {
 
     /// Parse a URI, returning it with the warnings a person should see.
     pub fn parse(uri: &str) -> Result<(Self, Vec<UriWarning>), Error> {
-        let bad = |reason: &str| Error::InvalidUri { reason: reason.to_string() };
+        let bad = |reason: &str| Error::InvalidUri {
+            reason: reason.to_string(),
+        };
         if uri.len() > MAX_URI_LEN {
             return Err(bad("longer than 2048 characters"));
         }
         let rest = strip_prefix_ignore_case(uri.trim(), "otpauth://")
             .ok_or_else(|| bad("must start with otpauth://"))?;
-        let (kind_str, rest) = rest.split_once('/').ok_or_else(|| bad("missing type (totp or hotp)"))?;
+        let (kind_str, rest) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("missing type (totp or hotp)"))?;
         let (label, query) = match rest.split_once('?') {
             Some((l, q)) => (l, q),
             None => return Err(bad("missing parameters (at least secret=)")),
         };
-        let label = pct_decode(label).ok_or_else(|| bad("label is not valid percent-encoded UTF-8"))?;
+        let label =
+            pct_decode(label).ok_or_else(|| bad("label is not valid percent-encoded UTF-8"))?;
         let (label_issuer, account) = match label.split_once(':') {
             Some((i, a)) => (Some(i.trim().to_string()), a.trim().to_string()),
             None => (None, label.trim().to_string()),
@@ -156,10 +173,12 @@ impl OtpAuthUri {
         let mut counter = None;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = pct_decode(v).ok_or_else(|| bad("a parameter is not valid percent-encoded UTF-8"))?;
+            let v = pct_decode(v)
+                .ok_or_else(|| bad("a parameter is not valid percent-encoded UTF-8"))?;
             match k.to_ascii_lowercase().as_str() {
                 "secret" => {
-                    let bytes = base32_decode(&v).ok_or_else(|| bad("secret is not valid base32"))?;
+                    let bytes =
+                        base32_decode(&v).ok_or_else(|| bad("secret is not valid base32"))?;
                     if bytes.is_empty() {
                         return Err(bad("secret is empty"));
                     }
@@ -175,21 +194,30 @@ impl OtpAuthUri {
                     check_digits(digits).map_err(|_| bad("digits must be 6, 7 or 8"))?;
                 }
                 "period" => {
-                    let p: u32 = v.parse().map_err(|_| bad("period must be a whole number of seconds"))?;
+                    let p: u32 = v
+                        .parse()
+                        .map_err(|_| bad("period must be a whole number of seconds"))?;
                     if p == 0 || p > 3600 {
                         return Err(bad("period must be between 1 and 3600 seconds"));
                     }
                     period = Some(p);
                 }
                 "counter" => {
-                    counter = Some(v.parse().map_err(|_| bad("counter must be a whole number"))?);
+                    counter = Some(
+                        v.parse()
+                            .map_err(|_| bad("counter must be a whole number"))?,
+                    );
                 }
-                other => warnings.push(UriWarning::UnknownParameter { parameter: other.to_string() }),
+                other => warnings.push(UriWarning::UnknownParameter {
+                    parameter: other.to_string(),
+                }),
             }
         }
         let secret = secret.ok_or_else(|| bad("missing secret parameter"))?;
         let kind = match kind_str.to_ascii_lowercase().as_str() {
-            "totp" => OtpKind::Totp { period: period.unwrap_or(30) },
+            "totp" => OtpKind::Totp {
+                period: period.unwrap_or(30),
+            },
             "hotp" => OtpKind::Hotp {
                 counter: counter.ok_or_else(|| bad("hotp requires a counter parameter"))?,
             },
@@ -205,22 +233,39 @@ impl OtpAuthUri {
             _ => {}
         }
         if algorithm != Algorithm::Sha1 {
-            warnings.push(UriWarning::OftenIgnored { parameter: "algorithm".into() });
+            warnings.push(UriWarning::OftenIgnored {
+                parameter: "algorithm".into(),
+            });
         }
         if digits != 6 {
-            warnings.push(UriWarning::OftenIgnored { parameter: "digits".into() });
+            warnings.push(UriWarning::OftenIgnored {
+                parameter: "digits".into(),
+            });
         }
         if matches!(kind, OtpKind::Totp { period } if period != 30) {
-            warnings.push(UriWarning::OftenIgnored { parameter: "period".into() });
+            warnings.push(UriWarning::OftenIgnored {
+                parameter: "period".into(),
+            });
         }
         let issuer = issuer.or(label_issuer).filter(|i| !i.is_empty());
-        Ok((Self { kind, issuer, account, algorithm, digits, secret }, warnings))
+        Ok((
+            Self {
+                kind,
+                issuer,
+                account,
+                algorithm,
+                digits,
+                secret,
+            },
+            warnings,
+        ))
     }
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 fn pct_encode(s: &str, out: &mut String) {
@@ -272,7 +317,10 @@ mod tests {
             &[7u8; 20],
         );
         let text = uri.to_uri();
-        assert!(text.expose().starts_with("otpauth://totp/Contoso%20Ltd:alice@contoso.com?secret="));
+        assert!(
+            text.expose()
+                .starts_with("otpauth://totp/Contoso%20Ltd:alice@contoso.com?secret=")
+        );
         let (back, warnings) = OtpAuthUri::parse(text.expose()).unwrap();
         assert_eq!(back, uri);
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -280,18 +328,32 @@ mod tests {
 
     #[test]
     fn typed_errors_and_warnings() {
-        assert!(matches!(OtpAuthUri::parse("http://x"), Err(Error::InvalidUri { .. })));
-        assert!(matches!(OtpAuthUri::parse("otpauth://hotp/a?secret=GEZDGNBV"), Err(Error::InvalidUri { .. })));
-        let (_, w) = OtpAuthUri::parse("otpauth://totp/A:b?secret=GEZDGNBV&issuer=B&digits=8&foo=1").unwrap();
+        assert!(matches!(
+            OtpAuthUri::parse("http://x"),
+            Err(Error::InvalidUri { .. })
+        ));
+        assert!(matches!(
+            OtpAuthUri::parse("otpauth://hotp/a?secret=GEZDGNBV"),
+            Err(Error::InvalidUri { .. })
+        ));
+        let (_, w) =
+            OtpAuthUri::parse("otpauth://totp/A:b?secret=GEZDGNBV&issuer=B&digits=8&foo=1")
+                .unwrap();
         assert!(w.contains(&UriWarning::IssuerMismatch));
         assert!(w.contains(&UriWarning::ShortSecret { bits: 40 }));
-        assert!(w.contains(&UriWarning::OftenIgnored { parameter: "digits".into() }));
-        assert!(w.contains(&UriWarning::UnknownParameter { parameter: "foo".into() }));
+        assert!(w.contains(&UriWarning::OftenIgnored {
+            parameter: "digits".into()
+        }));
+        assert!(w.contains(&UriWarning::UnknownParameter {
+            parameter: "foo".into()
+        }));
     }
 
     #[test]
     fn debug_hides_the_secret() {
-        let (u, _) = OtpAuthUri::parse("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXPJBSWY3DP&issuer=A").unwrap();
+        let (u, _) =
+            OtpAuthUri::parse("otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXPJBSWY3DP&issuer=A")
+                .unwrap();
         let dbg = format!("{u:?}");
         assert!(!dbg.contains("JBSW") && dbg.contains("redacted"));
     }

@@ -1,9 +1,9 @@
 //! The organisation's MFA service settings.
 use serde::{Deserialize, Serialize};
 
-use crate::hash::Argon2Params;
-use crate::otp::{check_digits, Totp};
 use crate::Error;
+use crate::hash::Argon2Params;
+use crate::otp::{Totp, check_digits};
 
 /// A kind of verification method an organisation can allow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -124,7 +124,9 @@ impl Default for Policy {
 impl Policy {
     /// A builder starting from the defaults.
     pub fn builder() -> PolicyBuilder {
-        PolicyBuilder { policy: Self::default() }
+        PolicyBuilder {
+            policy: Self::default(),
+        }
     }
 
     /// Whether users may use this method.
@@ -142,7 +144,10 @@ impl Policy {
             return bad("audience must be non-empty".into());
         }
         if !(1..=365).contains(&self.remember_device_days) {
-            return bad(format!("remember_device_days must be 1 to 365, not {}", self.remember_device_days));
+            return bad(format!(
+                "remember_device_days must be 1 to 365, not {}",
+                self.remember_device_days
+            ));
         }
         if !(60..=30 * 86_400).contains(&self.session_lifetime_secs) {
             return bad("session_lifetime_secs must be 60 seconds to 30 days".into());
@@ -157,7 +162,9 @@ impl Policy {
             return bad("totp_window must be 0 to 10 steps".into());
         }
         if self.hotp_look_ahead > 1000 || self.hotp_resync_window > 10_000 {
-            return bad("hotp_look_ahead must be at most 1000 and hotp_resync_window at most 10000".into());
+            return bad(
+                "hotp_look_ahead must be at most 1000 and hotp_resync_window at most 10000".into(),
+            );
         }
         if !(30..=3600).contains(&self.code_lifetime_secs) {
             return bad("code_lifetime_secs must be 30 to 3600".into());

@@ -29,7 +29,12 @@ pub struct SeededRandom {
 impl SeededRandom {
     /// A stream determined entirely by `seed`.
     pub fn new(seed: &[u8]) -> Self {
-        Self { seed: Sha256::digest(seed).into(), counter: 0, buf: [0; 32], used: 32 }
+        Self {
+            seed: Sha256::digest(seed).into(),
+            counter: 0,
+            buf: [0; 32],
+            used: 32,
+        }
     }
 }
 

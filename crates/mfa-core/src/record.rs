@@ -48,18 +48,37 @@ pub enum PhoneChannel {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum StoredKind {
-    Totp { params: Totp, seed: Sealed, last_step: Option<u64> },
-    Hotp { params: Hotp, seed: Sealed, counter: u64 },
-    Phone { number: PhoneNumber, channel: PhoneChannel },
-    Email { address: EmailAddress },
+    Totp {
+        params: Totp,
+        seed: Sealed,
+        last_step: Option<u64>,
+    },
+    Hotp {
+        params: Hotp,
+        seed: Sealed,
+        counter: u64,
+    },
+    Phone {
+        number: PhoneNumber,
+        channel: PhoneChannel,
+    },
+    Email {
+        address: EmailAddress,
+    },
 }
 
 impl StoredKind {
     pub(crate) fn method_type(&self) -> MethodType {
         match self {
             Self::Totp { .. } | Self::Hotp { .. } => MethodType::AuthenticatorApp,
-            Self::Phone { channel: PhoneChannel::Text, .. } => MethodType::Text,
-            Self::Phone { channel: PhoneChannel::Call, .. } => MethodType::Call,
+            Self::Phone {
+                channel: PhoneChannel::Text,
+                ..
+            } => MethodType::Text,
+            Self::Phone {
+                channel: PhoneChannel::Call,
+                ..
+            } => MethodType::Call,
             Self::Email { .. } => MethodType::Email,
         }
     }
@@ -68,8 +87,13 @@ impl StoredKind {
         match self {
             Self::Totp { params, .. } => MethodKind::Totp { params: *params },
             Self::Hotp { params, .. } => MethodKind::Hotp { params: *params },
-            Self::Phone { number, channel } => MethodKind::Phone { masked: number.masked(), channel: *channel },
-            Self::Email { address } => MethodKind::Email { masked: address.masked() },
+            Self::Phone { number, channel } => MethodKind::Phone {
+                masked: number.masked(),
+                channel: *channel,
+            },
+            Self::Email { address } => MethodKind::Email {
+                masked: address.masked(),
+            },
         }
     }
 }
@@ -217,18 +241,30 @@ impl UserRecord {
     /// Read a stored record, refusing unknown schema versions and oversized input.
     pub fn from_json(json: &str) -> Result<Self, Error> {
         if json.len() > MAX_RECORD_BYTES {
-            return Err(Error::CorruptRecord { reason: "larger than 1 MiB".into() });
+            return Err(Error::CorruptRecord {
+                reason: "larger than 1 MiB".into(),
+            });
         }
         let rec: Self = serde_json::from_str(json).map_err(|e| Error::CorruptRecord {
-            reason: format!("{:?} error at line {} column {}", e.classify(), e.line(), e.column()),
+            reason: format!(
+                "{:?} error at line {} column {}",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
         })?;
         if rec.schema != RECORD_SCHEMA {
             return Err(Error::CorruptRecord {
-                reason: format!("schema {} is not supported (this engine reads {RECORD_SCHEMA})", rec.schema),
+                reason: format!(
+                    "schema {} is not supported (this engine reads {RECORD_SCHEMA})",
+                    rec.schema
+                ),
             });
         }
         if rec.user_id.is_empty() {
-            return Err(Error::CorruptRecord { reason: "empty user id".into() });
+            return Err(Error::CorruptRecord {
+                reason: "empty user id".into(),
+            });
         }
         Ok(rec)
     }
@@ -280,7 +316,11 @@ impl UserRecord {
 
     /// App passwords that are not deleted, oldest first.
     pub fn app_passwords(&self) -> Vec<AppPasswordInfo> {
-        self.app_passwords.iter().filter(|a| a.revoked_at.is_none()).map(AppPasswordEntry::info).collect()
+        self.app_passwords
+            .iter()
+            .filter(|a| a.revoked_at.is_none())
+            .map(AppPasswordEntry::info)
+            .collect()
     }
 
     /// Unused recovery codes left.
@@ -322,10 +362,16 @@ impl UserRecord {
     }
 
     pub(crate) fn method(&self, id: MethodId) -> Result<&StoredMethod, Error> {
-        self.methods.iter().find(|m| m.id == id).ok_or(Error::UnknownMethod)
+        self.methods
+            .iter()
+            .find(|m| m.id == id)
+            .ok_or(Error::UnknownMethod)
     }
 
     pub(crate) fn method_mut(&mut self, id: MethodId) -> Result<&mut StoredMethod, Error> {
-        self.methods.iter_mut().find(|m| m.id == id).ok_or(Error::UnknownMethod)
+        self.methods
+            .iter_mut()
+            .find(|m| m.id == id)
+            .ok_or(Error::UnknownMethod)
     }
 }

@@ -1,8 +1,8 @@
 //! Recovery codes: ten single-use codes, stored only as argon2id hashes.
 use serde::{Deserialize, Serialize};
 
-use crate::encoding::{friendly_random, friendly_render, friendly_symbols, FRIENDLY};
-use crate::hash::{hash_password, verify_password, Argon2Params};
+use crate::encoding::{FRIENDLY, friendly_random, friendly_render, friendly_symbols};
+use crate::hash::{Argon2Params, hash_password, verify_password};
 use crate::secret::SecretString;
 use crate::{Error, RandomSource, UnixTime};
 
@@ -50,10 +50,23 @@ impl RecoverySet {
             }
             let canonical = friendly_render(&symbols, CODE_SYMBOLS, '-');
             let hash = hash_password(params, canonical.as_bytes(), rng)?;
-            entries.push(RecoveryEntry { tag, hash, used_at: None });
+            entries.push(RecoveryEntry {
+                tag,
+                hash,
+                used_at: None,
+            });
             shown.push(SecretString::new(friendly_render(&symbols, 4, '-')));
         }
-        Ok((Self { issued_at: now, codes: entries }, RecoveryCodes { codes: shown, issued_at: now }))
+        Ok((
+            Self {
+                issued_at: now,
+                codes: entries,
+            },
+            RecoveryCodes {
+                codes: shown,
+                issued_at: now,
+            },
+        ))
     }
 
     pub(crate) fn remaining(&self) -> u8 {
@@ -61,11 +74,19 @@ impl RecoverySet {
     }
 
     /// Use a code: `Ok(remaining)` when it was valid and unused.
-    pub(crate) fn redeem(&mut self, code: &str, params: &Argon2Params, now: UnixTime) -> Result<u8, Error> {
+    pub(crate) fn redeem(
+        &mut self,
+        code: &str,
+        params: &Argon2Params,
+        now: UnixTime,
+    ) -> Result<u8, Error> {
         let symbols = friendly_symbols(code, CODE_SYMBOLS)
             .filter(|s| s.len() == CODE_SYMBOLS)
             .ok_or(Error::MalformedRecoveryCode)?;
-        let canonical: String = symbols.iter().map(|v| FRIENDLY[*v as usize] as char).collect();
+        let canonical: String = symbols
+            .iter()
+            .map(|v| FRIENDLY[*v as usize] as char)
+            .collect();
         let tag = &canonical[..TAG_SYMBOLS];
         let entry = self
             .codes

@@ -52,7 +52,11 @@ pub(crate) enum AfterFailure {
 
 impl Throttle {
     fn get(&self, f: Factor) -> Counter {
-        self.counters.iter().find(|(k, _)| *k == f).map(|(_, c)| *c).unwrap_or_default()
+        self.counters
+            .iter()
+            .find(|(k, _)| *k == f)
+            .map(|(_, c)| *c)
+            .unwrap_or_default()
     }
 
     fn get_mut(&mut self, f: Factor) -> &mut Counter {
@@ -74,10 +78,14 @@ impl Throttle {
     pub(crate) fn check(&self, f: Factor, now: UnixTime) -> Result<(), Error> {
         let c = self.get(f);
         if c.locked_until > now {
-            return Err(Error::Locked { until: c.locked_until });
+            return Err(Error::Locked {
+                until: c.locked_until,
+            });
         }
         if c.next_allowed_at > now {
-            return Err(Error::RetryLater { until: c.next_allowed_at });
+            return Err(Error::RetryLater {
+                until: c.next_allowed_at,
+            });
         }
         Ok(())
     }
@@ -136,11 +144,23 @@ mod tests {
         let mut t = Throttle::default();
         let now = 1000;
         for _ in 0..3 {
-            assert_eq!(t.fail(Factor::Authenticator, now, &p), AfterFailure::Counted);
+            assert_eq!(
+                t.fail(Factor::Authenticator, now, &p),
+                AfterFailure::Counted
+            );
         }
-        assert_eq!(t.fail(Factor::Authenticator, now, &p), AfterFailure::BackOff(now + 1));
-        assert_eq!(t.check(Factor::Authenticator, now), Err(Error::RetryLater { until: now + 1 }));
-        assert_eq!(t.fail(Factor::Authenticator, now + 1, &p), AfterFailure::BackOff(now + 3));
+        assert_eq!(
+            t.fail(Factor::Authenticator, now, &p),
+            AfterFailure::BackOff(now + 1)
+        );
+        assert_eq!(
+            t.check(Factor::Authenticator, now),
+            Err(Error::RetryLater { until: now + 1 })
+        );
+        assert_eq!(
+            t.fail(Factor::Authenticator, now + 1, &p),
+            AfterFailure::BackOff(now + 3)
+        );
         assert!(t.check(Factor::Phone, now).is_ok());
         for i in 6..=10 {
             let r = t.fail(Factor::Authenticator, now + 100, &p);
@@ -148,7 +168,10 @@ mod tests {
                 assert_eq!(r, AfterFailure::Locked(now + 100 + 900));
             }
         }
-        assert_eq!(t.check(Factor::Authenticator, now + 200), Err(Error::Locked { until: now + 1000 }));
+        assert_eq!(
+            t.check(Factor::Authenticator, now + 200),
+            Err(Error::Locked { until: now + 1000 })
+        );
         assert!(t.succeed(Factor::Authenticator));
         assert!(t.check(Factor::Authenticator, now + 200).is_ok());
     }

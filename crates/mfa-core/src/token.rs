@@ -99,16 +99,28 @@ impl Jwks {
 
     /// Parse a JWKS document (e.g. from `/.well-known/jwks.json`), keeping Ed25519 keys.
     pub fn parse(json: &str) -> Result<Self, Error> {
-        let jwks: Jwks = serde_json::from_str(json).map_err(|_| Error::InvalidKeys { reason: "JWKS is not valid JSON of the expected shape".into() })?;
-        let keys: Vec<Jwk> = jwks.keys.into_iter().filter(|k| k.kty == "OKP" && k.crv == "Ed25519").collect();
+        let jwks: Jwks = serde_json::from_str(json).map_err(|_| Error::InvalidKeys {
+            reason: "JWKS is not valid JSON of the expected shape".into(),
+        })?;
+        let keys: Vec<Jwk> = jwks
+            .keys
+            .into_iter()
+            .filter(|k| k.kty == "OKP" && k.crv == "Ed25519")
+            .collect();
         if keys.is_empty() {
-            return Err(Error::InvalidKeys { reason: "JWKS has no Ed25519 key".into() });
+            return Err(Error::InvalidKeys {
+                reason: "JWKS has no Ed25519 key".into(),
+            });
         }
         for k in &keys {
             let raw = b64url_decode(&k.x).filter(|r| r.len() == 32);
-            let ok = raw.and_then(|r| VerifyingKey::from_bytes(&r.try_into().ok()?).ok()).is_some();
+            let ok = raw
+                .and_then(|r| VerifyingKey::from_bytes(&r.try_into().ok()?).ok())
+                .is_some();
             if !ok {
-                return Err(Error::InvalidKeys { reason: format!("JWKS key {} is not a valid Ed25519 public key", k.kid) });
+                return Err(Error::InvalidKeys {
+                    reason: format!("JWKS key {} is not a valid Ed25519 public key", k.kid),
+                });
             }
         }
         Ok(Self { keys })
@@ -135,10 +147,16 @@ pub(crate) fn new_jti(rng: &mut dyn RandomSource) -> String {
 /// Sign claims with the active key.
 pub(crate) fn sign(keys: &Keys, claims: &SessionClaims) -> String {
     let (kid, key) = keys.signer();
-    let header = Header { alg: "EdDSA".into(), typ: "JWT".into(), kid: kid.to_string() };
+    let header = Header {
+        alg: "EdDSA".into(),
+        typ: "JWT".into(),
+        kid: kid.to_string(),
+    };
     let mut out = b64url(&serde_json::to_vec(&header).expect("header serialises"));
     out.push('.');
-    out.push_str(&b64url(&serde_json::to_vec(claims).expect("claims serialise")));
+    out.push_str(&b64url(
+        &serde_json::to_vec(claims).expect("claims serialise"),
+    ));
     let sig = key.sign(out.as_bytes());
     out.push('.');
     out.push_str(&b64url(&sig.to_bytes()));
@@ -205,7 +223,11 @@ pub(crate) fn verify(
 ) -> Result<SessionClaims, Error> {
     verify_with(
         token,
-        |kid| keys.verifying_keys().find(|(k, _)| *k == kid).map(|(_, v)| v),
+        |kid| {
+            keys.verifying_keys()
+                .find(|(k, _)| *k == kid)
+                .map(|(_, v)| v)
+        },
         issuer,
         audience,
         kind,
