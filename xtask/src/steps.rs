@@ -239,13 +239,100 @@ pub fn fuzz(secs: u32) -> Result<bool, String> {
     Ok(t.failed_steps.is_empty())
 }
 
-/// `cargo xtask bench`.
-pub fn bench(_args: &[String]) -> Result<bool, String> {
+/// `cargo xtask bench [argon2]`.
+pub fn bench(args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
-    let mut c = cargo();
-    c.args(["bench", "-p", "mfa-core", "--bench", "core"]);
-    step(&mut t, "engine benchmarks (criterion)", c, &[]);
+    let only_argon2 = args.iter().any(|a| a == "argon2");
+    if !only_argon2 {
+        let mut c = cargo();
+        c.args(["bench", "-p", "mfa-core", "--bench", "core"]);
+        step(&mut t, "engine benchmarks (criterion)", c, &[]);
+    }
+    argon2_side_by_side(&mut t)?;
     Ok(t.failed_steps.is_empty())
+}
+
+/// argon2id at the default parameters: mfa-core's backends and @node-rs/argon2,
+/// interleaved in one run so that the ratio is fair on a shared machine.
+fn argon2_side_by_side(t: &mut Tally) -> Result<(), String> {
+    let dir = root().join("target/bench-node");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    if !dir.join("node_modules/@node-rs/argon2").exists() {
+        setup::run(Command::new("npm").current_dir(&dir).args([
+            "install",
+            "--silent",
+            "--no-save",
+            "@node-rs/argon2@2",
+        ]))?;
+    }
+    std::fs::copy(
+        root().join("xtask/assets/node-argon2.mjs"),
+        dir.join("node-argon2.mjs"),
+    )
+    .map_err(|e| format!("cannot copy the node script: {e}"))?;
+    let mut c = cargo();
+    c.args([
+        "build",
+        "--release",
+        "-p",
+        "mfa-core",
+        "--example",
+        "argon2_compare",
+    ]);
+    if !step(t, "build the argon2 comparison", c, &[]) {
+        return Ok(());
+    }
+    let rust = root().join("target/release/examples/argon2_compare");
+    let (mut ours, mut portable, mut node) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=3 {
+        let out = Command::new(&rust)
+            .arg("20")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        ours.push(json_number(&text, "mfa_core_default_ms"));
+        portable.push(json_number(&text, "rustcrypto_argon2_ms"));
+        let out = Command::new("node")
+            .current_dir(&dir)
+            .args(["node-argon2.mjs", "20"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        node.push(json_number(&text, "node_rs_argon2_ms"));
+        eprintln!(
+            "round {round}: mfa-core {:.2} ms, RustCrypto argon2 {:.2} ms, @node-rs/argon2 {:.2} ms",
+            ours[round - 1],
+            portable[round - 1],
+            node[round - 1]
+        );
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (o, p, n) = (med(&mut ours), med(&mut portable), med(&mut node));
+    println!("argon2id m=19456 t=2 p=1 (median of 3 rounds x 20 hashes):");
+    println!(
+        "  mfa-core (argon2-rust backend)  {o:.2} ms   {:.2}x @node-rs/argon2",
+        o / n
+    );
+    println!(
+        "  RustCrypto argon2 (portable)    {p:.2} ms   {:.2}x @node-rs/argon2",
+        p / n
+    );
+    println!("  @node-rs/argon2                 {n:.2} ms");
+    Ok(())
+}
+
+fn json_number(text: &str, key: &str) -> f64 {
+    let needle = format!("\"{key}\":");
+    text.find(&needle)
+        .and_then(|i| {
+            let rest = &text[i + needle.len()..];
+            let end = rest.find([',', '}']).unwrap_or(rest.len());
+            rest[..end].trim().parse().ok()
+        })
+        .unwrap_or(f64::NAN)
 }
 
 /// `cargo xtask demo`.
