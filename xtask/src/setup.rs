@@ -164,6 +164,9 @@ pub fn all() -> Result<Tools, String> {
         .map(|b| b.join("envoy"))
         .filter(|p| p.exists());
     let wasm_tools = cargo_tool("wasm-tools", "wasm-tools", "1.263.0", true)?;
+    // wasm-bindgen-cli must equal the crate's version; its lock file names a
+    // dependency the registry no longer has, so it installs without --locked.
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false)?;
     let pg_bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
         d.filter_map(Result::ok)
             .map(|e| e.path().join("bin"))

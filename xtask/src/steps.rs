@@ -168,6 +168,12 @@ pub fn test(args: &[String]) -> Result<bool, String> {
     c.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
     step(&mut t, "tests (cargo test --workspace)", c, &env);
 
+    if exists("crates/mfa-web") && !quick {
+        let mut c = cargo();
+        c.args(["test", "-p", "mfa-web", "--target", "wasm32-unknown-unknown", "--locked"]);
+        step(&mut t, "browser bindings (wasm-bindgen-test in Node)", c, &env);
+    }
+
     let mut c = cargo();
     c.args(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings");
