@@ -7,8 +7,8 @@
 use std::process::Command;
 
 use mfa_core::{
-    Algorithm, Hotp, OtpMatch, RandomSource, SeededRandom, Totp, check_hotp_code,
-    check_totp_code, hotp_code, totp_code,
+    Algorithm, Hotp, OtpMatch, RandomSource, SeededRandom, Totp, check_hotp_code, check_totp_code,
+    hotp_code, totp_code,
 };
 
 /// Codes compared per oathtool call (`-w` prints this many minus one extra).
