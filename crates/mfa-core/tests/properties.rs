@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::LazyLock;
 
-use common::{T0, engine, enrol_totp, policy, round_trip, wrong_code};
+use common::{APP_PASSWORD_SYMBOLS, T0, engine, enrol_totp, policy, round_trip, wrong_code};
 use data_encoding::BASE64URL_NOPAD;
 use mfa_core::{
     Algorithm, Engine, Error, Factor, MfaState, OtpAuthUri, OtpKind, OtpMatch, ParsedAppPassword,
@@ -356,16 +356,13 @@ proptest! {
 
 // ----- app-password checksum -----------------------------------------------------
 
-/// The 32 symbols of app passwords (module documentation of `app_password`).
-const SYMBOLS: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-
 /// Every character a person might type instead of another: the symbols in both
 /// cases and the look-alikes the alphabet leaves out.
 fn replacements() -> impl Iterator<Item = u8> {
-    SYMBOLS
+    APP_PASSWORD_SYMBOLS
         .iter()
         .copied()
-        .chain(SYMBOLS.iter().map(u8::to_ascii_uppercase))
+        .chain(APP_PASSWORD_SYMBOLS.iter().map(u8::to_ascii_uppercase))
         .chain(*b"lo01LO")
 }
 

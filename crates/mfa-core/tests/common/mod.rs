@@ -103,3 +103,50 @@ pub fn wrong_code(right: &str, accepted: impl Fn(&str) -> bool) -> String {
 pub fn round_trip(record: &UserRecord) -> UserRecord {
     UserRecord::from_json(&record.to_json()).expect("a stored record loads again")
 }
+
+/// The 32 symbols of app passwords, in value order (module documentation of `app_password`).
+pub const APP_PASSWORD_SYMBOLS: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+
+/// A password in the app-password format with the given 4-symbol id and a
+/// random body: 30 symbols, then two check symbols holding the sum of
+/// `position × value` (positions from 1) modulo 1021, in base 32. It passes
+/// the format check; whether it matches a stored hash is up to chance.
+pub fn well_formed_app_password(id: &str, rng: &mut SeededRandom) -> String {
+    use mfa_core::RandomSource;
+    let value = |c: u8| {
+        APP_PASSWORD_SYMBOLS
+            .iter()
+            .position(|s| *s == c)
+            .expect("an app-password symbol") as u32
+    };
+    let mut values: Vec<u32> = id.bytes().map(value).collect();
+    assert_eq!(values.len(), 4, "ids have 4 symbols");
+    let mut body = [0u8; 26];
+    rng.fill(&mut body);
+    values.extend(body.iter().map(|b| u32::from(b % 32)));
+    let sum = values
+        .iter()
+        .enumerate()
+        .fold(0, |acc, (i, v)| (acc + (i as u32 + 1) * v) % 1021);
+    values.extend([sum / 32, sum % 32]);
+    let symbols: Vec<u8> = values
+        .iter()
+        .map(|v| APP_PASSWORD_SYMBOLS[*v as usize])
+        .collect();
+    symbols
+        .chunks(4)
+        .map(|c| String::from_utf8(c.to_vec()).expect("ASCII"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Whether `needle` occurs in `haystack` other than inside a longer run of
+/// digits (a 6-digit code inside a 10-digit timestamp is not a leak).
+pub fn contains_code(haystack: &str, needle: &str) -> bool {
+    let bytes = haystack.as_bytes();
+    haystack.match_indices(needle).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|j| bytes[j]);
+        let after = bytes.get(i + needle.len()).copied();
+        !before.is_some_and(|b| b.is_ascii_digit()) && !after.is_some_and(|b| b.is_ascii_digit())
+    })
+}
