@@ -566,3 +566,35 @@ fn a_seal_moved_to_another_users_record_is_refused() {
         Err(Error::SealBroken { .. })
     ));
 }
+
+#[test]
+fn a_stored_record_with_unusable_otp_parameters_is_refused_on_load() {
+    // A damaged or hand-edited record must give a typed error, not a panic in
+    // the code generator when the user next signs in.
+    let f = &*SEALS;
+    let original: Value = serde_json::from_str(&f.alice.record.to_json()).unwrap();
+    for (field, value) in [
+        ("digits", 10),
+        ("digits", 5),
+        ("digits", 255),
+        ("period", 0),
+    ] {
+        let mut json = original.clone();
+        json["methods"][0]["kind"]["params"][field] = Value::from(value);
+        let loaded = UserRecord::from_json(&json.to_string());
+        let Err(Error::CorruptRecord { reason }) = loaded else {
+            let mut rec = loaded.unwrap();
+            // A code of the stored length reaches the generator.
+            let code = if field == "digits" {
+                "1".repeat(value)
+            } else {
+                f.alice.code_at(T0 + 60)
+            };
+            let result = f
+                .engine
+                .verify(&mut rec, None, &code, T0 + 60, &mut Vec::new());
+            panic!("{field} {value} loaded; verifying then gave {result:?}");
+        };
+        assert!(reason.contains(field), "{reason}");
+    }
+}
