@@ -117,13 +117,12 @@ impl PhoneNumber {
     /// The number with all but the last two digits hidden, for showing on a
     /// sign-in page ("We texted +1 ••••••••23").
     pub fn masked(&self) -> String {
-        let keep = self.national.len().saturating_sub(2);
-        format!(
-            "+{} {}{}",
-            self.country_code,
-            "•".repeat(keep),
-            &self.national[keep..]
-        )
+        // Count characters, not bytes: the fields are public and a stored
+        // record may carry anything, so never slice inside a character.
+        let chars = self.national.chars().count();
+        let hidden = chars.saturating_sub(2);
+        let shown: String = self.national.chars().skip(hidden).collect();
+        format!("+{} {}{}", self.country_code, "•".repeat(hidden), shown)
     }
 }
 
@@ -248,6 +247,12 @@ mod tests {
             PhoneNumber::parse("1", "425 555 0123").unwrap().masked(),
             "+1 ••••••••23"
         );
+        // Built by hand (the fields are public) or read from a damaged record.
+        let odd = PhoneNumber {
+            country_code: 44,
+            national: "12€".into(),
+        };
+        assert_eq!(odd.masked(), "+44 •2€");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::app_password::AppPasswordEntry;
 use crate::challenge::Challenge;
 use crate::contact::{EmailAddress, PhoneNumber};
 use crate::keys::Sealed;
-use crate::otp::{Hotp, Totp};
+use crate::otp::{Hotp, Totp, check_digits};
 use crate::policy::MethodType;
 use crate::recovery::RecoverySet;
 use crate::throttle::Throttle;
@@ -266,7 +266,37 @@ impl UserRecord {
                 reason: "empty user id".into(),
             });
         }
+        rec.check_otp_params()?;
         Ok(rec)
+    }
+
+    /// Refuse stored generator parameters the engine could not use (the code
+    /// generator cannot make codes of more than 9 digits, a 0-second period has
+    /// no time steps), so that a damaged record fails here, not at sign-in.
+    fn check_otp_params(&self) -> Result<(), Error> {
+        let stored = self.methods.iter().map(|m| ("a method", &m.kind)).chain(
+            self.pending
+                .iter()
+                .map(|p| ("the pending registration", &p.kind)),
+        );
+        for (what, kind) in stored {
+            let (digits, period) = match kind {
+                StoredKind::Totp { params, .. } => (params.digits, Some(params.period)),
+                StoredKind::Hotp { params, .. } => (params.digits, None),
+                StoredKind::Phone { .. } | StoredKind::Email { .. } => continue,
+            };
+            if check_digits(digits).is_err() {
+                return Err(Error::CorruptRecord {
+                    reason: format!("{what} has codes of {digits} digits (6 to 8 are possible)"),
+                });
+            }
+            if period == Some(0) {
+                return Err(Error::CorruptRecord {
+                    reason: format!("{what} has a period of 0 seconds"),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The record as JSON, for storage. Seeds inside are sealed; codes and passwords are hashed.
