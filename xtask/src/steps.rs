@@ -170,8 +170,20 @@ pub fn test(args: &[String]) -> Result<bool, String> {
 
     if exists("crates/mfa-web") && !quick {
         let mut c = cargo();
-        c.args(["test", "-p", "mfa-web", "--target", "wasm32-unknown-unknown", "--locked"]);
-        step(&mut t, "browser bindings (wasm-bindgen-test in Node)", c, &env);
+        c.args([
+            "test",
+            "-p",
+            "mfa-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--locked",
+        ]);
+        step(
+            &mut t,
+            "browser bindings (wasm-bindgen-test in Node)",
+            c,
+            &env,
+        );
     }
 
     let mut c = cargo();

@@ -1,6 +1,9 @@
 //! Median time of one argon2id hash (m=19456 KiB, t=2, p=1) with both backends,
 //! as JSON on stdout. `cargo xtask bench` runs it next to @node-rs/argon2.
-#![allow(clippy::disallowed_methods, reason = "a benchmark measures wall-clock time; the engine itself stays sans-IO")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark measures wall-clock time; the engine itself stays sans-IO"
+)]
 use std::time::Instant;
 
 use mfa_core::{Argon2Params, argon2id_for_benchmarks, portable_argon2id_for_benchmarks};
