@@ -36,7 +36,7 @@ const MAX_USER_LEN: usize = 256;
 pub trait Facts {
     /// A request header by lowercase name; pseudo-headers `:method`, `:path`, `:authority` too.
     fn header(&self, name: &str) -> Option<String>;
-    /// The client address without port (the connection's peer).
+    /// The client address as the host reports it (`ip:port`, `[v6]:port` or a bare address).
     fn client_address(&self) -> Option<String>;
 }
 
@@ -612,7 +612,9 @@ impl Gate {
             );
         };
         let basic = req.header("authorization").and_then(|a| http::basic(&a));
-        let address_slot = req.client_address().map(|a| self.key.address_slot(&a));
+        let address_slot = req
+            .client_address()
+            .map(|a| self.key.address_slot(http::address_without_port(&a)));
         if let Some(slot) = &address_slot
             && let Some(wait) = self.counter(store, slot).retry_after(now)
         {
