@@ -17,9 +17,10 @@ pub const KEY_SLOT: &str = "mfa-proxy/v1/hmac-key";
 /// Length of the HMAC key.
 pub const KEY_LEN: usize = 32;
 
-/// The per-gateway secret key for cache and throttle names.
+/// The per-gateway secret key for cache and throttle names (kept as a keyed
+/// HMAC state, so that each use hashes only its own input).
 #[derive(Clone)]
-pub struct CacheKey([u8; KEY_LEN]);
+pub struct CacheKey(Hmac<Sha256>);
 
 impl std::fmt::Debug for CacheKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -30,13 +31,16 @@ impl std::fmt::Debug for CacheKey {
 impl CacheKey {
     /// A key from its bytes (as drawn by the host, or read back from shared data).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        bytes.try_into().ok().map(Self)
+        if bytes.len() != KEY_LEN {
+            return None;
+        }
+        <Hmac<Sha256> as KeyInit>::new_from_slice(bytes)
+            .ok()
+            .map(Self)
     }
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        // HMAC accepts keys of any length; 32 bytes cannot fail.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac = self.0.clone();
         for p in parts {
             // Length-prefix every part so that no two different inputs collide.
             mac.update(&(p.len() as u64).to_be_bytes());

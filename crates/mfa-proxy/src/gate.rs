@@ -612,72 +612,38 @@ impl Gate {
             );
         };
         let basic = req.header("authorization").and_then(|a| http::basic(&a));
-        let address_slot = req
-            .client_address()
-            .map(|a| self.key.address_slot(http::address_without_port(&a)));
-        if let Some(slot) = &address_slot
-            && let Some(wait) = self.counter(store, slot).retry_after(now)
-        {
-            return self.throttled(metrics, wait);
-        }
-        let (user, password) = match basic {
-            None => {
-                return self.unauthorized(
-                    metrics,
-                    Denial::MissingCredentials,
-                    "sign in with your user name and an app password",
-                );
-            }
-            Some(Basic::Credentials { user, password })
-                if user.len() <= MAX_USER_LEN && !user.chars().any(char::is_control) =>
-            {
-                (user, password)
-            }
-            Some(_) => {
-                return self.app_password_failed(
-                    store,
-                    metrics,
-                    &CoreError::MalformedAppPassword,
-                    None,
-                    address_slot.as_deref(),
-                    now,
-                );
-            }
-        };
-        // Format and checksum first: garbage and typos never reach argon2 or the server.
-        let parsed = match ParsedAppPassword::parse(&password) {
-            Ok(p) => p,
-            Err(e) => {
-                return self.app_password_failed(
-                    store,
-                    metrics,
-                    &e,
-                    None,
-                    address_slot.as_deref(),
-                    now,
-                );
-            }
-        };
-        let scope = route.scope.as_deref();
-        let credential_slot = (cfg.cache_ttl_secs > 0).then(|| {
-            self.key.credential_slot(
-                &self.config.fingerprint,
-                &user,
-                parsed.canonical().expose(),
-                scope,
-            )
-        });
         let strip = if self.config.strip_credentials {
             vec![("authorization".to_string(), None)]
         } else {
             Vec::new()
         };
-        if let Some(slot) = &credential_slot {
+        let scope = route.scope.as_deref();
+        // A well-formed credential that verified within the TTL is answered from
+        // the cache first: a recently proven credential is not a guess, so it
+        // passes even while its user or address is blocked for others' failures.
+        let (user, parsed) = match &basic {
+            Some(Basic::Credentials { user, password })
+                if user.len() <= MAX_USER_LEN && !user.chars().any(char::is_control) =>
+            {
+                (Some(user.as_str()), ParsedAppPassword::parse(password))
+            }
+            _ => (None, Err(CoreError::MalformedAppPassword)),
+        };
+        let credential_slot = match (user, &parsed) {
+            (Some(user), Ok(parsed)) if cfg.cache_ttl_secs > 0 => Some(self.key.credential_slot(
+                &self.config.fingerprint,
+                user,
+                parsed.canonical().expose(),
+                scope,
+            )),
+            _ => None,
+        };
+        if let (Some(slot), Some(user)) = (&credential_slot, user) {
             match store.get(slot).and_then(|(v, _)| cache::decode(&v, now)) {
-                Some(Entry::Verified { user, id }) => {
+                Some(Entry::Verified { user: cached, id }) if cached == user => {
                     metrics.count(Event::CacheHit);
                     let identity = Identity {
-                        user,
+                        user: cached,
                         method: "app_password",
                         app_password_id: Some(id),
                     };
@@ -687,9 +653,39 @@ impl Gate {
                     metrics.count(Event::CacheHit);
                     return self.out_of_scope(metrics);
                 }
-                None => metrics.count(Event::CacheMiss),
+                _ => metrics.count(Event::CacheMiss),
             }
         }
+        let address_slot = req
+            .client_address()
+            .map(|a| self.key.address_slot(http::address_without_port(&a)));
+        if let Some(slot) = &address_slot
+            && let Some(wait) = self.counter(store, slot).retry_after(now)
+        {
+            return self.throttled(metrics, wait);
+        }
+        let (user, parsed) = match (&basic, user, parsed) {
+            (None, _, _) => {
+                return self.unauthorized(
+                    metrics,
+                    Denial::MissingCredentials,
+                    "sign in with your user name and an app password",
+                );
+            }
+            (Some(_), Some(user), Ok(parsed)) => (user.to_string(), parsed),
+            // Format and checksum first: garbage and typos never reach argon2 or the server.
+            (Some(_), _, parsed) => {
+                let err = parsed.err().unwrap_or(CoreError::MalformedAppPassword);
+                return self.app_password_failed(
+                    store,
+                    metrics,
+                    &err,
+                    None,
+                    address_slot.as_deref(),
+                    now,
+                );
+            }
+        };
         let user_slot = self.key.user_slot(&user);
         if let Some(wait) = self.counter(store, &user_slot).retry_after(now) {
             return self.throttled(metrics, wait);
