@@ -29,6 +29,26 @@ struct Run {
     rps: f64,
     p50_us: f64,
     p99_us: f64,
+    /// Envoy's own CPU time per request (user + system), in µs.
+    cpu_us: f64,
+}
+
+/// CPU time (user + system) of a process so far, in µs.
+fn cpu_us(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name in parentheses; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11..13).map_or(0.0, |f| {
+        f.iter().filter_map(|v| v.parse::<f64>().ok()).sum()
+    });
+    let hz: f64 = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+        .unwrap_or(100.0);
+    ticks * 1e6 / hz
 }
 
 fn micros(v: &str) -> Option<f64> {
@@ -45,7 +65,8 @@ fn micros(v: &str) -> Option<f64> {
     num.parse::<f64>().ok().map(|n| n * scale)
 }
 
-fn wrk(url: &str, headers: &[(&str, &str)], connections: &str, secs: &str) -> Run {
+fn wrk(pid: u32, url: &str, headers: &[(&str, &str)], connections: &str, secs: &str) -> Run {
+    let cpu_before = cpu_us(pid);
     let mut cmd = Command::new("wrk");
     cmd.args([
         "-t1",
@@ -64,8 +85,13 @@ fn wrk(url: &str, headers: &[(&str, &str)], connections: &str, secs: &str) -> Ru
     if out.contains("Non-2xx") {
         panic!("wrk saw failed requests against {url}:\n{out}");
     }
+    let cpu = cpu_us(pid) - cpu_before;
     let mut run = Run::default();
+    let mut requests = 0.0;
     for line in out.lines() {
+        if let Some((n, _)) = line.trim().split_once(" requests in ") {
+            requests = n.trim().parse().unwrap_or(0.0);
+        }
         let mut words = line.split_whitespace();
         match (words.next(), words.next()) {
             (Some("Requests/sec:"), Some(v)) => run.rps = v.parse().unwrap_or(0.0),
@@ -74,14 +100,22 @@ fn wrk(url: &str, headers: &[(&str, &str)], connections: &str, secs: &str) -> Ru
             _ => {}
         }
     }
-    assert!(run.rps > 0.0, "no Requests/sec in wrk output:\n{out}");
+    assert!(
+        run.rps > 0.0 && requests > 0.0,
+        "no Requests/sec in wrk output:\n{out}"
+    );
+    run.cpu_us = cpu / requests;
     run
 }
 
 fn median(runs: &[Run]) -> Run {
     let mut runs = runs.to_vec();
+    let mid = runs.len() / 2;
     runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
-    runs[runs.len() / 2]
+    let mut m = runs[mid];
+    runs.sort_by(|a, b| a.cpu_us.total_cmp(&b.cpu_us));
+    m.cpu_us = runs[mid].cpu_us;
+    m
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -214,14 +248,50 @@ fn envoy_with_and_without_the_filter() {
         (vec![], vec![], vec![], vec![]);
     for round in 0..ROUNDS {
         eprintln!("round {}/{ROUNDS}", round + 1);
-        plain_app.push(wrk(&url(p_plain, "/mail"), &app_headers, "16", "5"));
-        filt_app.push(wrk(&url(p_filter, "/mail"), &app_headers, "16", "5"));
-        plain_sess.push(wrk(&url(p_plain, "/web"), &session_headers, "16", "5"));
-        filt_sess.push(wrk(&url(p_filter, "/web"), &session_headers, "16", "5"));
+        plain_app.push(wrk(
+            plain.pid(),
+            &url(p_plain, "/mail"),
+            &app_headers,
+            "16",
+            "5",
+        ));
+        filt_app.push(wrk(
+            filtered.pid(),
+            &url(p_filter, "/mail"),
+            &app_headers,
+            "16",
+            "5",
+        ));
+        plain_sess.push(wrk(
+            plain.pid(),
+            &url(p_plain, "/web"),
+            &session_headers,
+            "16",
+            "5",
+        ));
+        filt_sess.push(wrk(
+            filtered.pid(),
+            &url(p_filter, "/web"),
+            &session_headers,
+            "16",
+            "5",
+        ));
     }
     // Uncached: every request runs argon2 (m=19456 KiB, t=2, p=1) inside Envoy.
-    let uncached = wrk(&url(p_uncached, "/mail"), &app_headers, "1", "5");
-    let cached_one = wrk(&url(p_filter, "/mail"), &app_headers, "1", "3");
+    let uncached = wrk(
+        filtered.pid(),
+        &url(p_uncached, "/mail"),
+        &app_headers,
+        "1",
+        "5",
+    );
+    let cached_one = wrk(
+        filtered.pid(),
+        &url(p_filter, "/mail"),
+        &app_headers,
+        "1",
+        "3",
+    );
     let hashes = filtered.stat("wasmcustom.mfa_proxy.hashes_computed");
 
     let rss_plain = rss_kib(plain.pid());
@@ -257,7 +327,10 @@ fn envoy_with_and_without_the_filter() {
         ("plain session", &plain_sess),
         ("filter session", &filt_sess),
     ] {
-        let list: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.rps)).collect();
+        let list: Vec<String> = runs
+            .iter()
+            .map(|r| format!("{:.0} req/s ({:.1} µs CPU/req)", r.rps, r.cpu_us))
+            .collect();
         println!("rounds {name}: {}", list.join(", "));
     }
     println!(
