@@ -1,0 +1,844 @@
+//! The decision: request facts in, an action out.
+//!
+//! [`Gate::decide`] looks at one request and answers with a [`Decision`]:
+//! continue upstream (with identity headers set and the credential removed),
+//! answer locally (401, 403, 302, 429, 503), or call the server's verify
+//! endpoint first and finish in [`Gate::finish_call`]. The host supplies the
+//! request through [`Facts`], its shared data through [`SharedStore`] and its
+//! counters through [`Metrics`]; the proxy-wasm glue maps those to host calls,
+//! and tests map them to plain maps.
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use mfa_core::{Argon2Params, Error as CoreError, ParsedAppPassword, TokenKind};
+
+use crate::cache::{self, CacheKey, Entry};
+use crate::config::{AppPasswordSource, Config, Mode, Route, Session};
+use crate::http::{self, Basic};
+use crate::remote::{self, Answer};
+use crate::throttle::Counter;
+
+/// Identity header: the verified user.
+pub const HEADER_USER: &str = "x-mfa-user";
+/// Identity header: `app_password` or `session`.
+pub const HEADER_METHOD: &str = "x-mfa-method";
+/// Identity header: the id of the app password used.
+pub const HEADER_APP_PASSWORD_ID: &str = "x-mfa-app-password-id";
+
+/// Most verified session tokens remembered per VM.
+const SESSION_CACHE_MAX: usize = 4096;
+/// Attempts at a compare-and-swap update of a failure counter.
+const CAS_ATTEMPTS: usize = 8;
+/// Longest user name taken from a Basic header.
+const MAX_USER_LEN: usize = 256;
+
+/// The request as the host sees it.
+pub trait Facts {
+    /// A request header by lowercase name; pseudo-headers `:method`, `:path`, `:authority` too.
+    fn header(&self, name: &str) -> Option<String>;
+    /// The client address as the host reports it (`ip:port`, `[v6]:port` or a bare address).
+    fn client_address(&self) -> Option<String>;
+}
+
+/// The host's shared data (Envoy: per `vm_id`, shared by all workers).
+pub trait SharedStore {
+    /// Value and compare-and-swap token of `key`.
+    fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)>;
+    /// Store `value`; with `cas`, only if the key was not written since that token
+    /// was read. `false`: someone else wrote first.
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool;
+}
+
+/// Why a request was refused (a metric each: `<prefix>.denied.<name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Denial {
+    /// No route rule matches the request.
+    NoRoute,
+    /// No credential where one is required.
+    MissingCredentials,
+    /// A Basic header that cannot be read, or an app password in the wrong format or with a bad checksum.
+    MalformedAppPassword,
+    /// No app password with this id for this user.
+    UnknownAppPassword,
+    /// The app password does not match.
+    WrongAppPassword,
+    /// The app password has expired.
+    AppPasswordExpired,
+    /// The app password was deleted.
+    AppPasswordRevoked,
+    /// The app password may not be used for this route's scope.
+    OutOfScope,
+    /// Too many failures for the user or the client address.
+    Throttled,
+    /// The session token is missing.
+    SessionMissing,
+    /// The session token is malformed, badly signed or for another service.
+    SessionInvalid,
+    /// The session token has expired.
+    SessionExpired,
+    /// The session token lacks a required `amr` value.
+    SessionInsufficient,
+    /// The verify endpoint did not answer usably (the filter fails closed).
+    VerifierUnavailable,
+}
+
+impl Denial {
+    /// Every reason, for defining the metrics up front.
+    pub const ALL: [Denial; 14] = [
+        Self::NoRoute,
+        Self::MissingCredentials,
+        Self::MalformedAppPassword,
+        Self::UnknownAppPassword,
+        Self::WrongAppPassword,
+        Self::AppPasswordExpired,
+        Self::AppPasswordRevoked,
+        Self::OutOfScope,
+        Self::Throttled,
+        Self::SessionMissing,
+        Self::SessionInvalid,
+        Self::SessionExpired,
+        Self::SessionInsufficient,
+        Self::VerifierUnavailable,
+    ];
+
+    /// Stable name, used in metrics and in the `code` of error bodies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoRoute => "no_route",
+            Self::MissingCredentials => "missing_credentials",
+            Self::MalformedAppPassword => "malformed_app_password",
+            Self::UnknownAppPassword => "unknown_app_password",
+            Self::WrongAppPassword => "wrong_app_password",
+            Self::AppPasswordExpired => "app_password_expired",
+            Self::AppPasswordRevoked => "app_password_revoked",
+            Self::OutOfScope => "out_of_scope",
+            Self::Throttled => "throttled",
+            Self::SessionMissing => "session_missing",
+            Self::SessionInvalid => "session_invalid",
+            Self::SessionExpired => "session_expired",
+            Self::SessionInsufficient => "session_insufficient",
+            Self::VerifierUnavailable => "verifier_unavailable",
+        }
+    }
+
+    fn of_core(e: &CoreError) -> Self {
+        match e {
+            CoreError::MalformedAppPassword => Self::MalformedAppPassword,
+            CoreError::UnknownAppPassword => Self::UnknownAppPassword,
+            CoreError::WrongAppPassword => Self::WrongAppPassword,
+            CoreError::AppPasswordExpired => Self::AppPasswordExpired,
+            CoreError::AppPasswordRevoked => Self::AppPasswordRevoked,
+            CoreError::OutOfScope { .. } => Self::OutOfScope,
+            CoreError::RetryLater { .. } | CoreError::Locked { .. } => Self::Throttled,
+            CoreError::TokenExpired => Self::SessionExpired,
+            CoreError::MalformedToken { .. }
+            | CoreError::BadSignature
+            | CoreError::WrongTokenKind
+            | CoreError::TokenRevoked => Self::SessionInvalid,
+            _ => Self::VerifierUnavailable,
+        }
+    }
+}
+
+/// Something worth counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// A request went upstream.
+    Allowed,
+    /// A request was refused.
+    Denied(Denial),
+    /// A credential's answer came from the cache.
+    CacheHit,
+    /// A credential was not in the cache.
+    CacheMiss,
+    /// argon2 ran (inline credentials).
+    HashComputed,
+    /// The verify endpoint gave no usable answer.
+    CalloutFailure,
+}
+
+/// The host's counters.
+pub trait Metrics {
+    /// Count one event.
+    fn count(&self, event: Event);
+}
+
+/// A response the filter sends itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers (names lowercase).
+    pub headers: Vec<(String, String)>,
+    /// Body (JSON, or empty for redirects).
+    pub body: String,
+}
+
+/// A change to the request headers before it goes upstream: set (`Some`) or remove (`None`).
+pub type HeaderEdit = (String, Option<String>);
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send it upstream after these header edits.
+    Continue(Vec<HeaderEdit>),
+    /// Answer it here.
+    Respond(Response),
+    /// Ask the verify endpoint first, then call [`Gate::finish_call`].
+    Call(Callout),
+}
+
+/// A call to the verify endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Callout {
+    /// JSON request body (contains the password: never log it).
+    pub body: Vec<u8>,
+    /// What [`Gate::finish_call`] needs to finish.
+    pub pending: Pending,
+}
+
+/// State kept while the verify endpoint is asked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pending {
+    credential_slot: Option<String>,
+    user_slot: String,
+    address_slot: Option<String>,
+    strip: Vec<HeaderEdit>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").finish_non_exhaustive()
+    }
+}
+
+/// Who was verified, and how.
+struct Identity {
+    user: String,
+    method: &'static str,
+    app_password_id: Option<String>,
+}
+
+#[derive(Default)]
+struct SessionCache {
+    verified: HashMap<String, (String, u64)>,
+}
+
+/// The filter's decision logic for one configuration.
+pub struct Gate {
+    config: Config,
+    key: CacheKey,
+    sessions: RefCell<SessionCache>,
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate")
+            .field("routes", &self.config.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn json_response(status: u16, denial: Denial, message: &str) -> Response {
+    Response {
+        status,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("cache-control".into(), "no-store".into()),
+        ],
+        body: http::error_body(denial.as_str(), message),
+    }
+}
+
+impl Gate {
+    /// A gate for this configuration and cache key.
+    pub fn new(config: Config, key: CacheKey) -> Self {
+        Self {
+            config,
+            key,
+            sessions: RefCell::new(SessionCache::default()),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Decide what to do with a request at `now` (unix seconds).
+    pub fn decide(
+        &self,
+        req: &dyn Facts,
+        now: u64,
+        store: &dyn SharedStore,
+        metrics: &dyn Metrics,
+    ) -> Decision {
+        let path = req.header(":path").unwrap_or_default();
+        let host = req.header(":authority").unwrap_or_default();
+        let Some(route) = self.config.route(&host, &path) else {
+            return self.deny(
+                metrics,
+                json_response(
+                    403,
+                    Denial::NoRoute,
+                    "no route rule of the gateway covers this request",
+                ),
+                Denial::NoRoute,
+            );
+        };
+        match route.mode {
+            Mode::Public => self.allow(metrics, None, Vec::new()),
+            Mode::Session => match self.session(req, now) {
+                Ok((identity, strip)) => self.allow(metrics, Some(identity), strip),
+                Err((denial, message)) => {
+                    self.session_denied(req, &path, denial, &message, false, metrics)
+                }
+            },
+            Mode::AppPassword => self.app_password(req, route, now, store, metrics),
+            Mode::Either => match self.session(req, now) {
+                Ok((identity, strip)) => self.allow(metrics, Some(identity), strip),
+                Err((denial, message)) => {
+                    let has_basic = req
+                        .header("authorization")
+                        .is_some_and(|a| http::basic(&a).is_some());
+                    if has_basic {
+                        self.app_password(req, route, now, store, metrics)
+                    } else {
+                        self.session_denied(req, &path, denial, &message, true, metrics)
+                    }
+                }
+            },
+        }
+    }
+
+    /// Finish a request after the verify endpoint answered.
+    pub fn finish_call(
+        &self,
+        pending: Pending,
+        answer: Answer,
+        now: u64,
+        store: &dyn SharedStore,
+        metrics: &dyn Metrics,
+    ) -> Decision {
+        match answer {
+            Answer::Verified { user, id } => {
+                if user.chars().any(char::is_control) {
+                    metrics.count(Event::CalloutFailure);
+                    return self.unavailable(metrics);
+                }
+                let entry = Entry::Verified {
+                    user: user.clone(),
+                    id: id.clone(),
+                };
+                self.remember(store, pending.credential_slot.as_deref(), &entry, now, None);
+                self.clear_failures(store, &pending.user_slot);
+                let identity = Identity {
+                    user,
+                    method: "app_password",
+                    app_password_id: Some(id),
+                };
+                self.allow(metrics, Some(identity), pending.strip)
+            }
+            Answer::Rejected { code } => {
+                let err = match code.as_str() {
+                    "malformed_app_password" => CoreError::MalformedAppPassword,
+                    "unknown_app_password" => CoreError::UnknownAppPassword,
+                    "app_password_revoked" => CoreError::AppPasswordRevoked,
+                    "app_password_expired" => CoreError::AppPasswordExpired,
+                    _ => CoreError::WrongAppPassword,
+                };
+                self.app_password_failed(
+                    store,
+                    metrics,
+                    &err,
+                    Some(&pending.user_slot),
+                    pending.address_slot.as_deref(),
+                    now,
+                )
+            }
+            Answer::OutOfScope => {
+                self.remember(
+                    store,
+                    pending.credential_slot.as_deref(),
+                    &Entry::OutOfScope,
+                    now,
+                    None,
+                );
+                self.out_of_scope(metrics)
+            }
+            Answer::Throttled { retry_after } => self.throttled(metrics, retry_after),
+            Answer::Unavailable { .. } => {
+                metrics.count(Event::CalloutFailure);
+                self.unavailable(metrics)
+            }
+        }
+    }
+
+    fn allow(
+        &self,
+        metrics: &dyn Metrics,
+        identity: Option<Identity>,
+        mut edits: Vec<HeaderEdit>,
+    ) -> Decision {
+        metrics.count(Event::Allowed);
+        match identity {
+            Some(id) => {
+                edits.push((HEADER_USER.into(), Some(id.user)));
+                edits.push((HEADER_METHOD.into(), Some(id.method.into())));
+                edits.push((HEADER_APP_PASSWORD_ID.into(), id.app_password_id));
+            }
+            None => {
+                edits.push((HEADER_USER.into(), None));
+                edits.push((HEADER_METHOD.into(), None));
+                edits.push((HEADER_APP_PASSWORD_ID.into(), None));
+            }
+        }
+        Decision::Continue(edits)
+    }
+
+    fn deny(&self, metrics: &dyn Metrics, response: Response, denial: Denial) -> Decision {
+        metrics.count(Event::Denied(denial));
+        Decision::Respond(response)
+    }
+
+    fn basic_challenge(&self) -> (String, String) {
+        (
+            "www-authenticate".into(),
+            format!("Basic realm=\"{}\", charset=\"UTF-8\"", self.config.realm),
+        )
+    }
+
+    fn bearer_challenge(&self) -> (String, String) {
+        (
+            "www-authenticate".into(),
+            format!("Bearer realm=\"{}\"", self.config.realm),
+        )
+    }
+
+    fn unauthorized(&self, metrics: &dyn Metrics, denial: Denial, message: &str) -> Decision {
+        let mut r = json_response(401, denial, message);
+        r.headers.push(self.basic_challenge());
+        self.deny(metrics, r, denial)
+    }
+
+    fn out_of_scope(&self, metrics: &dyn Metrics) -> Decision {
+        self.deny(
+            metrics,
+            json_response(
+                403,
+                Denial::OutOfScope,
+                "this app password may not be used here; create one for this use",
+            ),
+            Denial::OutOfScope,
+        )
+    }
+
+    fn throttled(&self, metrics: &dyn Metrics, retry_after: u64) -> Decision {
+        let mut r = json_response(
+            429,
+            Denial::Throttled,
+            &format!("too many failed sign-ins; try again in {retry_after} seconds"),
+        );
+        r.headers
+            .push(("retry-after".into(), retry_after.to_string()));
+        self.deny(metrics, r, Denial::Throttled)
+    }
+
+    fn unavailable(&self, metrics: &dyn Metrics) -> Decision {
+        let mut r = json_response(
+            503,
+            Denial::VerifierUnavailable,
+            "the app password could not be checked right now; try again shortly",
+        );
+        r.headers.push(("retry-after".into(), "5".into()));
+        self.deny(metrics, r, Denial::VerifierUnavailable)
+    }
+
+    // ----- sessions -------------------------------------------------------
+
+    fn session(
+        &self,
+        req: &dyn Facts,
+        now: u64,
+    ) -> Result<(Identity, Vec<HeaderEdit>), (Denial, String)> {
+        let Some(cfg) = &self.config.session else {
+            return Err((Denial::SessionMissing, "no session is accepted here".into()));
+        };
+        let (token, strip) = self
+            .session_token(cfg, req)
+            .ok_or_else(|| (Denial::SessionMissing, "sign in with MFA first".to_string()))?;
+        let user = self.verify_session(cfg, &token, now)?;
+        let strip = if self.config.strip_credentials {
+            strip
+        } else {
+            Vec::new()
+        };
+        Ok((
+            Identity {
+                user,
+                method: "session",
+                app_password_id: None,
+            },
+            strip,
+        ))
+    }
+
+    fn session_token(&self, cfg: &Session, req: &dyn Facts) -> Option<(String, Vec<HeaderEdit>)> {
+        if let Some(h) = &cfg.header
+            && let Some(value) = req.header(h)
+        {
+            let token = if h == "authorization" {
+                http::bearer(&value).map(str::to_string)
+            } else {
+                Some(value.trim().to_string()).filter(|t| !t.is_empty())
+            };
+            if let Some(token) = token {
+                return Some((token, vec![(h.clone(), None)]));
+            }
+        }
+        let name = cfg.cookie.as_deref()?;
+        let header = req.header("cookie")?;
+        let token = http::cookie(&header, name)
+            .filter(|t| !t.is_empty())?
+            .to_string();
+        Some((
+            token,
+            vec![("cookie".into(), http::cookie_without(&header, name))],
+        ))
+    }
+
+    fn verify_session(
+        &self,
+        cfg: &Session,
+        token: &str,
+        now: u64,
+    ) -> Result<String, (Denial, String)> {
+        if let Some((user, until)) = self.sessions.borrow().verified.get(token)
+            && now < *until
+        {
+            return Ok(user.clone());
+        }
+        let claims = cfg
+            .jwks
+            .verify(token, &cfg.issuer, &cfg.audience, TokenKind::Session, now)
+            .map_err(|e| (Denial::of_core(&e), e.to_string()))?;
+        if let Some(missing) = cfg.required_amr.iter().find(|a| !claims.amr.contains(a)) {
+            return Err((
+                Denial::SessionInsufficient,
+                format!("this session did not sign in with \"{missing}\"; verify again"),
+            ));
+        }
+        if claims.sub.is_empty() || claims.sub.chars().any(char::is_control) {
+            return Err((
+                Denial::SessionInvalid,
+                "the token names no usable user".into(),
+            ));
+        }
+        let mut cache = self.sessions.borrow_mut();
+        if cache.verified.len() >= SESSION_CACHE_MAX {
+            cache.verified.retain(|_, (_, until)| now < *until);
+            if cache.verified.len() >= SESSION_CACHE_MAX {
+                cache.verified.clear();
+            }
+        }
+        cache
+            .verified
+            .insert(token.to_string(), (claims.sub.clone(), claims.exp));
+        Ok(claims.sub)
+    }
+
+    fn session_denied(
+        &self,
+        req: &dyn Facts,
+        path: &str,
+        denial: Denial,
+        message: &str,
+        also_basic: bool,
+        metrics: &dyn Metrics,
+    ) -> Decision {
+        let method = req.header(":method").unwrap_or_default();
+        let wants_html = req
+            .header("accept")
+            .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
+        if let Some(cfg) = &self.config.session
+            && (method == "GET" || method == "HEAD")
+            && wants_html
+        {
+            let sep = if cfg.redirect_url.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            let location = format!(
+                "{}{sep}{}={}",
+                cfg.redirect_url,
+                cfg.return_param,
+                http::query_encode(path)
+            );
+            let response = Response {
+                status: 302,
+                headers: vec![
+                    ("location".into(), location),
+                    ("cache-control".into(), "no-store".into()),
+                ],
+                body: String::new(),
+            };
+            return self.deny(metrics, response, denial);
+        }
+        let mut r = json_response(401, denial, message);
+        r.headers.push(self.bearer_challenge());
+        if also_basic {
+            r.headers.push(self.basic_challenge());
+        }
+        self.deny(metrics, r, denial)
+    }
+
+    // ----- app passwords --------------------------------------------------
+
+    fn app_password(
+        &self,
+        req: &dyn Facts,
+        route: &Route,
+        now: u64,
+        store: &dyn SharedStore,
+        metrics: &dyn Metrics,
+    ) -> Decision {
+        let Some(cfg) = &self.config.app_passwords else {
+            return self.unauthorized(
+                metrics,
+                Denial::MissingCredentials,
+                "no app passwords are accepted here",
+            );
+        };
+        let basic = req.header("authorization").and_then(|a| http::basic(&a));
+        let strip = if self.config.strip_credentials {
+            vec![("authorization".to_string(), None)]
+        } else {
+            Vec::new()
+        };
+        let scope = route.scope.as_deref();
+        // A well-formed credential that verified within the TTL is answered from
+        // the cache first: a recently proven credential is not a guess, so it
+        // passes even while its user or address is blocked for others' failures.
+        let (user, parsed) = match &basic {
+            Some(Basic::Credentials { user, password })
+                if user.len() <= MAX_USER_LEN && !user.chars().any(char::is_control) =>
+            {
+                (Some(user.as_str()), ParsedAppPassword::parse(password))
+            }
+            _ => (None, Err(CoreError::MalformedAppPassword)),
+        };
+        let credential_slot = match (user, &parsed) {
+            (Some(user), Ok(parsed)) if cfg.cache_ttl_secs > 0 => Some(self.key.credential_slot(
+                &self.config.fingerprint,
+                user,
+                parsed.canonical().expose(),
+                scope,
+            )),
+            _ => None,
+        };
+        if let (Some(slot), Some(user)) = (&credential_slot, user) {
+            match store.get(slot).and_then(|(v, _)| cache::decode(&v, now)) {
+                Some(Entry::Verified { user: cached, id }) if cached == user => {
+                    metrics.count(Event::CacheHit);
+                    let identity = Identity {
+                        user: cached,
+                        method: "app_password",
+                        app_password_id: Some(id),
+                    };
+                    return self.allow(metrics, Some(identity), strip);
+                }
+                Some(Entry::OutOfScope) => {
+                    metrics.count(Event::CacheHit);
+                    return self.out_of_scope(metrics);
+                }
+                _ => metrics.count(Event::CacheMiss),
+            }
+        }
+        let address_slot = req
+            .client_address()
+            .map(|a| self.key.address_slot(http::address_without_port(&a)));
+        if let Some(slot) = &address_slot
+            && let Some(wait) = self.counter(store, slot).retry_after(now)
+        {
+            return self.throttled(metrics, wait);
+        }
+        let (user, parsed) = match (&basic, user, parsed) {
+            (None, _, _) => {
+                return self.unauthorized(
+                    metrics,
+                    Denial::MissingCredentials,
+                    "sign in with your user name and an app password",
+                );
+            }
+            (Some(_), Some(user), Ok(parsed)) => (user.to_string(), parsed),
+            // Format and checksum first: garbage and typos never reach argon2 or the server.
+            (Some(_), _, parsed) => {
+                let err = parsed.err().unwrap_or(CoreError::MalformedAppPassword);
+                return self.app_password_failed(
+                    store,
+                    metrics,
+                    &err,
+                    None,
+                    address_slot.as_deref(),
+                    now,
+                );
+            }
+        };
+        let user_slot = self.key.user_slot(&user);
+        if let Some(wait) = self.counter(store, &user_slot).retry_after(now) {
+            return self.throttled(metrics, wait);
+        }
+        match &cfg.source {
+            AppPasswordSource::Remote(_) => Decision::Call(Callout {
+                body: remote::request_body(&user, parsed.canonical().expose(), scope),
+                pending: Pending {
+                    credential_slot,
+                    user_slot,
+                    address_slot,
+                    strip,
+                },
+            }),
+            AppPasswordSource::Inline(creds) => {
+                let Some(cred) = creds.iter().find(|c| c.user == user && c.id == parsed.id) else {
+                    return self.app_password_failed(
+                        store,
+                        metrics,
+                        &CoreError::UnknownAppPassword,
+                        Some(&user_slot),
+                        address_slot.as_deref(),
+                        now,
+                    );
+                };
+                // The policy parameters only decide `needs_rehash`, which a gateway cannot act on.
+                let result = cred.verify(
+                    parsed.canonical().expose(),
+                    scope,
+                    now,
+                    &Argon2Params::default(),
+                );
+                if !matches!(result, Err(CoreError::AppPasswordExpired)) {
+                    metrics.count(Event::HashComputed);
+                }
+                match result {
+                    Ok(m) => {
+                        let entry = Entry::Verified {
+                            user: cred.user.clone(),
+                            id: m.id.clone(),
+                        };
+                        self.remember(
+                            store,
+                            credential_slot.as_deref(),
+                            &entry,
+                            now,
+                            cred.expires_at,
+                        );
+                        self.clear_failures(store, &user_slot);
+                        let identity = Identity {
+                            user: cred.user.clone(),
+                            method: "app_password",
+                            app_password_id: Some(m.id),
+                        };
+                        self.allow(metrics, Some(identity), strip)
+                    }
+                    Err(CoreError::OutOfScope { .. }) => {
+                        self.remember(
+                            store,
+                            credential_slot.as_deref(),
+                            &Entry::OutOfScope,
+                            now,
+                            cred.expires_at,
+                        );
+                        self.out_of_scope(metrics)
+                    }
+                    Err(e) => self.app_password_failed(
+                        store,
+                        metrics,
+                        &e,
+                        Some(&user_slot),
+                        address_slot.as_deref(),
+                        now,
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Refuse an app password: 401 (or 503 when the check itself failed), counting
+    /// guesses (wrong or unknown) against the user and the address, and
+    /// unreadable credentials against the address.
+    fn app_password_failed(
+        &self,
+        store: &dyn SharedStore,
+        metrics: &dyn Metrics,
+        err: &CoreError,
+        user_slot: Option<&str>,
+        address_slot: Option<&str>,
+        now: u64,
+    ) -> Decision {
+        let denial = Denial::of_core(err);
+        let (count_user, count_address) = match denial {
+            Denial::WrongAppPassword | Denial::UnknownAppPassword => (true, true),
+            Denial::MalformedAppPassword => (false, true),
+            _ => (false, false),
+        };
+        if count_user && let Some(slot) = user_slot {
+            self.fail(store, slot, now);
+        }
+        if count_address && let Some(slot) = address_slot {
+            self.fail(store, slot, now);
+        }
+        if denial == Denial::VerifierUnavailable {
+            return self.unavailable(metrics);
+        }
+        self.unauthorized(metrics, denial, &err.to_string())
+    }
+
+    fn counter(&self, store: &dyn SharedStore, slot: &str) -> Counter {
+        store
+            .get(slot)
+            .map(|(v, _)| Counter::decode(&v))
+            .unwrap_or_default()
+    }
+
+    fn fail(&self, store: &dyn SharedStore, slot: &str, now: u64) {
+        for _ in 0..CAS_ATTEMPTS {
+            let (bytes, cas) = store.get(slot).unwrap_or_default();
+            let next = Counter::decode(&bytes).fail(now, &self.config.throttle);
+            if store.set(slot, &next.encode(), cas) {
+                return;
+            }
+        }
+    }
+
+    fn clear_failures(&self, store: &dyn SharedStore, slot: &str) {
+        if let Some((bytes, cas)) = store.get(slot)
+            && !Counter::decode(&bytes).is_clear()
+        {
+            // Losing this race only leaves an older count in place.
+            let _ = store.set(slot, &Counter::default().encode(), cas);
+        }
+    }
+
+    fn remember(
+        &self,
+        store: &dyn SharedStore,
+        slot: Option<&str>,
+        entry: &Entry,
+        now: u64,
+        expires_at: Option<u64>,
+    ) {
+        let Some(slot) = slot else { return };
+        let Some(cfg) = &self.config.app_passwords else {
+            return;
+        };
+        let mut until = now.saturating_add(cfg.cache_ttl_secs);
+        if let Some(e) = expires_at {
+            until = until.min(e);
+        }
+        if until > now {
+            store.set(slot, &cache::encode(entry, until), None);
+        }
+    }
+}

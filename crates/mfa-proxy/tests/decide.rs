@@ -1,0 +1,880 @@
+//! The decision logic on the host target: configuration checks and
+//! `request facts → decision`, with shared data and metrics as plain maps.
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use mfa_core::{
+    AppPasswordCredential, Argon2Params, Engine, Keys, MethodType, Policy, SeededRandom,
+    UserRecord, Verified,
+};
+use mfa_proxy::cache::CacheKey;
+use mfa_proxy::config::Config;
+use mfa_proxy::gate::{Decision, Denial, Event, Facts, Gate, HeaderEdit, Metrics, SharedStore};
+use mfa_proxy::remote::Answer;
+use serde_json::json;
+
+const NOW: u64 = 1_800_000_000;
+
+#[derive(Default)]
+struct Store {
+    data: RefCell<HashMap<String, (Vec<u8>, u32)>>,
+}
+
+impl SharedStore for Store {
+    fn get(&self, key: &str) -> Option<(Vec<u8>, Option<u32>)> {
+        self.data
+            .borrow()
+            .get(key)
+            .map(|(v, cas)| (v.clone(), Some(*cas)))
+    }
+
+    fn set(&self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        let mut data = self.data.borrow_mut();
+        let current = data.get(key).map(|(_, c)| *c);
+        if let (Some(want), Some(have)) = (cas, current)
+            && want != have
+        {
+            return false;
+        }
+        data.insert(key.to_string(), (value.to_vec(), current.unwrap_or(0) + 1));
+        true
+    }
+}
+
+#[derive(Default)]
+struct Counts(RefCell<Vec<Event>>);
+
+impl Metrics for Counts {
+    fn count(&self, event: Event) {
+        self.0.borrow_mut().push(event);
+    }
+}
+
+impl Counts {
+    fn of(&self, event: Event) -> usize {
+        self.0.borrow().iter().filter(|e| **e == event).count()
+    }
+}
+
+struct Req {
+    headers: Vec<(&'static str, String)>,
+    address: &'static str,
+}
+
+impl Facts for Req {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn client_address(&self) -> Option<String> {
+        Some(self.address.to_string())
+    }
+}
+
+fn req(method: &str, path: &str, extra: &[(&'static str, &str)]) -> Req {
+    let mut headers = vec![
+        (":method", method.to_string()),
+        (":path", path.to_string()),
+        (":authority", "mail.example.com".to_string()),
+    ];
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    Req {
+        headers,
+        address: "192.0.2.7:50123",
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        data_encoding::BASE64.encode(format!("{user}:{password}").as_bytes())
+    )
+}
+
+struct World {
+    engine: Engine,
+    alice: UserRecord,
+    alice_pw: String,
+    alice_cred: AppPasswordCredential,
+    bob_pw: String,
+    bob_cred: AppPasswordCredential,
+    carol_pw: String,
+    carol_cred: AppPasswordCredential,
+}
+
+fn world() -> World {
+    let mut rng = SeededRandom::new(b"decide");
+    let policy = Policy {
+        argon2: Argon2Params::INSECURE_FOR_TESTS,
+        ..Policy::default()
+    };
+    let engine = Engine::new(policy, Keys::generate(&mut rng)).unwrap();
+    let mut make = |user: &str, scopes: &[&str], created: u64, expires: Option<u64>| {
+        let mut rec = UserRecord::new(user, created);
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let new = engine
+            .create_app_password(
+                &mut rec,
+                "Mail",
+                &scopes,
+                expires,
+                created,
+                &mut rng,
+                &mut Vec::new(),
+            )
+            .unwrap();
+        (rec, new.password.expose().to_string(), new.credential)
+    };
+    let (alice, alice_pw, alice_cred) = make("alice@example.com", &[], NOW, None);
+    let (_, bob_pw, bob_cred) = make("bob@example.com", &["smtp"], NOW, None);
+    let (_, carol_pw, carol_cred) = make("carol@example.com", &[], NOW - 100, Some(NOW - 10));
+    World {
+        engine,
+        alice,
+        alice_pw,
+        alice_cred,
+        bob_pw,
+        bob_cred,
+        carol_pw,
+        carol_cred,
+    }
+}
+
+fn session_json(engine: &Engine) -> serde_json::Value {
+    json!({
+        "jwks": serde_json::from_str::<serde_json::Value>(&engine.jwks().to_json()).unwrap(),
+        "issuer": "mfa-wasm",
+        "audience": "mfa-wasm",
+        "redirect_url": "https://id.example.com/verify"
+    })
+}
+
+fn inline_config(w: &World) -> serde_json::Value {
+    json!({
+        "routes": [
+            { "path_prefix": "/public", "mode": "public" },
+            { "path_prefix": "/web", "mode": "session" },
+            { "path_prefix": "/either", "mode": "either" },
+            { "hosts": ["imap.example.com"], "mode": "app_password", "scope": "imap" },
+            { "hosts": ["*.example.com"], "mode": "app_password" }
+        ],
+        "app_passwords": { "credentials": [w.alice_cred, w.bob_cred, w.carol_cred] },
+        "session": session_json(&w.engine),
+        "throttle": { "max_failures": 3, "window_secs": 60, "block_secs": 30 }
+    })
+}
+
+fn gate(config: &serde_json::Value) -> Gate {
+    let config = Config::parse(config.to_string().as_bytes()).unwrap();
+    Gate::new(config, CacheKey::from_bytes(&[9; 32]).unwrap())
+}
+
+fn edits(d: &Decision) -> &[HeaderEdit] {
+    match d {
+        Decision::Continue(e) => e,
+        other => panic!("expected to continue, got {other:?}"),
+    }
+}
+
+fn edit<'a>(d: &'a Decision, name: &str) -> Option<Option<&'a str>> {
+    edits(d)
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_deref())
+}
+
+fn status(d: &Decision) -> u16 {
+    match d {
+        Decision::Respond(r) => r.status,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+fn code(d: &Decision) -> String {
+    match d {
+        Decision::Respond(r) => {
+            serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["error"]["code"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+fn header<'a>(d: &'a Decision, name: &str) -> Option<&'a str> {
+    match d {
+        Decision::Respond(r) => r
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str()),
+        _ => None,
+    }
+}
+
+fn session_token(engine: &Engine, rec: &UserRecord, at: u64, amr: &[&str]) -> String {
+    let v = Verified {
+        method_id: None,
+        method_type: Some(MethodType::AuthenticatorApp),
+        matched: None,
+        amr: vec!["otp".into()],
+        recovery_codes_left: None,
+    };
+    engine.issue_session(
+        rec,
+        &v,
+        amr,
+        at,
+        &mut SeededRandom::new(b"tok"),
+        &mut Vec::new(),
+    )
+}
+
+// ----- configuration ------------------------------------------------------
+
+fn config_error(config: serde_json::Value) -> String {
+    Config::parse(config.to_string().as_bytes())
+        .expect_err("the configuration must be refused")
+        .to_string()
+}
+
+#[test]
+fn bad_configurations_name_the_field() {
+    let w = world();
+    let mut c = inline_config(&w);
+    c["routes"][1]["mode"] = json!("sesion");
+    assert!(config_error(c).contains("`routes[1].mode`: unknown variant `sesion`"));
+
+    let mut c = inline_config(&w);
+    c["routes"] = json!([]);
+    assert!(config_error(c).contains("`routes`"));
+
+    let mut c = inline_config(&w);
+    c["app_passwords"]["credentials"][1]["hash"] = json!("$argon2i$nope");
+    assert!(config_error(c).contains("`app_passwords.credentials[1].hash`"));
+
+    let mut c = inline_config(&w);
+    c["app_passwords"]["credentials"][0]["user"] = json!("a:b");
+    assert!(config_error(c).contains("`app_passwords.credentials[0].user`"));
+
+    let mut c = inline_config(&w);
+    c["app_passwords"]["remote"] = json!({ "cluster": "mfa" });
+    assert!(config_error(c).contains("not both"));
+
+    let mut c = inline_config(&w);
+    c["session"]["jwks"] = json!({ "keys": [] });
+    assert!(config_error(c).contains("`session.jwks`"));
+
+    let mut c = inline_config(&w);
+    c["session"]["redirect_url"] = json!("javascript:alert(1)");
+    assert!(config_error(c).contains("`session.redirect_url`"));
+
+    let mut c = inline_config(&w);
+    c["throttle"]["max_failures"] = json!(0);
+    assert!(config_error(c).contains("`throttle.max_failures`"));
+
+    let mut c = inline_config(&w);
+    c["app_passwords"]["cache_ttl_secs"] = json!(86_400);
+    assert!(config_error(c).contains("`app_passwords.cache_ttl_secs`"));
+
+    let mut c = inline_config(&w);
+    c["routs"] = json!([]);
+    assert!(config_error(c).contains("unknown field `routs`"));
+
+    let mut c = inline_config(&w);
+    c.as_object_mut().unwrap().remove("session");
+    assert!(config_error(c).contains("`routes[1].mode`: accepts sessions"));
+
+    let mut c = inline_config(&w);
+    c["routes"][0]["scope"] = json!("imap");
+    assert!(config_error(c).contains("`routes[0].scope`"));
+
+    let mut c = inline_config(&w);
+    c["app_passwords"]["credentials"][2] = json!(w.alice_cred);
+    assert!(config_error(c).contains("twice"));
+
+    assert!(
+        Config::parse(b"")
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid configuration")
+    );
+    assert!(Config::parse(b"{} {}").is_err());
+}
+
+#[test]
+fn configuration_errors_do_not_quote_hashes() {
+    let w = world();
+    let mut c = inline_config(&w);
+    c["app_passwords"]["credentials"][0]["scopes"] = json!(w.alice_cred.hash);
+    let msg = config_error(c);
+    assert!(
+        msg.contains("`app_passwords.credentials[0].scopes`"),
+        "{msg}"
+    );
+    assert!(!msg.contains(&w.alice_cred.hash), "{msg}");
+    assert!(msg.contains("invalid type: string"), "{msg}");
+}
+
+// ----- app passwords --------------------------------------------------------
+
+#[test]
+fn right_app_password_sets_identity_and_is_cached() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let auth = basic("alice@example.com", &w.alice_pw);
+    let r = req("GET", "/inbox", &[("authorization", &auth)]);
+    let d = g.decide(&r, NOW, &store, &m);
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    assert_eq!(edit(&d, "x-mfa-method"), Some(Some("app_password")));
+    assert_eq!(
+        edit(&d, "x-mfa-app-password-id"),
+        Some(Some(w.alice_cred.id.as_str()))
+    );
+    assert_eq!(
+        edit(&d, "authorization"),
+        Some(None),
+        "the credential is removed"
+    );
+    assert_eq!(m.of(Event::HashComputed), 1);
+    assert_eq!(m.of(Event::CacheMiss), 1);
+
+    // Grouping, case and spaces do not matter, and the cache answers.
+    let spaced = w.alice_pw.replace('-', " ").to_uppercase();
+    let r = req(
+        "GET",
+        "/inbox",
+        &[("authorization", &basic("alice@example.com", &spaced))],
+    );
+    let d = g.decide(&r, NOW + 59, &store, &m);
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    assert_eq!(m.of(Event::HashComputed), 1, "argon2 ran once");
+    assert_eq!(m.of(Event::CacheHit), 1);
+
+    // After the TTL (60 s by default) it is checked again.
+    g.decide(&r, NOW + 60, &store, &m);
+    assert_eq!(m.of(Event::HashComputed), 2);
+    assert!(
+        store.data.borrow().keys().all(|k| !k.contains("alice")),
+        "no user names in shared data"
+    );
+}
+
+#[test]
+fn strip_credentials_can_be_turned_off() {
+    let w = world();
+    let mut c = inline_config(&w);
+    c["strip_credentials"] = json!(false);
+    let g = gate(&c);
+    let auth = basic("alice@example.com", &w.alice_pw);
+    let d = g.decide(
+        &req("GET", "/", &[("authorization", &auth)]),
+        NOW,
+        &Store::default(),
+        &Counts::default(),
+    );
+    assert_eq!(edit(&d, "authorization"), None);
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+}
+
+#[test]
+fn refusals_of_app_passwords() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let run = |user: &str, pw: &str, host: &'static str| {
+        let auth = basic(user, pw);
+        let mut r = req("GET", "/", &[("authorization", &auth)]);
+        r.headers[2].1 = host.to_string();
+        g.decide(&r, NOW, &store, &m)
+    };
+    // Malformed: no hash.
+    let d = run("alice@example.com", "hunter2", "mail.example.com");
+    assert_eq!(
+        (status(&d), code(&d)),
+        (401, "malformed_app_password".into())
+    );
+    assert!(
+        header(&d, "www-authenticate")
+            .unwrap()
+            .starts_with("Basic realm=\"mfa\"")
+    );
+    assert_eq!(m.of(Event::HashComputed), 0);
+    // Another user's password: unknown id for this user, no hash.
+    let d = run("alice@example.com", &w.bob_pw, "mail.example.com");
+    assert_eq!(code(&d), "unknown_app_password");
+    assert_eq!(m.of(Event::HashComputed), 0);
+    // Expired: no hash.
+    let d = run("carol@example.com", &w.carol_pw, "mail.example.com");
+    assert_eq!((status(&d), code(&d)), (401, "app_password_expired".into()));
+    assert_eq!(m.of(Event::HashComputed), 0);
+    // Out of scope: bob's is for smtp; the imap host wants imap. Cached too.
+    let d = run("bob@example.com", &w.bob_pw, "imap.example.com");
+    assert_eq!((status(&d), code(&d)), (403, "out_of_scope".into()));
+    let d = run("bob@example.com", &w.bob_pw, "IMAP.example.com:993");
+    assert_eq!(status(&d), 403);
+    assert_eq!(
+        m.of(Event::HashComputed),
+        1,
+        "the out-of-scope answer is cached"
+    );
+    // Bob on the general route is fine.
+    let d = run("bob@example.com", &w.bob_pw, "mail.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("bob@example.com")));
+    // No route for another domain: refused.
+    let d = run("alice@example.com", &w.alice_pw, "evil.test");
+    assert_eq!((status(&d), code(&d)), (403, "no_route".into()));
+    // Missing or unreadable Basic header.
+    let d = g.decide(&req("GET", "/", &[]), NOW, &store, &m);
+    assert_eq!((status(&d), code(&d)), (401, "missing_credentials".into()));
+    let d = g.decide(
+        &req("GET", "/", &[("authorization", "Basic %%%")]),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(code(&d), "malformed_app_password");
+    assert_eq!(m.of(Event::Denied(Denial::MalformedAppPassword)), 2);
+}
+
+#[test]
+fn failures_are_throttled_per_address_and_per_user() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let wrong_user = basic("alice@example.com", &w.bob_pw);
+    for _ in 0..3 {
+        let d = g.decide(
+            &req("GET", "/", &[("authorization", &wrong_user)]),
+            NOW,
+            &store,
+            &m,
+        );
+        assert_eq!(status(&d), 401);
+    }
+    let d = g.decide(
+        &req("GET", "/", &[("authorization", &wrong_user)]),
+        NOW + 1,
+        &store,
+        &m,
+    );
+    assert_eq!((status(&d), header(&d, "retry-after")), (429, Some("29")));
+
+    // From another address: alice's user counter is blocked too…
+    let mut r = req(
+        "GET",
+        "/",
+        &[("authorization", &basic("alice@example.com", &w.alice_pw))],
+    );
+    r.address = "198.51.100.4:1";
+    let d = g.decide(&r, NOW + 2, &store, &m);
+    assert_eq!(
+        status(&d),
+        429,
+        "the user is blocked after failures from anywhere"
+    );
+    // …but bob is not.
+    let mut r = req(
+        "GET",
+        "/",
+        &[("authorization", &basic("bob@example.com", &w.bob_pw))],
+    );
+    r.address = "[2001:db8::1]:443";
+    assert!(matches!(
+        g.decide(&r, NOW + 2, &store, &m),
+        Decision::Continue(_)
+    ));
+    // After the block, alice gets in and her counter is cleared.
+    let mut r = req(
+        "GET",
+        "/",
+        &[("authorization", &basic("alice@example.com", &w.alice_pw))],
+    );
+    r.address = "198.51.100.4:1";
+    assert!(matches!(
+        g.decide(&r, NOW + 31, &store, &m),
+        Decision::Continue(_)
+    ));
+}
+
+#[test]
+fn a_cached_credential_passes_while_its_user_is_under_attack() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let good = basic("alice@example.com", &w.alice_pw);
+    let mut legit = req("GET", "/", &[("authorization", &good)]);
+    legit.address = "198.51.100.4:1";
+    assert!(matches!(
+        g.decide(&legit, NOW, &store, &m),
+        Decision::Continue(_)
+    ));
+    let wrong = basic("alice@example.com", &w.bob_pw);
+    for _ in 0..5 {
+        g.decide(
+            &req("GET", "/", &[("authorization", &wrong)]),
+            NOW,
+            &store,
+            &m,
+        );
+    }
+    assert!(matches!(
+        g.decide(&legit, NOW + 1, &store, &m),
+        Decision::Continue(_)
+    ));
+}
+
+#[test]
+fn another_configuration_does_not_share_cache_entries() {
+    let w = world();
+    let store = Store::default();
+    let m = Counts::default();
+    let g1 = gate(&inline_config(&w));
+    let auth = basic("alice@example.com", &w.alice_pw);
+    assert!(matches!(
+        g1.decide(
+            &req("GET", "/", &[("authorization", &auth)]),
+            NOW,
+            &store,
+            &m
+        ),
+        Decision::Continue(_)
+    ));
+    // Same shared data, alice's credential removed from the configuration.
+    let mut c = inline_config(&w);
+    c["app_passwords"]["credentials"] = json!([w.bob_cred]);
+    let g2 = gate(&c);
+    let d = g2.decide(
+        &req("GET", "/", &[("authorization", &auth)]),
+        NOW + 1,
+        &store,
+        &m,
+    );
+    assert_eq!(code(&d), "unknown_app_password");
+}
+
+#[test]
+fn identity_headers_are_always_overwritten_or_removed() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let forged = [
+        ("x-mfa-user", "mallory@example.com"),
+        ("x-mfa-method", "session"),
+        ("x-mfa-app-password-id", "abcd"),
+    ];
+    let d = g.decide(
+        &req("GET", "/public/health", &forged),
+        NOW,
+        &Store::default(),
+        &Counts::default(),
+    );
+    for h in ["x-mfa-user", "x-mfa-method", "x-mfa-app-password-id"] {
+        assert_eq!(edit(&d, h), Some(None), "{h} removed on a public route");
+    }
+}
+
+// ----- sessions ---------------------------------------------------------------
+
+#[test]
+fn sessions_redirect_browsers_and_refuse_api_calls() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let valid = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let cookie = format!("a=1; mfa_session={valid}");
+    let d = g.decide(
+        &req("GET", "/web/x", &[("cookie", &cookie)]),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    assert_eq!(edit(&d, "x-mfa-method"), Some(Some("session")));
+    assert_eq!(edit(&d, "x-mfa-app-password-id"), Some(None));
+    assert_eq!(edit(&d, "cookie"), Some(Some("a=1")));
+
+    let expired = session_token(&w.engine, &w.alice, NOW - 9 * 3600, &["pwd"]);
+    let other = Engine::new(
+        Policy::default(),
+        Keys::generate(&mut SeededRandom::new(b"other")),
+    )
+    .unwrap();
+    let foreign = session_token(&other, &w.alice, NOW, &["pwd"]);
+    for (token, reason) in [
+        (expired.as_str(), "session_expired"),
+        (foreign.as_str(), "session_invalid"),
+        ("x.y.z", "session_invalid"),
+    ] {
+        let cookie = format!("mfa_session={token}");
+        let d = g.decide(
+            &req(
+                "GET",
+                "/web/a b?x=1",
+                &[("cookie", &cookie), ("accept", "text/html")],
+            ),
+            NOW,
+            &store,
+            &m,
+        );
+        assert_eq!(status(&d), 302, "{reason}");
+        assert_eq!(
+            header(&d, "location"),
+            Some("https://id.example.com/verify?return_to=/web/a%20b%3Fx%3D1")
+        );
+        let d = g.decide(
+            &req(
+                "GET",
+                "/web/api",
+                &[("cookie", &cookie), ("accept", "application/json")],
+            ),
+            NOW,
+            &store,
+            &m,
+        );
+        assert_eq!((status(&d), code(&d)), (401, reason.to_string()));
+        assert!(
+            header(&d, "www-authenticate")
+                .unwrap()
+                .starts_with("Bearer")
+        );
+    }
+    let d = g.decide(
+        &req("DELETE", "/web/x", &[("accept", "text/html")]),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!((status(&d), code(&d)), (401, "session_missing".into()));
+}
+
+#[test]
+fn sessions_without_the_required_amr_are_refused() {
+    let w = world();
+    let mut c = inline_config(&w);
+    c["session"]["required_amr"] = json!(["mfa", "hwk"]);
+    let g = gate(&c);
+    let token = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let d = g.decide(
+        &req(
+            "GET",
+            "/web/x",
+            &[("cookie", &format!("mfa_session={token}"))],
+        ),
+        NOW,
+        &Store::default(),
+        &Counts::default(),
+    );
+    assert_eq!(code(&d), "session_insufficient");
+}
+
+#[test]
+fn a_cached_session_still_expires() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let token = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let cookie = format!("mfa_session={token}");
+    let (store, m) = (Store::default(), Counts::default());
+    assert!(matches!(
+        g.decide(&req("GET", "/web", &[("cookie", &cookie)]), NOW, &store, &m),
+        Decision::Continue(_)
+    ));
+    let d = g.decide(
+        &req("GET", "/web", &[("cookie", &cookie)]),
+        NOW + 8 * 3600,
+        &store,
+        &m,
+    );
+    assert_eq!(code(&d), "session_expired");
+}
+
+#[test]
+fn session_from_a_bearer_header() {
+    let w = world();
+    let mut c = inline_config(&w);
+    c["session"]["header"] = json!("Authorization");
+    let g = gate(&c);
+    let token = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let d = g.decide(
+        &req(
+            "GET",
+            "/either/x",
+            &[("authorization", &format!("Bearer {token}"))],
+        ),
+        NOW,
+        &Store::default(),
+        &Counts::default(),
+    );
+    assert_eq!(edit(&d, "x-mfa-method"), Some(Some("session")));
+    assert_eq!(edit(&d, "authorization"), Some(None));
+    // In `either` mode a Basic header in the same place still works.
+    let auth = basic("alice@example.com", &w.alice_pw);
+    let d = g.decide(
+        &req("GET", "/either/x", &[("authorization", &auth)]),
+        NOW,
+        &Store::default(),
+        &Counts::default(),
+    );
+    assert_eq!(edit(&d, "x-mfa-method"), Some(Some("app_password")));
+    let d = g.decide(
+        &req("GET", "/either/x", &[]),
+        NOW,
+        &Store::default(),
+        &Counts::default(),
+    );
+    match &d {
+        Decision::Respond(r) => assert_eq!(
+            r.headers
+                .iter()
+                .filter(|(k, _)| k == "www-authenticate")
+                .count(),
+            2
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ----- remote -----------------------------------------------------------------
+
+fn remote_config() -> serde_json::Value {
+    json!({
+        "routes": [{ "path_prefix": "/imap", "mode": "app_password", "scope": "imap" }, { "mode": "app_password" }],
+        "app_passwords": { "remote": { "cluster": "mfa_server" }, "cache_ttl_secs": 5 },
+        "throttle": { "max_failures": 3 }
+    })
+}
+
+#[test]
+fn remote_verification_follows_the_contract() {
+    let w = world();
+    let g = gate(&remote_config());
+    let (store, m) = (Store::default(), Counts::default());
+    let auth = basic("alice@example.com", &w.alice_pw);
+    let r = req("GET", "/imap/x", &[("authorization", &auth)]);
+    let Decision::Call(call) = g.decide(&r, NOW, &store, &m) else {
+        panic!("expected a call")
+    };
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["user"], "alice@example.com");
+    assert_eq!(body["scope"], "imap");
+    assert_eq!(
+        body["password"].as_str().unwrap(),
+        w.alice_pw.replace('-', "")
+    );
+    assert!(!format!("{:?}", call.pending).contains(&w.alice_pw[..9]));
+
+    let answer = Answer::Verified {
+        user: "alice@example.com".into(),
+        id: w.alice_cred.id.clone(),
+    };
+    let d = g.finish_call(call.pending, answer, NOW, &store, &m);
+    assert_eq!(
+        edit(&d, "x-mfa-app-password-id"),
+        Some(Some(w.alice_cred.id.as_str()))
+    );
+    // Cached for 5 s: no call.
+    assert!(matches!(
+        g.decide(&r, NOW + 4, &store, &m),
+        Decision::Continue(_)
+    ));
+    assert!(matches!(
+        g.decide(&r, NOW + 5, &store, &m),
+        Decision::Call(_)
+    ));
+
+    // Malformed: no call at all.
+    let bad = req(
+        "GET",
+        "/",
+        &[("authorization", &basic("alice@example.com", "password1"))],
+    );
+    assert_eq!(
+        code(&g.decide(&bad, NOW, &store, &m)),
+        "malformed_app_password"
+    );
+
+    let next = |user: &str| {
+        let auth = basic(user, &w.bob_pw);
+        match g.decide(
+            &req("GET", "/", &[("authorization", &auth)]),
+            NOW,
+            &store,
+            &m,
+        ) {
+            Decision::Call(c) => c.pending,
+            other => panic!("{other:?}"),
+        }
+    };
+    let d = g.finish_call(
+        next("bob@example.com"),
+        Answer::Rejected {
+            code: "app_password_revoked".into(),
+        },
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!((status(&d), code(&d)), (401, "app_password_revoked".into()));
+    let d = g.finish_call(next("bob@example.com"), Answer::OutOfScope, NOW, &store, &m);
+    assert_eq!(status(&d), 403);
+    let d = g.finish_call(
+        next("carol@example.com"),
+        Answer::Throttled { retry_after: 9 },
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!((status(&d), header(&d, "retry-after")), (429, Some("9")));
+    let d = g.finish_call(
+        next("carol@example.com"),
+        Answer::Unavailable {
+            why: "timeout".into(),
+        },
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!((status(&d), code(&d)), (503, "verifier_unavailable".into()));
+    assert_eq!(m.of(Event::CalloutFailure), 1);
+    let d = g.finish_call(
+        next("carol@example.com"),
+        Answer::Verified {
+            user: "carol\r\nx-evil: 1".into(),
+            id: "abcd".into(),
+        },
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(
+        status(&d),
+        503,
+        "a user name that cannot be a header value is refused"
+    );
+
+    // The malformed one and two wrong answers block the address (max_failures 3).
+    for _ in 0..2 {
+        let d = g.finish_call(
+            next("dave@example.com"),
+            Answer::Rejected {
+                code: "wrong_app_password".into(),
+            },
+            NOW,
+            &store,
+            &m,
+        );
+        assert_eq!(code(&d), "wrong_app_password");
+    }
+    let d = g.decide(
+        &req("GET", "/", &[("authorization", &auth)]),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(status(&d), 429);
+}
