@@ -680,15 +680,18 @@ impl Engine {
             return;
         }
         if *err == Error::Replay {
+            // A replay needs a code that was valid moments ago: it is a double
+            // submission or a stolen code, not a guess, so it does not count
+            // towards the lock (and concurrent duplicates cannot lock a user out).
             ctx.event(AuditKind::ReplayRefused, method);
-        } else {
-            ctx.event(
-                AuditKind::VerificationFailed {
-                    reason: FailureReason::from(err),
-                },
-                method,
-            );
+            return;
         }
+        ctx.event(
+            AuditKind::VerificationFailed {
+                reason: FailureReason::from(err),
+            },
+            method,
+        );
         if let AfterFailure::Locked(until) = ctx.rec.throttle.fail(factor, ctx.now, &self.policy) {
             ctx.event(AuditKind::Locked { factor, until }, method);
         }

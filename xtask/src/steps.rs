@@ -1,0 +1,390 @@
+//! The commands: each check is a step with a name; `test` runs them all.
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::root;
+use crate::setup::{self, Tools};
+
+/// Tally of a run.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+    failed_steps: Vec<String>,
+    steps: Vec<(String, f64, bool)>,
+}
+
+impl Tally {
+    /// Add the counts of one `test result:` line of the Rust test harness.
+    fn read_line(&mut self, line: &str) {
+        let Some(rest) = line.trim().strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next())
+                && let Ok(n) = n.parse::<u64>()
+            {
+                match what {
+                    "passed" => self.passed += n,
+                    "failed" => self.failed += n,
+                    "ignored" => self.ignored += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Run one step, streaming its output and counting test results.
+fn step(tally: &mut Tally, name: &str, mut cmd: Command, env: &[(String, String)]) -> bool {
+    eprintln!("\n==> {name}");
+    let started = Instant::now();
+    cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    cmd.stdout(Stdio::piped());
+    let ok = match cmd.spawn() {
+        Ok(mut child) => {
+            if let Some(out) = child.stdout.take() {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    println!("{line}");
+                    tally.read_line(&line);
+                }
+            }
+            child.wait().is_ok_and(|s| s.success())
+        }
+        Err(e) => {
+            eprintln!("cannot start {name}: {e}");
+            false
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "<== {name}: {} in {secs:.1} s",
+        if ok { "ok" } else { "FAILED" }
+    );
+    tally.steps.push((name.to_string(), secs, ok));
+    if !ok {
+        tally.failed_steps.push(name.to_string());
+    }
+    ok
+}
+
+fn exists(rel: &str) -> bool {
+    root().join(rel).exists()
+}
+
+const WASM_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
+
+/// `cargo xtask test [--quick]`.
+pub fn test(args: &[String]) -> Result<bool, String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let started = Instant::now();
+    let tools = if quick {
+        Tools::default()
+    } else {
+        setup::all()?
+    };
+    let env = tools.env();
+    let mut t = Tally::default();
+
+    let mut c = cargo();
+    c.args(["fmt", "--all", "--", "--check"]);
+    step(&mut t, "formatting (cargo fmt --check)", c, &env);
+
+    let mut c = cargo();
+    c.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step(&mut t, "lints (clippy, native)", c, &env);
+
+    for target in WASM_TARGETS {
+        let mut c = cargo();
+        c.args([
+            "clippy", "-p", "mfa-core", "--target", target, "--locked", "--", "-D", "warnings",
+        ]);
+        step(
+            &mut t,
+            &format!("lints (clippy, mfa-core for {target})"),
+            c,
+            &env,
+        );
+        let mut c = cargo();
+        c.args([
+            "build",
+            "-p",
+            "mfa-core",
+            "--release",
+            "--target",
+            target,
+            "--locked",
+        ]);
+        step(&mut t, &format!("build mfa-core for {target}"), c, &env);
+    }
+    for (krate, target, dir) in [
+        ("mfa-component", "wasm32-wasip2", "crates/mfa-component"),
+        ("mfa-proxy", "wasm32-wasip1", "crates/mfa-proxy"),
+        ("mfa-web", "wasm32-unknown-unknown", "crates/mfa-web"),
+    ] {
+        if exists(dir) {
+            let mut c = cargo();
+            c.args([
+                "clippy", "-p", krate, "--target", target, "--locked", "--", "-D", "warnings",
+            ]);
+            step(
+                &mut t,
+                &format!("lints (clippy, {krate} for {target})"),
+                c,
+                &env,
+            );
+            let mut c = cargo();
+            c.args([
+                "build",
+                "-p",
+                krate,
+                "--release",
+                "--target",
+                target,
+                "--locked",
+            ]);
+            step(&mut t, &format!("build {krate} for {target}"), c, &env);
+        }
+    }
+
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
+    step(&mut t, "tests (cargo test --workspace)", c, &env);
+
+    if exists("crates/mfa-web") && !quick {
+        let mut c = cargo();
+        c.args([
+            "test",
+            "-p",
+            "mfa-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--locked",
+        ]);
+        step(
+            &mut t,
+            "browser bindings (wasm-bindgen-test in Node)",
+            c,
+            &env,
+        );
+    }
+
+    let mut c = cargo();
+    c.args(["doc", "--workspace", "--no-deps", "--locked"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    step(&mut t, "docs (cargo doc, warnings denied)", c, &env);
+
+    if !quick && exists("fuzz/Cargo.toml") {
+        fuzz_steps(&mut t, 10, &env)?;
+    }
+
+    eprintln!("\nsteps:");
+    for (name, secs, ok) in &t.steps {
+        eprintln!(
+            "  {:<58} {:>7.1} s  {}",
+            name,
+            secs,
+            if *ok { "ok" } else { "FAILED" }
+        );
+    }
+    eprintln!("total {:.1} min", started.elapsed().as_secs_f64() / 60.0);
+    if !t.failed_steps.is_empty() {
+        eprintln!("failed steps: {}", t.failed_steps.join(", "));
+    }
+    // A failed step that is not a test (lint, build) counts as one failure.
+    let failed = t.failed + t.failed_steps.len() as u64;
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        t.passed, failed, t.ignored
+    );
+    Ok(t.failed_steps.is_empty())
+}
+
+fn fuzz_targets() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(root().join("fuzz/fuzz_targets")) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = dir
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn fuzz_steps(t: &mut Tally, secs: u32, env: &[(String, String)]) -> Result<(), String> {
+    setup::cargo_tool("cargo-fuzz", "cargo-fuzz", "0.13.2", true)?;
+    for target in fuzz_targets() {
+        let mut c = Command::new("cargo");
+        c.current_dir(root().join("fuzz")).args([
+            "+nightly",
+            "fuzz",
+            "run",
+            &target,
+            "--",
+            &format!("-max_total_time={secs}"),
+        ]);
+        step(t, &format!("fuzz smoke {target} ({secs} s)"), c, env);
+    }
+    Ok(())
+}
+
+/// `cargo xtask fuzz SECS`.
+pub fn fuzz(secs: u32) -> Result<bool, String> {
+    let mut t = Tally::default();
+    fuzz_steps(&mut t, secs, &[])?;
+    Ok(t.failed_steps.is_empty())
+}
+
+/// `cargo xtask bench [argon2]`.
+pub fn bench(args: &[String]) -> Result<bool, String> {
+    let mut t = Tally::default();
+    let only_argon2 = args.iter().any(|a| a == "argon2");
+    if !only_argon2 {
+        let mut c = cargo();
+        c.args(["bench", "-p", "mfa-core", "--bench", "core"]);
+        step(&mut t, "engine benchmarks (criterion)", c, &[]);
+    }
+    argon2_side_by_side(&mut t)?;
+    Ok(t.failed_steps.is_empty())
+}
+
+/// argon2id at the default parameters: mfa-core's backends and @node-rs/argon2,
+/// interleaved in one run so that the ratio is fair on a shared machine.
+fn argon2_side_by_side(t: &mut Tally) -> Result<(), String> {
+    let dir = root().join("target/bench-node");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    if !dir.join("node_modules/@node-rs/argon2").exists() {
+        setup::run(Command::new("npm").current_dir(&dir).args([
+            "install",
+            "--silent",
+            "--no-save",
+            "@node-rs/argon2@2",
+        ]))?;
+    }
+    std::fs::copy(
+        root().join("xtask/assets/node-argon2.mjs"),
+        dir.join("node-argon2.mjs"),
+    )
+    .map_err(|e| format!("cannot copy the node script: {e}"))?;
+    let mut c = cargo();
+    c.args([
+        "build",
+        "--release",
+        "-p",
+        "mfa-core",
+        "--example",
+        "argon2_compare",
+    ]);
+    if !step(t, "build the argon2 comparison", c, &[]) {
+        return Ok(());
+    }
+    let rust = root().join("target/release/examples/argon2_compare");
+    let (mut ours, mut portable, mut node) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=3 {
+        let out = Command::new(&rust)
+            .arg("20")
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        ours.push(json_number(&text, "mfa_core_default_ms"));
+        portable.push(json_number(&text, "rustcrypto_argon2_ms"));
+        let out = Command::new("node")
+            .current_dir(&dir)
+            .args(["node-argon2.mjs", "20"])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        node.push(json_number(&text, "node_rs_argon2_ms"));
+        eprintln!(
+            "round {round}: mfa-core {:.2} ms, RustCrypto argon2 {:.2} ms, @node-rs/argon2 {:.2} ms",
+            ours[round - 1],
+            portable[round - 1],
+            node[round - 1]
+        );
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (o, p, n) = (med(&mut ours), med(&mut portable), med(&mut node));
+    println!("argon2id m=19456 t=2 p=1 (median of 3 rounds x 20 hashes):");
+    println!(
+        "  mfa-core (argon2-rust backend)  {o:.2} ms   {:.2}x @node-rs/argon2",
+        o / n
+    );
+    println!(
+        "  RustCrypto argon2 (portable)    {p:.2} ms   {:.2}x @node-rs/argon2",
+        p / n
+    );
+    println!("  @node-rs/argon2                 {n:.2} ms");
+    Ok(())
+}
+
+fn json_number(text: &str, key: &str) -> f64 {
+    let needle = format!("\"{key}\":");
+    text.find(&needle)
+        .and_then(|i| {
+            let rest = &text[i + needle.len()..];
+            let end = rest.find([',', '}']).unwrap_or(rest.len());
+            rest[..end].trim().parse().ok()
+        })
+        .unwrap_or(f64::NAN)
+}
+
+/// `cargo xtask demo`.
+pub fn demo(_args: &[String]) -> Result<bool, String> {
+    let mut t = Tally::default();
+    let mut c = cargo();
+    c.args(["build", "--release", "-p", "mfa-cli"]);
+    if !step(&mut t, "build the mfa command", c, &[]) {
+        return Ok(false);
+    }
+    let mfa = root().join("target/release/mfa");
+    let demo = [
+        vec![
+            "totp",
+            "new",
+            "--account",
+            "demo@example.com",
+            "--issuer",
+            "mfa-wasm demo",
+        ],
+        vec![
+            "app-password",
+            "new",
+            "--user",
+            "demo@example.com",
+            "--name",
+            "Outlook",
+            "--scope",
+            "smtp",
+        ],
+    ];
+    for args in demo {
+        eprintln!("\n$ mfa {}", args.join(" "));
+        setup::run(Command::new(&mfa).args(&args))?;
+    }
+    Ok(true)
+}
