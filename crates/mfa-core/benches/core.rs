@@ -1,2 +1,178 @@
-//! Benchmarks of the engine (filled in by the benchmark work).
-fn main() {}
+//! Benchmarks of the engine's hot paths: what a sign-in or a gateway request costs.
+//!
+//! `cargo bench -p mfa-core` (about a minute). Groups:
+//! - `totp`: a code checked through `Engine::verify` on a record (opening the
+//!   sealed seed, ±1 step) and the raw `check_totp_code`;
+//! - `app_password_reject`: refusing garbage and a one-typo password before any hashing;
+//! - `app_password_verify`: a right app password at the default argon2id cost
+//!   (m=19456 KiB, t=2, p=1);
+//! - `token`: verifying an MFA session token.
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion};
+use mfa_core::{
+    AppPasswordCredential, Argon2Params, Engine, Keys, MethodType, MfaState, OtpAuthUri,
+    ParsedAppPassword, Policy, Registration, SeededRandom, Totp, UserRecord, Verified,
+    check_totp_code, totp_code,
+};
+
+const NOW: u64 = 1_700_000_000;
+
+/// A user who registered an authenticator app, with its secret.
+fn enrolled(engine: &Engine, rng: &mut SeededRandom) -> (UserRecord, Vec<u8>) {
+    let mut rec = UserRecord::new("alice@contoso.com", NOW);
+    let mut audit = Vec::new();
+    engine.set_mfa_state(&mut rec, MfaState::Enabled, "admin", NOW, &mut audit);
+    let Ok(Registration::Authenticator { uri, .. }) =
+        engine.begin_authenticator(&mut rec, None, NOW, rng, &mut audit)
+    else {
+        panic!("authenticator registration starts")
+    };
+    let secret = OtpAuthUri::parse(uri.expose())
+        .expect("engine URIs parse")
+        .0
+        .secret()
+        .to_vec();
+    let code = totp_code(&secret, &engine.policy().totp, NOW).expect("valid parameters");
+    engine
+        .confirm_registration(&mut rec, &code, NOW, rng, &mut audit)
+        .expect("the current code confirms");
+    (rec, secret)
+}
+
+fn totp(c: &mut Criterion) {
+    let mut rng = SeededRandom::new(b"bench totp");
+    let policy = Policy::builder()
+        .argon2(Argon2Params::INSECURE_FOR_TESTS)
+        .build()
+        .expect("valid policy");
+    let engine = Engine::new(policy, Keys::generate(&mut rng)).expect("valid engine");
+    let (rec, secret) = enrolled(&engine, &mut rng);
+    let params = Totp::default();
+    // A later sign-in; the code of the step ahead, so all three steps are computed.
+    let now = NOW + 3600;
+    let code = totp_code(&secret, &params, now + 30).expect("valid parameters");
+
+    let mut g = c.benchmark_group("totp");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("engine_verify_window1_with_unseal", |b| {
+        b.iter_batched_ref(
+            || (rec.clone(), Vec::with_capacity(4)),
+            |(rec, audit)| {
+                let v = engine.verify(rec, None, black_box(&code), now, audit);
+                assert!(v.is_ok());
+                v
+            },
+            BatchSize::SmallInput,
+        );
+    });
+    g.bench_function("check_totp_code_window1", |b| {
+        b.iter(|| check_totp_code(black_box(&secret), &params, black_box(&code), now, 1));
+    });
+    g.finish();
+}
+
+fn app_password_reject(c: &mut Criterion) {
+    let mut rng = SeededRandom::new(b"bench app password");
+    let policy = Policy::builder()
+        .argon2(Argon2Params::INSECURE_FOR_TESTS)
+        .build()
+        .expect("valid policy");
+    let engine = Engine::new(policy, Keys::generate(&mut rng)).expect("valid engine");
+    let mut rec = UserRecord::new("alice@contoso.com", NOW);
+    let created = engine
+        .create_app_password(
+            &mut rec,
+            "Outlook",
+            &[],
+            None,
+            NOW,
+            &mut rng,
+            &mut Vec::new(),
+        )
+        .expect("app passwords are allowed");
+    let mut typo = created.password.expose().as_bytes().to_vec();
+    typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).expect("ASCII");
+    assert!(ParsedAppPassword::parse(&typo).is_err());
+
+    let mut g = c.benchmark_group("app_password_reject");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("garbage", |b| {
+        b.iter(|| ParsedAppPassword::parse(black_box("correct horse battery staple")));
+    });
+    g.bench_function("one_typo", |b| {
+        b.iter(|| ParsedAppPassword::parse(black_box(&typo)));
+    });
+    g.finish();
+}
+
+fn app_password_verify(c: &mut Criterion) {
+    let mut rng = SeededRandom::new(b"bench app password verify");
+    let engine = Engine::new(Policy::default(), Keys::generate(&mut rng)).expect("valid engine");
+    assert_eq!(engine.policy().argon2, Argon2Params::default());
+    let mut rec = UserRecord::new("alice@contoso.com", NOW);
+    let created = engine
+        .create_app_password(
+            &mut rec,
+            "Outlook",
+            &[],
+            None,
+            NOW,
+            &mut rng,
+            &mut Vec::new(),
+        )
+        .expect("app passwords are allowed");
+    let credential: AppPasswordCredential = created.credential.clone();
+    let password = created.password.expose().to_string();
+    let params = Argon2Params::default();
+
+    let mut g = c.benchmark_group("app_password_verify");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("argon2id_m19456_t2_p1", |b| {
+        b.iter(|| {
+            let m = credential.verify(black_box(&password), None, NOW + 10, &params);
+            assert!(m.is_ok());
+            m
+        });
+    });
+    g.finish();
+}
+
+fn token(c: &mut Criterion) {
+    let mut rng = SeededRandom::new(b"bench token");
+    let engine = Engine::new(Policy::default(), Keys::generate(&mut rng)).expect("valid engine");
+    let rec = UserRecord::new("alice@contoso.com", NOW);
+    let verified = Verified {
+        method_id: Some(1),
+        method_type: Some(MethodType::AuthenticatorApp),
+        matched: None,
+        amr: vec!["otp".into()],
+        recovery_codes_left: None,
+    };
+    let token = engine.issue_session(&rec, &verified, &["pwd"], NOW, &mut rng, &mut Vec::new());
+
+    let mut g = c.benchmark_group("token");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("verify_session", |b| {
+        b.iter(|| {
+            let claims = engine.verify_session(black_box(&token), NOW + 60);
+            assert!(claims.is_ok());
+            claims
+        });
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .configure_from_args();
+    totp(&mut c);
+    app_password_reject(&mut c);
+    app_password_verify(&mut c);
+    token(&mut c);
+    c.final_summary();
+}
