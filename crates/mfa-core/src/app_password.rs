@@ -159,7 +159,7 @@ impl AppPasswordEntry {
     pub(crate) fn mark_used(&mut self, now: UnixTime) -> bool {
         if self
             .last_used_at
-            .is_none_or(|t| now >= t + LAST_USED_GRANULARITY)
+            .is_none_or(|t| now >= t.saturating_add(LAST_USED_GRANULARITY))
         {
             self.last_used_at = Some(now);
             true

@@ -599,7 +599,7 @@ impl Engine {
             };
             ctx.rec.throttle.succeed(factor);
             let id = ctx.rec.next_method_id.max(1);
-            ctx.rec.next_method_id = id + 1;
+            ctx.rec.next_method_id = id.saturating_add(1);
             let method_type = kind.method_type();
             // Re-registering replaces the methods from before the admin's request.
             if let Some(since) = ctx.rec.reregister_since.take() {

@@ -206,7 +206,7 @@ pub(crate) fn verify_with(
     if now >= claims.exp {
         return Err(Error::TokenExpired);
     }
-    if claims.iat > now + LEEWAY_SECS {
+    if claims.iat > now.saturating_add(LEEWAY_SECS) {
         return Err(bad("issued in the future"));
     }
     Ok(claims)
