@@ -101,8 +101,8 @@ pub enum Entry {
     OutOfScope,
 }
 
-/// Read an entry; `None` when absent, unreadable or expired at `now`.
-pub fn decode(bytes: &[u8], now: u64) -> Option<Entry> {
+/// Read an entry and the time it holds until; `None` when unreadable or expired at `now`.
+pub fn decode(bytes: &[u8], now: u64) -> Option<(Entry, u64)> {
     let text = std::str::from_utf8(bytes).ok()?;
     let mut parts = text.splitn(4, '\n');
     let kind = parts.next()?;
@@ -110,14 +110,15 @@ pub fn decode(bytes: &[u8], now: u64) -> Option<Entry> {
     if now >= until {
         return None;
     }
-    match kind {
-        "ok" => Some(Entry::Verified {
+    let entry = match kind {
+        "ok" => Entry::Verified {
             id: parts.next()?.to_string(),
             user: parts.next()?.to_string(),
-        }),
-        "scope" => Some(Entry::OutOfScope),
-        _ => None,
-    }
+        },
+        "scope" => Entry::OutOfScope,
+        _ => return None,
+    };
+    Some((entry, until))
 }
 
 /// The stored form of an entry valid until `until` (unix seconds).
@@ -161,11 +162,11 @@ mod tests {
             id: "abcd".into(),
         };
         let bytes = encode(&e, 100);
-        assert_eq!(decode(&bytes, 99), Some(e));
+        assert_eq!(decode(&bytes, 99), Some((e, 100)));
         assert_eq!(decode(&bytes, 100), None);
         assert_eq!(
             decode(&encode(&Entry::OutOfScope, 5), 4),
-            Some(Entry::OutOfScope)
+            Some((Entry::OutOfScope, 5))
         );
         assert_eq!(decode(b"ok\nsoon", 1), None);
         assert_eq!(decode(b"", 1), None);

@@ -92,14 +92,32 @@ impl SharedStore for HostStore {
     }
 }
 
-/// The request, read from the host on demand.
-struct HostFacts;
+/// The request headers, read from the host in one call (each host call that
+/// returns data also calls back into the module to allocate, so one call for
+/// all headers is cheaper than one per header).
+struct HostFacts {
+    headers: Vec<(String, String)>,
+}
+
+impl HostFacts {
+    fn read() -> Self {
+        Self {
+            headers: hostcalls::get_map(MapType::HttpRequestHeaders).unwrap_or_default(),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.headers.iter().any(|(k, _)| k == name)
+    }
+}
 
 impl Facts for HostFacts {
     fn header(&self, name: &str) -> Option<String> {
-        hostcalls::get_map_value(MapType::HttpRequestHeaders, name)
-            .ok()
-            .flatten()
+        // Envoy hands header names over in lowercase.
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 
     fn client_address(&self) -> Option<String> {
@@ -198,6 +216,7 @@ impl RootContext for Root {
         Some(Box::new(Filter {
             shared: self.shared.clone(),
             pending: None,
+            facts: None,
         }))
     }
 
@@ -209,6 +228,8 @@ impl RootContext for Root {
 struct Filter {
     shared: Option<Rc<Shared>>,
     pending: Option<(u32, Pending)>,
+    /// The request headers as they were when the request was decided.
+    facts: Option<HostFacts>,
 }
 
 impl Filter {
@@ -227,11 +248,16 @@ impl Filter {
         match decision {
             Decision::Continue(edits) => {
                 for (name, value) in &edits {
-                    let _ = hostcalls::set_map_value(
-                        MapType::HttpRequestHeaders,
-                        name,
-                        value.as_deref(),
-                    );
+                    // Removing a header the request does not carry would be a wasted host call.
+                    let absent =
+                        value.is_none() && self.facts.as_ref().is_some_and(|f| !f.has(name));
+                    if !absent {
+                        let _ = hostcalls::set_map_value(
+                            MapType::HttpRequestHeaders,
+                            name,
+                            value.as_deref(),
+                        );
+                    }
                 }
                 Action::Continue
             }
@@ -362,9 +388,11 @@ impl HttpContext for Filter {
             self.respond(&refusal());
             return Action::Pause;
         };
+        let facts = HostFacts::read();
         let decision = shared
             .gate
-            .decide(&HostFacts, now_secs(), &HostStore, &shared.metrics);
+            .decide(&facts, now_secs(), &HostStore, &shared.metrics);
+        self.facts = Some(facts);
         self.apply(&shared, decision)
     }
 }

@@ -27,6 +27,8 @@ pub const HEADER_APP_PASSWORD_ID: &str = "x-mfa-app-password-id";
 
 /// Most verified session tokens remembered per VM.
 const SESSION_CACHE_MAX: usize = 4096;
+/// Most credential answers remembered per VM in front of shared data.
+const LOCAL_CACHE_MAX: usize = 4096;
 /// Attempts at a compare-and-swap update of a failure counter.
 const CAS_ATTEMPTS: usize = 8;
 /// Longest user name taken from a Basic header.
@@ -225,11 +227,33 @@ struct SessionCache {
     verified: HashMap<String, (String, u64)>,
 }
 
+/// Insert into a bounded map of entries that hold until a time: when full,
+/// expired entries go first, and everything if that is not enough.
+fn bounded_insert<V>(
+    map: &mut HashMap<String, (V, u64)>,
+    key: String,
+    value: V,
+    until: u64,
+    now: u64,
+    max: usize,
+) {
+    if map.len() >= max {
+        map.retain(|_, (_, u)| now < *u);
+        if map.len() >= max {
+            map.clear();
+        }
+    }
+    map.insert(key, (value, until));
+}
+
 /// The filter's decision logic for one configuration.
 pub struct Gate {
     config: Config,
     key: CacheKey,
     sessions: RefCell<SessionCache>,
+    /// This VM's copy of credential answers from shared data (same names, same
+    /// expiry), so that a hot credential costs no host call.
+    local: RefCell<HashMap<String, (Entry, u64)>>,
 }
 
 impl std::fmt::Debug for Gate {
@@ -258,6 +282,7 @@ impl Gate {
             config,
             key,
             sessions: RefCell::new(SessionCache::default()),
+            local: RefCell::new(HashMap::new()),
         }
     }
 
@@ -535,16 +560,14 @@ impl Gate {
                 "the token names no usable user".into(),
             ));
         }
-        let mut cache = self.sessions.borrow_mut();
-        if cache.verified.len() >= SESSION_CACHE_MAX {
-            cache.verified.retain(|_, (_, until)| now < *until);
-            if cache.verified.len() >= SESSION_CACHE_MAX {
-                cache.verified.clear();
-            }
-        }
-        cache
-            .verified
-            .insert(token.to_string(), (claims.sub.clone(), claims.exp));
+        bounded_insert(
+            &mut self.sessions.borrow_mut().verified,
+            token.to_string(),
+            claims.sub.clone(),
+            claims.exp,
+            now,
+            SESSION_CACHE_MAX,
+        );
         Ok(claims.sub)
     }
 
@@ -639,7 +662,7 @@ impl Gate {
             _ => None,
         };
         if let (Some(slot), Some(user)) = (&credential_slot, user) {
-            match store.get(slot).and_then(|(v, _)| cache::decode(&v, now)) {
+            match self.cached(store, slot, now) {
                 Some(Entry::Verified { user: cached, id }) if cached == user => {
                     metrics.count(Event::CacheHit);
                     let identity = Identity {
@@ -839,6 +862,33 @@ impl Gate {
         }
         if until > now {
             store.set(slot, &cache::encode(entry, until), None);
+            bounded_insert(
+                &mut self.local.borrow_mut(),
+                slot.to_string(),
+                entry.clone(),
+                until,
+                now,
+                LOCAL_CACHE_MAX,
+            );
         }
+    }
+
+    /// A credential's cached answer: this VM's copy first, then shared data.
+    fn cached(&self, store: &dyn SharedStore, slot: &str, now: u64) -> Option<Entry> {
+        if let Some((entry, until)) = self.local.borrow().get(slot)
+            && now < *until
+        {
+            return Some(entry.clone());
+        }
+        let (entry, until) = store.get(slot).and_then(|(v, _)| cache::decode(&v, now))?;
+        bounded_insert(
+            &mut self.local.borrow_mut(),
+            slot.to_string(),
+            entry.clone(),
+            until,
+            now,
+            LOCAL_CACHE_MAX,
+        );
+        Some(entry)
     }
 }

@@ -22,7 +22,14 @@ use support::{
     Envoy, basic, bootstrap, cluster, free_port, listener, request, scratch, wasm_filter,
 };
 
-const ROUNDS: usize = 3;
+/// Rounds of the side-by-side runs (medians are reported); `MFA_BENCH_ROUNDS` overrides.
+fn rounds() -> usize {
+    std::env::var("MFA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| (1..=9).contains(n))
+        .unwrap_or(3)
+}
 
 #[derive(Clone, Copy, Default)]
 struct Run {
@@ -174,6 +181,7 @@ fn envoy_with_and_without_the_filter() {
         json!({
             "routes": [
                 { "path_prefix": "/web", "mode": "session" },
+                { "path_prefix": "/public", "mode": "public" },
                 { "mode": "app_password" }
             ],
             "app_passwords": { "credentials": [&new.credential], "cache_ttl_secs": ttl },
@@ -244,10 +252,12 @@ fn envoy_with_and_without_the_filter() {
     }
 
     let url = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+    let mut filt_public = vec![];
     let (mut plain_app, mut filt_app, mut plain_sess, mut filt_sess) =
         (vec![], vec![], vec![], vec![]);
-    for round in 0..ROUNDS {
-        eprintln!("round {}/{ROUNDS}", round + 1);
+    let rounds = rounds();
+    for round in 0..rounds {
+        eprintln!("round {}/{rounds}", round + 1);
         plain_app.push(wrk(
             plain.pid(),
             &url(p_plain, "/mail"),
@@ -258,6 +268,13 @@ fn envoy_with_and_without_the_filter() {
         filt_app.push(wrk(
             filtered.pid(),
             &url(p_filter, "/mail"),
+            &app_headers,
+            "16",
+            "5",
+        ));
+        filt_public.push(wrk(
+            filtered.pid(),
+            &url(p_filter, "/public"),
             &app_headers,
             "16",
             "5",
@@ -304,21 +321,29 @@ fn envoy_with_and_without_the_filter() {
             median(&filt_app),
         ),
         ("session JWT", median(&plain_sess), median(&filt_sess)),
+        (
+            "public route (filter runs, no credential check)",
+            median(&plain_app),
+            median(&filt_public),
+        ),
     ];
     println!(
-        "\n| path | without filter: req/s | p50 | p99 | with filter: req/s | p50 | p99 | ratio |"
+        "\n| path | without filter: req/s | p50 | p99 | Envoy CPU/req | with filter: req/s | p50 | p99 | Envoy CPU/req | throughput ratio | added CPU/req |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (name, a, b) in rows {
         println!(
-            "| {name} | {:.0} | {:.0} µs | {:.0} µs | {:.0} | {:.0} µs | {:.0} µs | {:.0} % |",
+            "| {name} | {:.0} | {:.0} µs | {:.0} µs | {:.1} µs | {:.0} | {:.0} µs | {:.0} µs | {:.1} µs | {:.0} % | {:.1} µs |",
             a.rps,
             a.p50_us,
             a.p99_us,
+            a.cpu_us,
             b.rps,
             b.p50_us,
             b.p99_us,
-            100.0 * b.rps / a.rps
+            b.cpu_us,
+            100.0 * b.rps / a.rps,
+            b.cpu_us - a.cpu_us
         );
     }
     for (name, runs) in [
@@ -326,12 +351,13 @@ fn envoy_with_and_without_the_filter() {
         ("filter app", &filt_app),
         ("plain session", &plain_sess),
         ("filter session", &filt_sess),
+        ("filter public", &filt_public),
     ] {
         let list: Vec<String> = runs
             .iter()
             .map(|r| format!("{:.0} req/s ({:.1} µs CPU/req)", r.rps, r.cpu_us))
             .collect();
-        println!("rounds {name}: {}", list.join(", "));
+        println!("runs {name}: {}", list.join(", "));
     }
     println!(
         "\nuncached app password, one connection: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms (cached, one connection: p50 {:.0} µs); argon2 runs counted by the filter: {hashes}",
