@@ -87,6 +87,10 @@ impl wengine::GuestEngine for EngineRes {
         policy_out(&core::Policy::default())
     }
 
+    fn generate_keys() -> String {
+        core::Keys::generate(&mut WasiRandom).to_json()
+    }
+
     fn policy(&self) -> w::Policy {
         policy_out(self.engine.policy())
     }

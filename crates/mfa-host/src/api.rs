@@ -29,6 +29,7 @@ pub struct MfaHostBuilder {
     max_instances: Option<u32>,
     memory_limit: usize,
     call_timeout: Duration,
+    pooling: bool,
 }
 
 #[derive(Clone)]
@@ -102,6 +103,14 @@ impl MfaHostBuilder {
         self
     }
 
+    /// Use wasmtime's pooling allocator (default `true`): instances come from
+    /// pre-reserved slots, which makes creating one several times cheaper.
+    /// `false` uses the on-demand allocator.
+    pub fn pooling_allocator(mut self, on: bool) -> Self {
+        self.pooling = on;
+        self
+    }
+
     /// Load, compile (or load from the cache) and create the first instance;
     /// a bad component, policy or key file is refused here.
     pub fn build(self) -> Result<MfaHost, Error> {
@@ -136,6 +145,7 @@ impl MfaHostBuilder {
             max_instances,
             memory_limit: self.memory_limit,
             call_timeout: self.call_timeout,
+            pooling: self.pooling,
         };
         let rt = Runtime::new(&wasm, self.policy, &keys, settings)?;
         Ok(MfaHost { rt })
@@ -204,6 +214,7 @@ impl MfaHost {
             max_instances: None,
             memory_limit: 128 << 20,
             call_timeout: Duration::from_secs(5),
+            pooling: true,
         }
     }
 
@@ -222,10 +233,11 @@ impl MfaHost {
         self.rt.idle_instances()
     }
 
-    /// Create a fresh instance from the pre-linked component and drop it (for
-    /// measuring instantiation; calls never need this).
-    pub fn instantiate_fresh(&self) -> Result<(), Error> {
-        self.rt.instantiate_bare()
+    /// Create a fresh store and instance from the pre-linked component and
+    /// drop them, with the `engine` resource too when `with_engine` (for
+    /// measuring instantiation; calls reuse pooled instances instead).
+    pub fn instantiate_fresh(&self, with_engine: bool) -> Result<(), Error> {
+        self.rt.instantiate_fresh(with_engine)
     }
 
     /// One operation on a record: open (or create) it, run `op`, save, drop.

@@ -56,7 +56,14 @@ mod bindings {
     });
 }
 
-pub use api::{MfaHost, MfaHostBuilder};
+pub use api::{MAX_LIST_ITEMS, MAX_RECORD_BYTES, MAX_TEXT_BYTES, MfaHost, MfaHostBuilder};
 pub use cache::CacheStatus;
 pub use error::{EngineError, Error};
 pub use types::*;
+
+/// A new key file (fresh sealing and signing keys) made by the component from
+/// `wasm`, with randomness from the host. Secret: store it with owner-only
+/// permissions and pass it to [`MfaHostBuilder::keys`].
+pub fn generate_key_file(wasm: &[u8]) -> Result<String, Error> {
+    runtime::generate_key_file(wasm)
+}

@@ -42,6 +42,11 @@ impl ResourceLimiter for Limits {
         Ok(allowed)
     }
 
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.refused_growth = true;
+        Ok(())
+    }
+
     fn table_growing(
         &mut self,
         _current: usize,
@@ -85,6 +90,7 @@ pub(crate) struct Settings {
     pub(crate) max_instances: u32,
     pub(crate) memory_limit: usize,
     pub(crate) call_timeout: Duration,
+    pub(crate) pooling: bool,
 }
 
 struct Pool {
@@ -122,8 +128,10 @@ fn wasmtime_config(settings: &Settings) -> Config {
     let mut config = Config::new();
     config
         .epoch_interruption(true)
-        .cranelift_opt_level(OptLevel::Speed)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        .cranelift_opt_level(OptLevel::Speed);
+    if settings.pooling {
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    }
     config
 }
 
@@ -292,14 +300,18 @@ impl Runtime {
         Ok(Slot { store, api, engine })
     }
 
-    /// A fresh store and instance from the `InstancePre`, without an engine
-    /// resource (for measuring instantiation).
-    pub(crate) fn instantiate_bare(&self) -> Result<(), Error> {
-        let mut store = self.new_store();
-        self.pre
-            .instantiate(&mut store)
-            .map_err(|e| self.classify(&store, e))?;
-        Ok(())
+    /// A fresh store and instance from the `InstancePre`, dropped at once
+    /// (for measuring instantiation).
+    pub(crate) fn instantiate_fresh(&self, with_engine: bool) -> Result<(), Error> {
+        if with_engine {
+            self.new_slot().map(drop)
+        } else {
+            let mut store = self.new_store();
+            self.pre
+                .instantiate(&mut store)
+                .map_err(|e| self.classify(&store, e))?;
+            Ok(())
+        }
     }
 
     /// Turn a wasmtime error into a typed one.
@@ -382,4 +394,45 @@ impl Runtime {
     pub(crate) fn idle_instances(&self) -> usize {
         lock(&self.pool).idle.len()
     }
+}
+
+/// A new key file from the component (see [`crate::generate_key_file`]).
+pub(crate) fn generate_key_file(wasm: &[u8]) -> Result<String, Error> {
+    let settings = Settings {
+        cache_dir: None,
+        max_instances: 1,
+        memory_limit: 64 << 20,
+        call_timeout: Duration::from_secs(10),
+        pooling: false,
+    };
+    let engine = Engine::new(&wasmtime_config(&settings)).map_err(|e| Error::Config {
+        reason: format!("wasmtime refused the configuration: {e:#}"),
+    })?;
+    let (component, _) = cache::load(&engine, wasm, None)?;
+    let mut linker: Linker<StoreState> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Load {
+        reason: format!("cannot link WASI: {e:#}"),
+    })?;
+    let state = StoreState {
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+        limits: Limits {
+            max_memory: settings.memory_limit,
+            refused_growth: false,
+        },
+    };
+    let mut store = Store::new(&engine, state);
+    store.limiter(|s| &mut s.limits);
+    // No epoch thread here: the deadline is never reached for this one call.
+    store.set_epoch_deadline(u64::MAX);
+    let trap = |e: wasmtime::Error| Error::Trap {
+        message: format!("{e:#}"),
+    };
+    let api = Bindings::instantiate(&mut store, &component, &linker).map_err(|e| Error::Load {
+        reason: format!("the component does not fit this host: {e:#}"),
+    })?;
+    api.mfa_engine_engine()
+        .engine()
+        .call_generate_keys(&mut store)
+        .map_err(trap)
 }
