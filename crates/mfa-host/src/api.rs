@@ -1,0 +1,1021 @@
+//! [`MfaHost`]: the typed API, one method per function of the contract.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::Store;
+use wasmtime::component::ResourceAny;
+
+use crate::bindings::Component as Bindings;
+use crate::bindings::exports::mfa::engine::types as w;
+use crate::runtime::{Runtime, Settings, Slot, StoreState};
+use crate::types::secret;
+use crate::*;
+
+/// Largest stored record accepted (the engine's own limit).
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Largest text argument accepted (codes, names, tokens, URIs, JWKS documents).
+pub const MAX_TEXT_BYTES: usize = 64 << 10;
+/// Most items accepted in a list argument.
+pub const MAX_LIST_ITEMS: usize = 1024;
+
+/// Builds an [`MfaHost`].
+#[derive(Clone)]
+pub struct MfaHostBuilder {
+    wasm: Option<WasmSource>,
+    keys: Option<String>,
+    policy: Option<Policy>,
+    cache_dir: Option<PathBuf>,
+    max_instances: Option<u32>,
+    memory_limit: usize,
+    call_timeout: Duration,
+    pooling: bool,
+}
+
+#[derive(Clone)]
+enum WasmSource {
+    File(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+impl std::fmt::Debug for MfaHostBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaHostBuilder")
+            .field("keys", &self.keys.as_ref().map(|_| "redacted"))
+            .field("policy", &self.policy)
+            .field("cache_dir", &self.cache_dir)
+            .field("max_instances", &self.max_instances)
+            .field("memory_limit", &self.memory_limit)
+            .field("call_timeout", &self.call_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MfaHostBuilder {
+    /// Load the component from this `.wasm` file.
+    pub fn component_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.wasm = Some(WasmSource::File(path.as_ref().to_path_buf()));
+        self
+    }
+
+    /// Use these component bytes.
+    pub fn component_bytes(mut self, wasm: impl Into<Vec<u8>>) -> Self {
+        self.wasm = Some(WasmSource::Bytes(wasm.into().into()));
+        self
+    }
+
+    /// The key file (JSON, as written by the admin tool). Required. Secret.
+    pub fn keys(mut self, key_file: impl Into<String>) -> Self {
+        self.keys = Some(key_file.into());
+        self
+    }
+
+    /// The policy. Default: the engine's default policy.
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Cache the compiled component in this directory (created if missing;
+    /// it must be writable only by the service's user). Default: no cache.
+    pub fn cache_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cache_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Most instances alive at once, i.e. most concurrent calls; further calls
+    /// wait for a free instance. Default: twice the available parallelism, at least 4.
+    pub fn max_instances(mut self, n: u32) -> Self {
+        self.max_instances = Some(n);
+        self
+    }
+
+    /// Memory limit of one instance in bytes. Default 128 MiB (argon2id with the
+    /// default parameters needs 19 MiB).
+    pub fn memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
+        self
+    }
+
+    /// Deadline of one call. Default 5 s.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = timeout;
+        self
+    }
+
+    /// Use wasmtime's pooling allocator (default `true`): instances come from
+    /// pre-reserved slots, which makes creating one several times cheaper.
+    /// `false` uses the on-demand allocator.
+    pub fn pooling_allocator(mut self, on: bool) -> Self {
+        self.pooling = on;
+        self
+    }
+
+    /// Load, compile (or load from the cache) and create the first instance;
+    /// a bad component, policy or key file is refused here.
+    pub fn build(self) -> Result<MfaHost, Error> {
+        let keys = self.keys.ok_or_else(|| Error::Config {
+            reason: "no key file: call .keys(...) with the engine's key file".into(),
+        })?;
+        let wasm: Arc<[u8]> = match self.wasm {
+            None => {
+                return Err(Error::Config {
+                    reason: "no component: call .component_file(...) or .component_bytes(...)"
+                        .into(),
+                });
+            }
+            Some(WasmSource::Bytes(b)) => b,
+            Some(WasmSource::File(path)) => std::fs::read(&path)
+                .map_err(|e| Error::Load {
+                    reason: format!("cannot read {}: {e}", path.display()),
+                })?
+                .into(),
+        };
+        let max_instances = self.max_instances.unwrap_or_else(|| {
+            let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+            u32::try_from(cpus * 2).unwrap_or(u32::MAX).max(4)
+        });
+        if self.call_timeout.is_zero() {
+            return Err(Error::Config {
+                reason: "call_timeout must be more than zero".into(),
+            });
+        }
+        let settings = Settings {
+            cache_dir: self.cache_dir,
+            max_instances,
+            memory_limit: self.memory_limit,
+            call_timeout: self.call_timeout,
+            pooling: self.pooling,
+        };
+        let rt = Runtime::new(&wasm, self.policy, &keys, settings)?;
+        Ok(MfaHost { rt })
+    }
+}
+
+/// The engine component, ready to serve calls from any thread. Clones share
+/// the same instances.
+#[derive(Clone)]
+pub struct MfaHost {
+    rt: Arc<Runtime>,
+}
+
+impl std::fmt::Debug for MfaHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaHost")
+            .field("cache", &self.rt.cache_status)
+            .field("max_instances", &self.rt.settings().max_instances)
+            .field("memory_limit", &self.rt.settings().memory_limit)
+            .field("call_timeout", &self.rt.settings().call_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn text(what: &'static str, s: &str) -> Result<(), Error> {
+    if s.len() > MAX_TEXT_BYTES {
+        return Err(Error::InputTooLarge {
+            what,
+            max: MAX_TEXT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+fn list<T>(what: &'static str, items: &[T]) -> Result<(), Error> {
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(Error::InputTooLarge {
+            what,
+            max: MAX_LIST_ITEMS,
+        });
+    }
+    Ok(())
+}
+
+fn texts(what: &'static str, items: &[String]) -> Result<(), Error> {
+    list(what, items)?;
+    items.iter().try_for_each(|s| text(what, s))
+}
+
+type Op<'a, W> = dyn FnOnce(
+        &mut Store<StoreState>,
+        &Bindings,
+        ResourceAny,
+        ResourceAny,
+    ) -> wasmtime::Result<Result<W, w::Error>>
+    + 'a;
+
+impl MfaHost {
+    /// A builder with the defaults.
+    pub fn builder() -> MfaHostBuilder {
+        MfaHostBuilder {
+            wasm: None,
+            keys: None,
+            policy: None,
+            cache_dir: None,
+            max_instances: None,
+            memory_limit: 128 << 20,
+            call_timeout: Duration::from_secs(5),
+            pooling: true,
+        }
+    }
+
+    /// Whether the compiled component came from the cache.
+    pub fn cache_status(&self) -> CacheStatus {
+        self.rt.cache_status
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        self.rt.policy()
+    }
+
+    /// Instances ready in the pool (for metrics).
+    pub fn idle_instances(&self) -> usize {
+        self.rt.idle_instances()
+    }
+
+    /// Create a fresh store and instance from the pre-linked component and
+    /// drop them, with the `engine` resource too when `with_engine` (for
+    /// measuring instantiation; calls reuse pooled instances instead).
+    pub fn instantiate_fresh(&self, with_engine: bool) -> Result<(), Error> {
+        self.rt.instantiate_fresh(with_engine)
+    }
+
+    /// One operation on a record: open (or create) it, run `op`, save, drop.
+    fn with_record<W, T>(
+        &self,
+        record: Record<'_>,
+        op: Box<Op<'_, W>>,
+        map: impl FnOnce(W) -> T,
+    ) -> Result<Outcome<T>, Error> {
+        match record {
+            Record::Stored(b) if b.len() > MAX_RECORD_BYTES => {
+                return Err(Error::InputTooLarge {
+                    what: "stored record",
+                    max: MAX_RECORD_BYTES,
+                });
+            }
+            Record::New { user_id, .. } => text("user id", user_id)?,
+            Record::Stored(_) => {}
+        }
+        let (result, saved) = self.rt.call(|slot: &mut Slot| {
+            let Slot { store, api, engine } = slot;
+            let records = api.mfa_engine_engine().user_record();
+            let opened = match record {
+                Record::New { user_id, now } => records.call_create(&mut *store, user_id, now)?,
+                Record::Stored(bytes) => records.call_open(&mut *store, bytes)?,
+            };
+            let user = match opened {
+                Ok(user) => user,
+                Err(e) => return Ok(Err(e)),
+            };
+            let result = op(store, api, *engine, user)?;
+            let saved = records.call_save(&mut *store, user)?;
+            user.resource_drop(&mut *store)?;
+            Ok(Ok((result, saved)))
+        })??;
+        Ok(Outcome {
+            result: result.map(map).map_err(EngineError::from),
+            saved: saved.into(),
+        })
+    }
+
+    /// A call that needs neither record nor engine resource.
+    fn plain<W, T>(
+        &self,
+        f: impl FnOnce(&mut Store<StoreState>, &Bindings) -> wasmtime::Result<Result<W, w::Error>>,
+        map: impl FnOnce(W) -> T,
+    ) -> Result<T, Error> {
+        let r = self.rt.call(|slot| f(&mut slot.store, &slot.api))?;
+        r.map(map).map_err(Error::from)
+    }
+
+    // ----- engine ---------------------------------------------------------
+
+    /// The public signing keys (publish them with [`jwks_json`]).
+    pub fn jwks(&self) -> Result<Vec<Jwk>, Error> {
+        self.rt.call(|slot| {
+            slot.api
+                .mfa_engine_engine()
+                .engine()
+                .call_jwks(&mut slot.store, slot.engine)
+        })
+    }
+
+    /// The record as a host or admin page shows it.
+    pub fn summary(&self, record: Record<'_>, now: UnixTime) -> Result<RecordSummary, Error> {
+        let out = self.with_record(
+            record,
+            Box::new(move |store, api, _, user| {
+                api.mfa_engine_engine()
+                    .user_record()
+                    .call_summary(store, user, now)
+                    .map(Ok)
+            }),
+            |s| s,
+        )?;
+        out.result.map_err(Error::Engine)
+    }
+
+    // ----- enrolment ------------------------------------------------------
+
+    /// What the sign-in must do next. Does not change the record.
+    pub fn enrollment_check(&self, record: Record<'_>, now: UnixTime) -> Result<NextStep, Error> {
+        let out = self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_enrollment_check(store, engine, user, now)
+                    .map(Ok)
+            }),
+            |n| n,
+        )?;
+        out.result.map_err(Error::Engine)
+    }
+
+    /// Start registering an authenticator app; `account` defaults to the user id.
+    pub fn begin_authenticator(
+        &self,
+        record: Record<'_>,
+        account: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Outcome<AuthenticatorSetup>, Error> {
+        text("account", account.unwrap_or_default())?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_begin_authenticator(store, engine, user, account, now)
+            }),
+            AuthenticatorSetup::from,
+        )
+    }
+
+    /// Start registering an existing generator from its otpauth URI.
+    pub fn begin_import(
+        &self,
+        record: Record<'_>,
+        uri: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("otpauth URI", uri)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_begin_import(store, engine, user, uri, now)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Start registering an authentication phone; deliver the returned code.
+    pub fn begin_phone(
+        &self,
+        record: Record<'_>,
+        phone: &PhoneNumber,
+        channel: PhoneChannel,
+        now: UnixTime,
+    ) -> Result<Outcome<Delivery>, Error> {
+        text("country code", &phone.country_code)?;
+        text("phone number", &phone.national)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_begin_phone(store, engine, user, phone, channel, now)
+            }),
+            Delivery::from,
+        )
+    }
+
+    /// Start registering an authentication e-mail address; deliver the returned code.
+    pub fn begin_email(
+        &self,
+        record: Record<'_>,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<Delivery>, Error> {
+        text("e-mail address", address)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_begin_email(store, engine, user, address, now)
+            }),
+            Delivery::from,
+        )
+    }
+
+    /// Send the registration code again.
+    pub fn resend_registration_code(
+        &self,
+        record: Record<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome<Delivery>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_resend_registration_code(store, engine, user, now)
+            }),
+            Delivery::from,
+        )
+    }
+
+    /// Prove the registration in progress with a code.
+    pub fn confirm_registration(
+        &self,
+        record: Record<'_>,
+        code: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<Confirmed>, Error> {
+        text("code", code)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_confirm_registration(store, engine, user, code, now)
+            }),
+            Confirmed::from,
+        )
+    }
+
+    /// Choose the default method.
+    pub fn set_default_method(
+        &self,
+        record: Record<'_>,
+        id: u32,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_set_default_method(store, engine, user, id, now)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Remove a method.
+    pub fn remove_method(
+        &self,
+        record: Record<'_>,
+        id: u32,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_remove_method(store, engine, user, id, now)
+            }),
+            |()| (),
+        )
+    }
+
+    // ----- verification ---------------------------------------------------
+
+    /// Send a sign-in code to a phone or e-mail method (the default when `None`).
+    pub fn send_code(
+        &self,
+        record: Record<'_>,
+        method: Option<u32>,
+        now: UnixTime,
+    ) -> Result<Outcome<Delivery>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_verification()
+                    .call_send_code(store, engine, user, method, now)
+            }),
+            Delivery::from,
+        )
+    }
+
+    /// Verify a code from a registered method (the default when `None`).
+    pub fn verify(
+        &self,
+        record: Record<'_>,
+        method: Option<u32>,
+        code: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<Verified>, Error> {
+        text("code", code)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_verification()
+                    .call_verify(store, engine, user, method, code, now)
+            }),
+            |v| v,
+        )
+    }
+
+    /// Use a recovery code as the second factor.
+    pub fn verify_recovery_code(
+        &self,
+        record: Record<'_>,
+        code: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<Verified>, Error> {
+        text("recovery code", code)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_verification()
+                    .call_verify_recovery_code(store, engine, user, code, now)
+            }),
+            |v| v,
+        )
+    }
+
+    /// Issue a new set of recovery codes.
+    pub fn regenerate_recovery_codes(
+        &self,
+        record: Record<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome<RecoveryCodes>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_verification()
+                    .call_regenerate_recovery_codes(store, engine, user, now)
+            }),
+            RecoveryCodes::from,
+        )
+    }
+
+    /// Resynchronise a HOTP method from two consecutive codes.
+    pub fn resync_hotp(
+        &self,
+        record: Record<'_>,
+        id: u32,
+        first: &str,
+        second: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<OtpMatch>, Error> {
+        text("code", first)?;
+        text("code", second)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_verification()
+                    .call_resync_hotp(store, engine, user, id, first, second, now)
+            }),
+            |m| m,
+        )
+    }
+
+    // ----- app passwords --------------------------------------------------
+
+    /// Create an app password.
+    pub fn create_app_password(
+        &self,
+        record: Record<'_>,
+        request: &AppPasswordRequest,
+        now: UnixTime,
+    ) -> Result<Outcome<NewAppPassword>, Error> {
+        text("name", &request.name)?;
+        texts("scopes", &request.scopes)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_app_passwords()
+                    .call_create(store, engine, user, request, now)
+            }),
+            NewAppPassword::from,
+        )
+    }
+
+    /// Check an app password presented by a client, optionally for a scope.
+    pub fn verify_app_password(
+        &self,
+        record: Record<'_>,
+        password: &str,
+        scope: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Outcome<AppPasswordMatch>, Error> {
+        text("app password", password)?;
+        text("scope", scope.unwrap_or_default())?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_app_passwords()
+                    .call_verify(store, engine, user, password, scope, now)
+            }),
+            |m| m,
+        )
+    }
+
+    /// Delete one app password.
+    pub fn delete_app_password(
+        &self,
+        record: Record<'_>,
+        id: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("app password id", id)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_app_passwords()
+                    .call_delete(store, engine, user, id, now)
+            }),
+            |()| (),
+        )
+    }
+
+    /// The gateway credential of one live app password.
+    pub fn app_password_credential(
+        &self,
+        record: Record<'_>,
+        id: &str,
+    ) -> Result<AppPasswordCredential, Error> {
+        text("app password id", id)?;
+        let out = self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_app_passwords()
+                    .call_credential(store, engine, user, id)
+            }),
+            |c| c,
+        )?;
+        out.result.map_err(Error::Engine)
+    }
+
+    /// Check the format and checksum of an app password (no hashing); returns its id.
+    pub fn parse_app_password(&self, password: &str) -> Result<String, Error> {
+        text("app password", password)?;
+        self.plain(
+            |store, api| api.mfa_engine_app_passwords().call_parse(store, password),
+            |id| id,
+        )
+    }
+
+    /// Check a presented password against a credential, offline.
+    pub fn verify_app_password_credential(
+        &self,
+        credential: &AppPasswordCredential,
+        password: &str,
+        scope: Option<&str>,
+        now: UnixTime,
+        argon2: Argon2Params,
+    ) -> Result<AppPasswordMatch, Error> {
+        text("app password", password)?;
+        text("scope", scope.unwrap_or_default())?;
+        text("credential hash", &credential.hash)?;
+        texts("credential scopes", &credential.scopes)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_app_passwords().call_verify_credential(
+                    store, credential, password, scope, now, argon2,
+                )
+            },
+            |m| m,
+        )
+    }
+
+    // ----- tokens ---------------------------------------------------------
+
+    /// Issue an MFA session token after a verified second factor.
+    pub fn issue_session(
+        &self,
+        record: Record<'_>,
+        verified: &Verified,
+        primary_amr: &[String],
+        now: UnixTime,
+    ) -> Result<Outcome<Secret>, Error> {
+        texts("primary amr", primary_amr)?;
+        texts("amr", &verified.amr)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_tokens()
+                    .call_issue_session(store, engine, user, verified, primary_amr, now)
+                    .map(Ok)
+            }),
+            secret,
+        )
+    }
+
+    /// Issue a remembered-device token.
+    pub fn issue_device_token(
+        &self,
+        record: Record<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome<DeviceToken>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_tokens()
+                    .call_issue_device_token(store, engine, user, now)
+                    .map(Ok)
+            }),
+            DeviceToken::from,
+        )
+    }
+
+    /// Verify an MFA session token.
+    pub fn verify_session(&self, token: &str, now: UnixTime) -> Result<SessionClaims, Error> {
+        text("token", token)?;
+        self.rt
+            .call(|slot| {
+                slot.api
+                    .mfa_engine_tokens()
+                    .call_verify_session(&mut slot.store, slot.engine, token, now)
+            })?
+            .map_err(Error::from)
+    }
+
+    /// Verify a remembered-device token of this user.
+    pub fn verify_device_token(
+        &self,
+        record: Record<'_>,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<SessionClaims, Error> {
+        text("token", token)?;
+        let out = self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_tokens()
+                    .call_verify_device_token(store, engine, user, token, now)
+            }),
+            |c| c,
+        )?;
+        out.result.map_err(Error::Engine)
+    }
+
+    /// Verify a token against a published JWKS document.
+    pub fn verify_token_with_jwks(
+        &self,
+        jwks: &str,
+        issuer: &str,
+        audience: &str,
+        kind: TokenKind,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<SessionClaims, Error> {
+        text("JWKS", jwks)?;
+        text("issuer", issuer)?;
+        text("audience", audience)?;
+        text("token", token)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_tokens()
+                    .call_verify_with_jwks(store, jwks, issuer, audience, kind, token, now)
+            },
+            |c| c,
+        )
+    }
+
+    // ----- admin ----------------------------------------------------------
+
+    /// Set the user's MFA state.
+    pub fn set_mfa_state(
+        &self,
+        record: Record<'_>,
+        state: MfaState,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_set_mfa_state(store, engine, user, state, actor, now)
+                    .map(Ok)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Require the user to provide contact methods again.
+    pub fn require_reregistration(
+        &self,
+        record: Record<'_>,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_require_reregistration(store, engine, user, actor, now)
+                    .map(Ok)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Delete every app password of the user; returns how many.
+    pub fn delete_all_app_passwords(
+        &self,
+        record: Record<'_>,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<u32>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_delete_all_app_passwords(store, engine, user, actor, now)
+                    .map(Ok)
+            }),
+            |n| n,
+        )
+    }
+
+    /// Restore MFA on all remembered devices.
+    pub fn restore_remembered_devices(
+        &self,
+        record: Record<'_>,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_restore_remembered_devices(store, engine, user, actor, now)
+                    .map(Ok)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Lift every lock and back-off of the user.
+    pub fn unlock(
+        &self,
+        record: Record<'_>,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_unlock(store, engine, user, actor, now)
+                    .map(Ok)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Remove every method, recovery code and remembered device.
+    pub fn reset_methods(
+        &self,
+        record: Record<'_>,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_reset_methods(store, engine, user, actor, now)
+                    .map(Ok)
+            }),
+            |()| (),
+        )
+    }
+
+    /// Seal every stored seed again under the active sealing key.
+    pub fn reseal(&self, record: Record<'_>, now: UnixTime) -> Result<Outcome<u32>, Error> {
+        self.with_record(
+            record,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin().call_reseal(store, engine, user, now)
+            }),
+            |n| n,
+        )
+    }
+
+    // ----- stateless ------------------------------------------------------
+
+    /// The TOTP code at `now`.
+    pub fn totp_code(
+        &self,
+        secret: &[u8],
+        params: TotpParams,
+        now: UnixTime,
+    ) -> Result<Secret, Error> {
+        list("secret", secret)?;
+        self.plain(
+            |store, api| api.mfa_engine_otp().call_totp_code(store, secret, params, now),
+            types::secret,
+        )
+    }
+
+    /// The HOTP code for `counter`.
+    pub fn hotp_code(
+        &self,
+        secret: &[u8],
+        params: HotpParams,
+        counter: u64,
+    ) -> Result<Secret, Error> {
+        list("secret", secret)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_otp()
+                    .call_hotp_code(store, secret, params, counter)
+            },
+            types::secret,
+        )
+    }
+
+    /// Check a TOTP code within `window` steps either side of `now`.
+    pub fn check_totp(
+        &self,
+        secret: &[u8],
+        params: TotpParams,
+        code: &str,
+        now: UnixTime,
+        window: u8,
+    ) -> Result<OtpMatch, Error> {
+        list("secret", secret)?;
+        text("code", code)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_otp()
+                    .call_check_totp(store, secret, params, code, now, window)
+            },
+            |m| m,
+        )
+    }
+
+    /// Check a HOTP code from `counter` up to `look_ahead` counters further.
+    pub fn check_hotp(
+        &self,
+        secret: &[u8],
+        params: HotpParams,
+        code: &str,
+        counter: u64,
+        look_ahead: u32,
+    ) -> Result<OtpMatch, Error> {
+        list("secret", secret)?;
+        text("code", code)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_otp()
+                    .call_check_hotp(store, secret, params, code, counter, look_ahead)
+            },
+            |m| m,
+        )
+    }
+
+    /// Parse an otpauth URI.
+    pub fn parse_otpauth(&self, uri: &str) -> Result<Otpauth, Error> {
+        text("otpauth URI", uri)?;
+        self.plain(
+            |store, api| api.mfa_engine_otp().call_parse_otpauth(store, uri),
+            Otpauth::from,
+        )
+    }
+
+    /// Check a phone number entered as country code and national number.
+    pub fn parse_phone(&self, country_code: &str, national: &str) -> Result<Phone, Error> {
+        text("country code", country_code)?;
+        text("phone number", national)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_contacts()
+                    .call_parse_phone(store, country_code, national)
+            },
+            |p| p,
+        )
+    }
+
+    /// Check a full E.164 number.
+    pub fn parse_e164(&self, number: &str) -> Result<Phone, Error> {
+        text("phone number", number)?;
+        self.plain(
+            |store, api| api.mfa_engine_contacts().call_parse_e164(store, number),
+            |p| p,
+        )
+    }
+
+    /// Check an e-mail address against the organisation's own domains.
+    pub fn parse_email(
+        &self,
+        address: &str,
+        organisation_domains: &[String],
+    ) -> Result<Email, Error> {
+        text("e-mail address", address)?;
+        texts("organisation domains", organisation_domains)?;
+        self.plain(
+            |store, api| {
+                api.mfa_engine_contacts()
+                    .call_parse_email(store, address, organisation_domains)
+            },
+            |e| e,
+        )
+    }
+}
