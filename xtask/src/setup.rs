@@ -28,6 +28,7 @@ impl Tools {
         };
         put("MFA_ENVOY_BIN", &self.envoy);
         put("MFA_WASM_TOOLS", &self.wasm_tools);
+        put("WASM_TOOLS", &self.wasm_tools);
         put("MFA_PG_BIN", &self.pg_bin);
         put("MFA_PYTHON", &self.python);
         v
