@@ -363,70 +363,75 @@ async fn send_code(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body
     Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
 }
 
-async fn finish_verification(
-    s: &AppState,
-    c: &Caller,
+/// A verified second factor with the tokens issued for it.
+struct Signed {
     verified: crate::engine::Verified,
+    session: String,
+    device: Option<(String, u64)>,
+}
+
+/// After a successful verification in the same operation: issue the session
+/// (and the remembered-device token), so one write stores all of it.
+fn sign_after(
+    e: &crate::engine::EngineHandle,
+    step: crate::engine::Step<crate::engine::Verified>,
+    amr: &'static str,
     remember: bool,
-) -> Result<Response, ApiError> {
-    let amr = c.primary_amr;
-    let v2 = verified.clone();
-    let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
-            let mut step = e.issue_session(r, &v2, &[amr], now);
-            if remember {
-                let dev = e.issue_device_token(&step.record, now);
-                step.audit.extend(dev.audit);
-                let session = step.result;
-                return crate::engine::Step {
-                    record: step.record,
-                    audit: step.audit,
-                    result: session.and_then(|t| dev.result.map(|d| (t, Some(d)))),
-                };
-            }
-            crate::engine::Step {
-                record: step.record,
-                audit: step.audit,
-                result: step.result.map(|t| (t, None)),
-            }
-        })
-        .await?;
-    let ((token, device), _, now) = done.into_api()?;
+    now: u64,
+) -> crate::engine::Step<Result<Signed, EngineError>> {
+    let verified = match step.result {
+        Ok(v) => v,
+        Err(err) => {
+            return crate::engine::Step { record: step.record, audit: step.audit, result: Ok(Err(err)) };
+        }
+    };
+    let mut audit = step.audit;
+    let session = e.issue_session(&step.record, &verified, &[amr], now);
+    audit.extend(session.audit);
+    let mut record = session.record;
+    let mut device = None;
+    if remember {
+        let d = e.issue_device_token(&record, now);
+        audit.extend(d.audit);
+        record = d.record;
+        device = d.result.ok();
+    }
+    let result = session.result.map(|token| Ok(Signed { verified, session: token, device }));
+    crate::engine::Step { record, audit, result }
+}
+
+fn signed_response(s: &AppState, c: &Caller, signed: &Signed, now: u64) -> Response {
     let life = u64::from(s.engine().policy().session_lifetime_secs);
+    let v = &signed.verified;
     let body = json!({
         "user": c.user,
         "next": {"next": "done"},
-        "amr": verified.amr,
-        "method_id": verified.method_id,
-        "clock_skew_steps": verified.matched.map(|m| m.offset),
-        "recovery_codes_left": verified.recovery_codes_left,
+        "amr": v.amr,
+        "method_id": v.method_id,
+        "clock_skew_steps": v.matched.map(|m| m.offset),
+        "recovery_codes_left": v.recovery_codes_left,
         "session_expires_at": now + life,
-        "remembered_device_until": device.as_ref().map(|d| d.1),
+        "remembered_device_until": signed.device.as_ref().map(|d| d.1),
     });
-    let cookies = session_cookies(s, &token, device.as_ref().map(|(t, e)| (t.as_str(), *e)), now);
-    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+    let cookies = session_cookies(s, &signed.session, signed.device.as_ref().map(|(t, e)| (t.as_str(), *e)), now);
+    with_cookies(ok_json(StatusCode::OK, &body), cookies)
 }
 
 async fn verify(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<VerifyReq>) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &peer).await?;
-    let method = req.method_id;
-    let code = req.code;
+    let (method, code, remember, amr) = (req.method_id, req.code, req.remember_device, c.primary_amr);
     let done = s
         .run_op(&c.user, false, false, move |e, r, now| {
             let label = method_label(r, method);
-            let step = e.verify(r, method, &code, now);
-            crate::engine::Step {
-                record: step.record,
-                audit: step.audit,
-                result: Ok((label, step.result)),
-            }
+            let step = sign_after(e, e.verify(r, method, &code, now), amr, remember, now);
+            crate::engine::Step { record: step.record, audit: step.audit, result: step.result.map(|x| (label, x)) }
         })
         .await?;
     let ((label, result), _, now) = done.into_api()?;
     match result {
-        Ok(v) => {
+        Ok(signed) => {
             s.metrics.verification(label, "ok");
-            finish_verification(&s, &c, v, req.remember_device).await
+            Ok(signed_response(&s, &c, &signed, now))
         }
         Err(e) => {
             s.metrics.verification(label, e.code());
@@ -445,15 +450,17 @@ struct RecoveryReq {
 
 async fn verify_recovery(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<RecoveryReq>) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &peer).await?;
-    let code = req.code;
+    let (code, remember, amr) = (req.code, req.remember_device, c.primary_amr);
     let started = Instant::now();
-    let done = s.run_op(&c.user, false, true, move |e, r, now| e.verify_recovery_code(r, &code, now)).await?;
+    let done = s
+        .run_op(&c.user, false, true, move |e, r, now| sign_after(e, e.verify_recovery_code(r, &code, now), amr, remember, now))
+        .await?;
     s.time_argon2("recovery_code", started);
-    let now = done.now;
-    match done.result {
-        Ok(v) => {
+    let (result, _, now) = done.into_api()?;
+    match result {
+        Ok(signed) => {
             s.metrics.verification("recovery_code", "ok");
-            finish_verification(&s, &c, v, req.remember_device).await
+            Ok(signed_response(&s, &c, &signed, now))
         }
         Err(e) => {
             s.metrics.verification("recovery_code", e.code());

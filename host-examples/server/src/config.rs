@@ -170,17 +170,11 @@ impl Default for AuthConfig {
 }
 
 /// Cookie settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
     /// Mark cookies `Secure` (HTTPS only). Default `false` for the loopback demo; turn on behind TLS.
     pub secure: bool,
-}
-
-impl Default for CookieConfig {
-    fn default() -> Self {
-        Self { secure: false }
-    }
 }
 
 /// Admin API settings.

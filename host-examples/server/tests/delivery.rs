@@ -40,7 +40,7 @@ fn check_signature(sig: &str, body: &[u8]) {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_SECRET.as_bytes()).unwrap();
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
-    let hex = data_encoding::HEXLOWER.decode(v1[3..].as_bytes()).unwrap();
+    let hex = data_encoding::HEXLOWER.decode(&v1.as_bytes()[3..]).unwrap();
     mac.verify_slice(&hex).expect("HMAC-SHA256 over t.body");
 }
 

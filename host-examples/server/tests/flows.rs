@@ -256,7 +256,8 @@ both!(bad_input, bad_input_flow);
 async fn bad_input_flow(db: Db) {
     let Some(server) = start(db, "bad", FAST_POLICY) else { return };
     let (mut c, _, _) = enrolled_user(&server, "frank@example.com").await;
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    type Case = (&'static str, &'static str, Option<&'static str>, Vec<u8>, u16, &'static str);
+    let cases: Vec<Case> = vec![
         ("POST", "/api/v1/sign-in", Some("application/json"), b"{not json".to_vec(), 400, "malformed_json"),
         ("POST", "/api/v1/sign-in", Some("application/json"), br#"{"user": 5, "password": "x"}"#.to_vec(), 422, "invalid_field"),
         ("POST", "/api/v1/sign-in", Some("application/json"), br#"{"user": "a@b.c"}"#.to_vec(), 422, "invalid_field"),

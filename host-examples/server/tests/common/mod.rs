@@ -133,7 +133,9 @@ impl Pg {
             pid = std::process::id(),
             dir = dir.display()
         );
-        Command::new("sh").arg("-c").arg(watcher).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        // Deliberately not waited for: it outlives this process to stop the cluster.
+        #[allow(clippy::zombie_processes, reason = "the watcher must outlive the test process")]
+        let _watcher = Command::new("sh").arg("-c").arg(watcher).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         Pg { port, bin, dir }
     }
 
@@ -536,16 +538,19 @@ pub fn find_code(text: &str, digits: usize) -> String {
 // ----- webhook receiver ----------------------------------------------------------
 
 /// Receives text/call webhooks; checks nothing itself (tests check the signature).
+/// Calls received: (signature header, body).
+pub type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 pub struct Webhook {
     pub url: String,
-    pub received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub received: Received,
     /// Status to answer with.
     pub status: Arc<AtomicU32>,
 }
 
 impl Webhook {
     pub async fn start() -> Self {
-        let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+        let received: Received = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU32::new(200));
         let (rec, st) = (received.clone(), status.clone());
         let app = axum::Router::new().route(
