@@ -651,7 +651,7 @@ mod tests {
     #[test]
     fn defaults_need_delivery_or_demo() {
         let e = Config::load(None, false, &no_env).unwrap_err();
-        assert!(e.0.contains("[delivery.smtp]"), "{e}");
+        assert!(e.0.contains("is configured: configure it"), "{e}");
         let c = Config::load(None, true, &no_env).unwrap();
         assert!(c.console_delivery());
         assert_eq!(c.storage.url, "sqlite://mfa-demo.db");
