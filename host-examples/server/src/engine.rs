@@ -236,7 +236,12 @@ impl EngineHandle {
     // ----- verification --------------------------------------------------
 
     /// Send a sign-in code (default method when `None`).
-    pub fn send_code(&self, rec: &UserRecord, method: Option<MethodId>, now: u64) -> Step<Delivery> {
+    pub fn send_code(
+        &self,
+        rec: &UserRecord,
+        method: Option<MethodId>,
+        now: u64,
+    ) -> Step<Delivery> {
         run(rec, |r, a| {
             self.engine.send_code(r, method, now, &mut OsRandom, a)
         })
@@ -255,7 +260,9 @@ impl EngineHandle {
 
     /// Use a recovery code as the second factor.
     pub fn verify_recovery_code(&self, rec: &UserRecord, code: &str, now: u64) -> Step<Verified> {
-        run(rec, |r, a| self.engine.verify_recovery_code(r, code, now, a))
+        run(rec, |r, a| {
+            self.engine.verify_recovery_code(r, code, now, a)
+        })
     }
 
     /// Issue a new set of recovery codes.
@@ -399,7 +406,13 @@ impl EngineHandle {
     // ----- admin ---------------------------------------------------------
 
     /// Set the MFA state (disabled, enabled, enforced).
-    pub fn set_mfa_state(&self, rec: &UserRecord, state: MfaState, actor: &str, now: u64) -> Step<()> {
+    pub fn set_mfa_state(
+        &self,
+        rec: &UserRecord,
+        state: MfaState,
+        actor: &str,
+        now: u64,
+    ) -> Step<()> {
         run(rec, |r, a| {
             self.engine.set_mfa_state(r, state, actor, now, a);
             Ok(())

@@ -220,10 +220,7 @@ impl Store {
                 .connect(&cfg.url)
                 .await
                 .map_err(|e| {
-                    StoreError(format!(
-                        "cannot connect to {}: {e}",
-                        redact_url(&cfg.url)
-                    ))
+                    StoreError(format!("cannot connect to {}: {e}", redact_url(&cfg.url)))
                 })?;
             migrator(POSTGRES_INIT)
                 .run(&pool)
@@ -368,14 +365,18 @@ impl Store {
     /// Read a setting.
     pub async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let v = match &self.backend {
-            Backend::Sqlite { read, .. } => sqlx::query_scalar(&lite(SQL_GET_SETTING))
-                .bind(name)
-                .fetch_optional(read)
-                .await,
-            Backend::Postgres(pool) => sqlx::query_scalar(SQL_GET_SETTING)
-                .bind(name)
-                .fetch_optional(pool)
-                .await,
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_scalar(&lite(SQL_GET_SETTING))
+                    .bind(name)
+                    .fetch_optional(read)
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(SQL_GET_SETTING)
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await
+            }
         };
         v.map_err(db("read setting"))
     }
