@@ -318,7 +318,7 @@ async fn sign_in(
     {
         let done = s
             .run_op(&user, false, false, |e, r, now| {
-                e.issue_session_for_device(r, &["pwd"], now)
+                e.issue_session_for_device(r, &["pwd"], now).into_step(r)
             })
             .await?;
         let (token, _, now) = done.into_api()?;
@@ -481,25 +481,21 @@ fn sign_after(
     let mut audit = step.audit;
     let session = e.issue_session(&step.record, &verified, &[amr], now);
     audit.extend(session.audit);
-    let mut record = session.record;
     let mut device = None;
     if remember {
-        let d = e.issue_device_token(&record, now);
+        let d = e.issue_device_token(&step.record, now);
         audit.extend(d.audit);
-        record = d.record;
-        device = d.result.ok();
+        device = Some(d.value);
     }
-    let result = session.result.map(|token| {
-        Ok(Signed {
-            verified,
-            session: token,
-            device,
-        })
-    });
+    let signed = Signed {
+        verified,
+        session: session.value,
+        device,
+    };
     crate::engine::Step {
-        record,
+        record: step.record,
         audit,
-        result,
+        result: Ok(Ok(signed)),
     }
 }
 
@@ -821,15 +817,14 @@ async fn confirm(
                 };
             }
             // Proving a new method during set-up is the second factor of this sign-in.
-            let mut session =
-                e.issue_session_after_registration(&step.record, confirmed, &[amr], now);
+            let session = e.issue_session_after_registration(&step.record, confirmed, &[amr], now);
             let mut audit = step.audit;
-            audit.append(&mut session.audit);
+            audit.extend(session.audit);
             let confirmed = confirmed.clone();
             crate::engine::Step {
-                record: session.record,
+                record: step.record,
                 audit,
-                result: session.result.map(|t| (confirmed, Some(t))),
+                result: Ok((confirmed, Some(session.value))),
             }
         })
         .await?;

@@ -52,6 +52,26 @@ impl<T> Step<T> {
     }
 }
 
+/// A token issued for a record (the record itself does not change).
+#[derive(Debug)]
+pub struct Issued<T> {
+    /// The token.
+    pub value: T,
+    /// Audit events.
+    pub audit: Vec<AuditEvent>,
+}
+
+impl<T> Issued<T> {
+    /// As a [`Step`] over an unchanged record.
+    pub fn into_step(self, rec: &UserRecord) -> Step<T> {
+        Step {
+            record: rec.clone(),
+            audit: self.audit,
+            result: Ok(self.value),
+        }
+    }
+}
+
 /// An app password as presented, checked for format only.
 pub struct PresentedAppPassword(ParsedAppPassword);
 
@@ -282,12 +302,12 @@ impl EngineHandle {
         verified: &Verified,
         primary_amr: &[&str],
         now: u64,
-    ) -> Step<String> {
-        run(rec, |r, a| {
-            Ok(self
-                .engine
-                .issue_session(r, verified, primary_amr, now, &mut OsRandom, a))
-        })
+    ) -> Issued<String> {
+        let mut audit = Vec::new();
+        let value =
+            self.engine
+                .issue_session(rec, verified, primary_amr, now, &mut OsRandom, &mut audit);
+        Issued { value, audit }
     }
 
     /// Issue an MFA session token right after the user proved a new method
@@ -298,7 +318,7 @@ impl EngineHandle {
         confirmed: &Confirmed,
         primary_amr: &[&str],
         now: u64,
-    ) -> Step<String> {
+    ) -> Issued<String> {
         let method_type = rec
             .methods()
             .into_iter()
@@ -320,7 +340,7 @@ impl EngineHandle {
         rec: &UserRecord,
         primary_amr: &[&str],
         now: u64,
-    ) -> Step<String> {
+    ) -> Issued<String> {
         let verified = Verified {
             method_id: None,
             method_type: None,
@@ -332,10 +352,12 @@ impl EngineHandle {
     }
 
     /// Issue a remembered-device token; returns it with its expiry.
-    pub fn issue_device_token(&self, rec: &UserRecord, now: u64) -> Step<(String, u64)> {
-        run(rec, |r, a| {
-            Ok(self.engine.issue_device_token(r, now, &mut OsRandom, a))
-        })
+    pub fn issue_device_token(&self, rec: &UserRecord, now: u64) -> Issued<(String, u64)> {
+        let mut audit = Vec::new();
+        let value = self
+            .engine
+            .issue_device_token(rec, now, &mut OsRandom, &mut audit);
+        Issued { value, audit }
     }
 
     /// Verify an MFA session token.

@@ -203,7 +203,10 @@ const SQL_GET_USER: &str = "SELECT record, revision, password_hash FROM users WH
 const SQL_INSERT_USER: &str = "INSERT INTO users (user_id, password_hash, record, revision, mfa_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (user_id) DO NOTHING";
 const SQL_CAS: &str = "UPDATE users SET record = $1, revision = $2, mfa_state = $3, updated_at = $4 WHERE user_id = $5 AND revision = $6";
 const SQL_REV: &str = "SELECT 1 FROM users WHERE user_id = $1 AND revision = $2";
-const SQL_AUDIT: &str = "INSERT INTO audit_log (at, user_id, actor, event, method, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+const AUDIT_INSERT_HEAD: &str =
+    "INSERT INTO audit_log (at, user_id, actor, event, method, detail) ";
+/// Six parameters a row, well under SQLite's and PostgreSQL's parameter limits.
+const AUDIT_ROWS_PER_INSERT: usize = 500;
 const SQL_SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE user_id = $2";
 const SQL_PUT_SETTING: &str = "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 const SQL_GET_SETTING: &str = "SELECT value FROM settings WHERE name = $1";
@@ -510,14 +513,12 @@ async fn sqlite_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteJ
     let mut jobs: Vec<WriteJob> = Vec::with_capacity(batch);
     let cas = lite(SQL_CAS);
     let rev = lite(SQL_REV);
-    let audit = lite(SQL_AUDIT);
     let insert = lite(SQL_INSERT_USER);
     let set_pw = lite(SQL_SET_PASSWORD);
     let put = lite(SQL_PUT_SETTING);
     let stmts = LiteSql {
         cas: &cas,
         rev: &rev,
-        audit: &audit,
         insert: &insert,
         set_pw: &set_pw,
         put: &put,
@@ -550,7 +551,6 @@ async fn sqlite_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteJ
 struct LiteSql<'a> {
     cas: &'a str,
     rev: &'a str,
-    audit: &'a str,
     insert: &'a str,
     set_pw: &'a str,
     put: &'a str,
@@ -566,13 +566,35 @@ async fn apply_batch(
         .await
         .map_err(db("begin"))?;
     let mut results = Vec::with_capacity(jobs.len());
+    let mut audit: Vec<&AuditRow> = Vec::new();
     for job in jobs {
         match apply_one(conn, &job.op, s).await {
-            Ok(r) => results.push(r),
+            Ok(r) => {
+                if r && let WriteOp::Commit(c) = &job.op {
+                    audit.extend(c.audit.iter());
+                }
+                results.push(r)
+            }
             Err(e) => {
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
                 return Err(e);
             }
+        }
+    }
+    // The audit events of the whole batch, in as few statements as possible.
+    for chunk in audit.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(AUDIT_INSERT_HEAD);
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(a.at)
+                .push_bind(&a.user_id)
+                .push_bind(&a.actor)
+                .push_bind(&a.event)
+                .push_bind(&a.method)
+                .push_bind(&a.detail);
+        });
+        if let Err(e) = q.build().execute(&mut *conn).await {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(db("write audit")(e));
         }
     }
     if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
@@ -612,20 +634,6 @@ async fn apply_one(
                     .map_err(db("check revision"))?
                     .is_some(),
             };
-            if ok {
-                for a in &c.audit {
-                    sqlx::query(s.audit)
-                        .bind(a.at)
-                        .bind(&a.user_id)
-                        .bind(&a.actor)
-                        .bind(&a.event)
-                        .bind(&a.method)
-                        .bind(&a.detail)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db("write audit"))?;
-                }
-            }
             Ok(ok)
         }
         WriteOp::InsertUser {
@@ -699,14 +707,17 @@ async fn pg_write(pool: &PgPool, op: WriteOp) -> Result<bool, StoreError> {
                 tx.rollback().await.map_err(db("rollback"))?;
                 return Ok(false);
             }
-            for a in &c.audit {
-                sqlx::query(SQL_AUDIT)
-                    .bind(a.at)
-                    .bind(&a.user_id)
-                    .bind(&a.actor)
-                    .bind(&a.event)
-                    .bind(&a.method)
-                    .bind(&a.detail)
+            for chunk in c.audit.chunks(AUDIT_ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(AUDIT_INSERT_HEAD);
+                q.push_values(chunk, |mut b, a| {
+                    b.push_bind(a.at)
+                        .push_bind(&a.user_id)
+                        .push_bind(&a.actor)
+                        .push_bind(&a.event)
+                        .push_bind(&a.method)
+                        .push_bind(&a.detail);
+                });
+                q.build()
                     .execute(&mut *tx)
                     .await
                     .map_err(db("write audit"))?;
