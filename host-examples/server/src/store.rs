@@ -7,6 +7,7 @@
 //! commit), so each commit still reaches the disk before it is acknowledged
 //! while the cost of the flush is shared.
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -205,6 +206,8 @@ const SQL_CAS: &str = "UPDATE users SET record = $1, revision = $2, mfa_state = 
 const SQL_REV: &str = "SELECT 1 FROM users WHERE user_id = $1 AND revision = $2";
 const AUDIT_INSERT_HEAD: &str =
     "INSERT INTO audit_log (at, user_id, actor, event, method, detail) ";
+/// Record writes per statement (six parameters each).
+const CAS_ROWS_PER_UPDATE: usize = 500;
 /// Six parameters a row, well under SQLite's and PostgreSQL's parameter limits.
 const AUDIT_ROWS_PER_INSERT: usize = 500;
 const SQL_SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE user_id = $2";
@@ -565,20 +568,65 @@ async fn apply_batch(
         .execute(&mut *conn)
         .await
         .map_err(db("begin"))?;
-    let mut results = Vec::with_capacity(jobs.len());
-    let mut audit: Vec<&AuditRow> = Vec::new();
-    for job in jobs {
-        match apply_one(conn, &job.op, s).await {
-            Ok(r) => {
-                if r && let WriteOp::Commit(c) = &job.op {
-                    audit.extend(c.audit.iter());
-                }
-                results.push(r)
+    let mut results = vec![false; jobs.len()];
+    // Record writes of distinct users go in one compare-and-swap statement;
+    // everything else (and a second write of the same user) follows in order.
+    let mut bulk: Vec<usize> = Vec::new();
+    let mut users: HashSet<&str> = HashSet::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if let WriteOp::Commit(c) = &job.op
+            && c.update.is_some()
+            && users.insert(c.user_id.as_str())
+        {
+            bulk.push(i);
+        }
+    }
+    for chunk in bulk.chunks(CAS_ROWS_PER_UPDATE) {
+        let mut q =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("WITH v(uid, rec, rev, st, upd, exp) AS (");
+        q.push_values(chunk, |mut b, i| {
+            if let WriteOp::Commit(c) = &jobs[*i].op
+                && let Some((json, revision, state)) = &c.update
+            {
+                b.push_bind(&c.user_id)
+                    .push_bind(json)
+                    .push_bind(revision)
+                    .push_bind(state)
+                    .push_bind(c.now)
+                    .push_bind(c.expected_revision);
             }
+        });
+        q.push(") UPDATE users SET record = v.rec, revision = v.rev, mfa_state = v.st, updated_at = v.upd FROM v WHERE users.user_id = v.uid AND users.revision = v.exp RETURNING users.user_id");
+        let written: Vec<String> = match q.build_query_scalar().fetch_all(&mut *conn).await {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(db("write users")(e));
+            }
+        };
+        let written: HashSet<&str> = written.iter().map(String::as_str).collect();
+        for i in chunk {
+            if let WriteOp::Commit(c) = &jobs[*i].op {
+                results[*i] = written.contains(c.user_id.as_str());
+            }
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if bulk.binary_search(&i).is_ok() {
+            continue;
+        }
+        match apply_one(conn, &job.op, s).await {
+            Ok(r) => results[i] = r,
             Err(e) => {
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
                 return Err(e);
             }
+        }
+    }
+    let mut audit: Vec<&AuditRow> = Vec::new();
+    for (job, ok) in jobs.iter().zip(&results) {
+        if *ok && let WriteOp::Commit(c) = &job.op {
+            audit.extend(c.audit.iter());
         }
     }
     // The audit events of the whole batch, in as few statements as possible.
