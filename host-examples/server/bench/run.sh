@@ -5,6 +5,9 @@
 #
 #   host-examples/server/bench/run.sh [sqlite|postgres|all] [SECONDS]
 #
+# MFA_BENCH_RATE (default 16000) is the most requests per second expected:
+# the TOTP runs create that many users per second of run time.
+#
 # Prints one JSON line per run. Every TOTP request is a real success for a
 # different user and writes that user's replay step before it is answered.
 set -euo pipefail
@@ -65,7 +68,7 @@ run_totp() { # backend url
   local backend=$1 url=$2
   start_server "totp-$backend" "$url" 'argon2 = { m_kib = 64, t = 1, p = 1 }' 'cache_secs = 60'
   # One user per request: enough users for the fastest expected rate over the run.
-  local n=$(( 26000 * SECS ))
+  local n=$(( ${MFA_BENCH_RATE:-16000} * SECS ))
   "$LOADGEN" setup --url "$URL" --admin-token "$ADMIN" --users "$n" --prefix "t$backend" --out "$WORK/users-$backend.tsv" --concurrency 16 >&2
   local start=0
   for c in 1 8 64; do

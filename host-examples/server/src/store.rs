@@ -250,7 +250,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sync)
             .busy_timeout(Duration::from_secs(10))
-            .statement_cache_capacity(64);
+            .statement_cache_capacity(64)
+            // Read pages through a memory map instead of one system call per page.
+            .pragma("mmap_size", "268435456");
         let mut writer = SqliteConnection::connect_with(&opts)
             .await
             .map_err(|e| StoreError(format!("cannot open {}: {e}", cfg.url)))?;
