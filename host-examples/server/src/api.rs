@@ -1,0 +1,1196 @@
+//! HTTP handlers of `/api/v1`, the JWKS, metrics, health and static files.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, FromRequest, Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::auth::{self, Caller, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
+use crate::config::AuthMode;
+use crate::engine::{
+    Delivery, EngineError, MethodId, MethodType, MfaState, NextStep, PhoneChannel, Policy, Registration, UserRecord,
+};
+use crate::error::ApiError;
+use crate::{AppState, store_err, unix_now};
+
+type St = State<Arc<AppState>>;
+type Peer = ConnectInfo<SocketAddr>;
+
+// ----- request bodies ------------------------------------------------------
+
+/// A JSON body: 415 without `application/json`, 413 when too large, 400 when
+/// not JSON, 422 when a field is missing, unknown or of the wrong type.
+/// An empty body reads as `{}`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let m = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else {
+            if is_json != Some(true) {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as JSON with Content-Type: application/json",
+                ));
+            }
+            &bytes
+        };
+        serde_json::from_slice(bytes).map(Body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ApiError::invalid("invalid_field", e.to_string()),
+            _ => ApiError::bad_request(
+                "malformed_json",
+                format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
+            ),
+        })
+    }
+}
+
+fn ok_json<T: Serialize>(status: StatusCode, v: &T) -> Response {
+    let mut r = (status, Json(v)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r
+}
+
+fn with_cookies(mut resp: Response, cookies: Vec<header::HeaderValue>) -> Response {
+    for c in cookies {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+fn next_json(next: &NextStep) -> Value {
+    serde_json::to_value(next).unwrap_or(Value::Null)
+}
+
+fn methods_json(rec: &UserRecord) -> Value {
+    serde_json::to_value(rec.methods()).unwrap_or(Value::Null)
+}
+
+// ----- router ------------------------------------------------------------
+
+/// Every route.
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/sign-in", post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/session", get(session))
+        .route("/verify", post(verify))
+        .route("/verify/send", post(send_code))
+        .route("/verify/recovery", post(verify_recovery))
+        .route("/methods", get(list_methods))
+        .route("/methods/authenticator", post(begin_authenticator))
+        .route("/methods/phone", post(begin_phone))
+        .route("/methods/email", post(begin_email))
+        .route("/methods/import", post(begin_import))
+        .route("/methods/resend", post(resend))
+        .route("/methods/confirm", post(confirm))
+        .route("/methods/default", put(set_default))
+        .route("/methods/{id}", delete(remove_method))
+        .route("/recovery-codes", post(regenerate_recovery))
+        .route("/app-passwords", get(list_app_passwords).post(create_app_password))
+        .route("/app-passwords/verify", post(verify_app_password))
+        .route("/app-passwords/{id}", delete(delete_app_password))
+        .route("/admin/users", get(admin_list_users).post(admin_create_user))
+        .route("/admin/users/{user}", get(admin_get_user))
+        .route("/admin/users/{user}/state", put(admin_set_state))
+        .route("/admin/users/{user}/password", put(admin_set_password))
+        .route("/admin/users/{user}/{action}", post(admin_action))
+        .route("/admin/bulk", post(admin_bulk))
+        .route("/admin/settings", get(admin_get_settings).put(admin_put_settings))
+        .route("/admin/audit", get(admin_audit))
+        .route("/openapi.json", get(openapi))
+        .fallback(api_not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    let mut app = Router::new()
+        .nest("/api/v1", api)
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .method_not_allowed_fallback(method_not_allowed);
+    let dir = state.cfg.widget.dir.clone();
+    if dir.is_dir() {
+        app = app.fallback_service(tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
+    } else {
+        app = app.fallback(api_not_found);
+    }
+    app.layer(axum::extract::DefaultBodyLimit::max(state.cfg.limits.body_bytes))
+        .with_state(state)
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such endpoint; see /api/v1/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take this HTTP method")
+}
+
+async fn openapi() -> Response {
+    let mut r = crate::openapi::DOCUMENT.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    r
+}
+
+async fn jwks(State(s): St) -> Response {
+    let mut r = Json(s.engine().jwks()).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=300"));
+    r
+}
+
+async fn healthz(State(s): St) -> Response {
+    match s.store.ping().await {
+        Ok(()) => Json(json!({"status": "ok", "storage": s.store.kind()})).into_response(),
+        Err(e) => store_err(&e).into_response(),
+    }
+}
+
+async fn metrics(State(s): St) -> Response {
+    let mut r = s.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+// ----- sign-in -------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    user: String,
+    password: String,
+}
+
+/// The answer when a user is fully signed in: session (and device) cookies.
+fn session_cookies(s: &AppState, session: &str, device: Option<(&str, u64)>, now: u64) -> Vec<header::HeaderValue> {
+    let secure = s.cfg.cookies.secure;
+    let life = u64::from(s.engine().policy().session_lifetime_secs);
+    let mut v: Vec<header::HeaderValue> = Vec::new();
+    v.extend(auth::set_cookie(SESSION_COOKIE, session, life, secure));
+    v.extend(auth::set_cookie(LOGIN_COOKIE, "", 0, secure));
+    if let Some((tok, exp)) = device {
+        v.extend(auth::set_cookie(DEVICE_COOKIE, tok, exp.saturating_sub(now), secure));
+    }
+    v
+}
+
+async fn sign_in(State(s): St, headers: HeaderMap, Body(req): Body<SignIn>) -> Result<Response, ApiError> {
+    if s.cfg.auth.mode != AuthMode::Password {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "trusted_header_mode",
+            "this server takes the user from the authenticating proxy; there is no password sign-in",
+        ));
+    }
+    let user = normalize_user(&req.user)?;
+    if req.password.is_empty() || req.password.len() > 1024 {
+        return Err(ApiError::invalid("invalid_password", "the password must be 1 to 1024 bytes"));
+    }
+    let now = unix_now();
+    if let Some(wait) = s.password_wait(&user, now) {
+        s.metrics.sign_in("throttled");
+        return Err(ApiError::too_many(
+            "password_locked",
+            "too many wrong passwords; wait before trying again or ask an administrator",
+            wait,
+        ));
+    }
+    let row = s.store.get_user(&user).await.map_err(|e| store_err(&e))?;
+    let phc = row
+        .as_ref()
+        .and_then(|r| r.password_hash.clone())
+        .unwrap_or_else(|| s.dummy_hash().to_string());
+    let password = req.password;
+    let started = Instant::now();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&phc, &password))
+        .await
+        .unwrap_or(false);
+    s.time_argon2("sign_in", started);
+    if !ok || row.as_ref().is_none_or(|r| r.password_hash.is_none()) {
+        s.password_failed(&user, now);
+        s.metrics.sign_in("wrong");
+        tracing::info!(user = %user, "sign-in refused: wrong user name or password");
+        return Err(ApiError::unauthorized("invalid_credentials", "the user name or password is not correct"));
+    }
+    s.password_ok(&user);
+    s.metrics.sign_in("ok");
+    let rec = s.load_or_create(&user, false).await?;
+    let engine = s.engine();
+    let next = engine.enrollment_check(&rec, now);
+    let secure = s.cfg.cookies.secure;
+    // A remembered device skips the second factor.
+    if let NextStep::Verify { .. } = next
+        && let Some(tok) = auth::cookie(&headers, DEVICE_COOKIE)
+        && engine.verify_device_token(&rec, tok, now).is_ok()
+    {
+        let done = s
+            .run_op(&user, false, false, |e, r, now| e.issue_session_for_device(r, &["pwd"], now))
+            .await?;
+        let (token, _, now) = done.into_api()?;
+        let resp = ok_json(
+            StatusCode::OK,
+            &json!({"user": user, "next": {"next": "done"}, "remembered_device": true}),
+        );
+        return Ok(with_cookies(resp, session_cookies(&s, &token, None, now)));
+    }
+    let login = auth::sign_login(&s.cookie_key, &user, "pwd", now, s.cfg.auth.pending_secs);
+    let body = json!({
+        "user": user,
+        "next": next_json(&next),
+        "methods": methods_json(&rec),
+        "app_passwords_allowed": engine.policy().app_passwords_allowed,
+    });
+    let cookies: Vec<_> = auth::set_cookie(LOGIN_COOKIE, &login, s.cfg.auth.pending_secs, secure).into_iter().collect();
+    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+}
+
+async fn sign_out(State(s): St) -> Response {
+    let secure = s.cfg.cookies.secure;
+    let cookies = [LOGIN_COOKIE, SESSION_COOKIE]
+        .iter()
+        .filter_map(|c| auth::set_cookie(c, "", 0, secure))
+        .collect();
+    with_cookies(StatusCode::NO_CONTENT.into_response(), cookies)
+}
+
+async fn caller_of(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Caller, ApiError> {
+    s.caller(headers, peer.0.ip())
+}
+
+/// Who is signed in and what comes next.
+async fn session(State(s): St, ConnectInfo(peer): Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &ConnectInfo(peer)).await?;
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let rec = s.load_or_create(&c.user, create).await?;
+    let next = if c.mfa { json!({"next": "done"}) } else { next_json(&s.engine().enrollment_check(&rec, unix_now())) };
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({
+            "user": c.user,
+            "mfa": c.mfa,
+            "state": rec.state(),
+            "next": next,
+            "methods": methods_json(&rec),
+            "recovery_codes_left": rec.recovery_codes_left(),
+            "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
+        }),
+    ))
+}
+
+// ----- second factor -------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyReq {
+    #[serde(default)]
+    method_id: Option<MethodId>,
+    code: String,
+    /// "Don't ask again on this device".
+    #[serde(default)]
+    remember_device: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SendReq {
+    #[serde(default)]
+    method_id: Option<MethodId>,
+}
+
+fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static str {
+    let id = id.or(rec.default_method());
+    rec.methods()
+        .into_iter()
+        .find(|m| Some(m.id) == id)
+        .map(|m| m.method_type.as_str())
+        .unwrap_or("unknown")
+}
+
+async fn deliver(s: &AppState, d: &Delivery) -> Result<(), ApiError> {
+    let channel = d.channel.as_str();
+    match s.deliverer.deliver(d).await {
+        Ok(()) => {
+            s.metrics.delivery(channel, true);
+            Ok(())
+        }
+        Err(e) => {
+            s.metrics.delivery(channel, false);
+            tracing::warn!(channel, error = %e.reason, "delivery failed");
+            Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "delivery_failed",
+                format!("{e}; ask for a new code or choose another method"),
+            ))
+        }
+    }
+}
+
+fn sent_json(d: &Delivery) -> Value {
+    json!({"channel": d.channel, "masked_destination": d.masked_destination, "expires_at": d.expires_at})
+}
+
+async fn send_code(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<SendReq>) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let method = req.method_id;
+    let done = s.run_op(&c.user, false, false, move |e, r, now| e.send_code(r, method, now)).await?;
+    let (delivery, _, _) = done.into_api()?;
+    deliver(&s, &delivery).await?;
+    Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
+}
+
+async fn finish_verification(
+    s: &AppState,
+    c: &Caller,
+    verified: crate::engine::Verified,
+    remember: bool,
+) -> Result<Response, ApiError> {
+    let amr = c.primary_amr;
+    let v2 = verified.clone();
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            let mut step = e.issue_session(r, &v2, &[amr], now);
+            if remember {
+                let dev = e.issue_device_token(&step.record, now);
+                step.audit.extend(dev.audit);
+                let session = step.result;
+                return crate::engine::Step {
+                    record: step.record,
+                    audit: step.audit,
+                    result: session.and_then(|t| dev.result.map(|d| (t, Some(d)))),
+                };
+            }
+            crate::engine::Step {
+                record: step.record,
+                audit: step.audit,
+                result: step.result.map(|t| (t, None)),
+            }
+        })
+        .await?;
+    let ((token, device), _, now) = done.into_api()?;
+    let life = u64::from(s.engine().policy().session_lifetime_secs);
+    let body = json!({
+        "user": c.user,
+        "next": {"next": "done"},
+        "amr": verified.amr,
+        "method_id": verified.method_id,
+        "clock_skew_steps": verified.matched.map(|m| m.offset),
+        "recovery_codes_left": verified.recovery_codes_left,
+        "session_expires_at": now + life,
+        "remembered_device_until": device.as_ref().map(|d| d.1),
+    });
+    let cookies = session_cookies(s, &token, device.as_ref().map(|(t, e)| (t.as_str(), *e)), now);
+    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+}
+
+async fn verify(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<VerifyReq>) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let method = req.method_id;
+    let code = req.code;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            let label = method_label(r, method);
+            let step = e.verify(r, method, &code, now);
+            crate::engine::Step {
+                record: step.record,
+                audit: step.audit,
+                result: Ok((label, step.result)),
+            }
+        })
+        .await?;
+    let ((label, result), _, now) = done.into_api()?;
+    match result {
+        Ok(v) => {
+            s.metrics.verification(label, "ok");
+            finish_verification(&s, &c, v, req.remember_device).await
+        }
+        Err(e) => {
+            s.metrics.verification(label, e.code());
+            Err(ApiError::from_engine(&e, now))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoveryReq {
+    code: String,
+    #[serde(default)]
+    remember_device: bool,
+}
+
+async fn verify_recovery(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<RecoveryReq>) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let code = req.code;
+    let started = Instant::now();
+    let done = s.run_op(&c.user, false, true, move |e, r, now| e.verify_recovery_code(r, &code, now)).await?;
+    s.time_argon2("recovery_code", started);
+    let now = done.now;
+    match done.result {
+        Ok(v) => {
+            s.metrics.verification("recovery_code", "ok");
+            finish_verification(&s, &c, v, req.remember_device).await
+        }
+        Err(e) => {
+            s.metrics.verification("recovery_code", e.code());
+            Err(ApiError::from_engine(&e, now))
+        }
+    }
+}
+
+// ----- registration ("Set it up now") --------------------------------------
+
+/// Registration needs an MFA session, except during set-up (the engine asks to register).
+async fn registering_caller(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Caller, ApiError> {
+    let c = caller_of(s, headers, peer).await?;
+    if c.mfa {
+        return Ok(c);
+    }
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let rec = s.load_or_create(&c.user, create).await?;
+    match s.engine().enrollment_check(&rec, unix_now()) {
+        NextStep::Register { .. } | NextStep::Reregister { .. } => Ok(c),
+        _ => Err(ApiError::forbidden(
+            "mfa_required",
+            "verify your second factor first; adding methods needs a verified session",
+        )),
+    }
+}
+
+async fn mfa_caller(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Caller, ApiError> {
+    let c = caller_of(s, headers, peer).await?;
+    if !c.mfa {
+        return Err(ApiError::forbidden("mfa_required", "verify your second factor first"));
+    }
+    Ok(c)
+}
+
+async fn list_methods(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let rec = s.load_or_create(&c.user, s.cfg.auth.mode == AuthMode::TrustedHeader).await?;
+    let allowed: Vec<&str> = s.engine().policy().allowed_methods.iter().map(|m| m.as_str()).collect();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"methods": methods_json(&rec), "default_method": rec.default_method(), "allowed": allowed, "recovery_codes_left": rec.recovery_codes_left()}),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuthenticatorReq {
+    #[serde(default)]
+    account: Option<String>,
+}
+
+fn registration_json(r: &Registration) -> Value {
+    match r {
+        Registration::Authenticator { uri, manual_key, issuer, account, expires_at } => json!({
+            "type": "authenticator",
+            "otpauth_uri": uri.expose(),
+            "manual_key": manual_key.expose(),
+            "issuer": issuer,
+            "account": account,
+            "expires_at": expires_at,
+        }),
+        Registration::CodeSent { delivery } => {
+            let mut v = sent_json(delivery);
+            v["type"] = json!("code_sent");
+            v
+        }
+    }
+}
+
+async fn begin_authenticator(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<AuthenticatorReq>) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let account = req.account;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| e.begin_authenticator(r, account.as_deref(), now))
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneReq {
+    /// Country calling code, e.g. `+44`.
+    country_code: String,
+    /// The national number.
+    number: String,
+    /// `text` or `call`.
+    channel: PhoneChannel,
+}
+
+async fn begin_phone(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<PhoneReq>) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| e.begin_phone(r, &req.country_code, &req.number, req.channel, now))
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    if let Registration::CodeSent { delivery } = &reg {
+        deliver(&s, delivery).await?;
+    }
+    Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailReq {
+    address: String,
+}
+
+async fn begin_email(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<EmailReq>) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| e.begin_email(r, &req.address, now))
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    if let Registration::CodeSent { delivery } = &reg {
+        deliver(&s, delivery).await?;
+    }
+    Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportReq {
+    otpauth_uri: String,
+}
+
+async fn begin_import(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<ImportReq>) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| e.begin_import(r, &req.otpauth_uri, now))
+        .await?;
+    done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &json!({"type": "imported", "next": "confirm"})))
+}
+
+async fn resend(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s.run_op(&c.user, false, false, |e, r, now| e.resend_registration_code(r, now)).await?;
+    let (delivery, _, _) = done.into_api()?;
+    deliver(&s, &delivery).await?;
+    Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmReq {
+    code: String,
+}
+
+async fn confirm(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<ConfirmReq>) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let amr = c.primary_amr;
+    let fresh_session = !c.mfa;
+    let started = Instant::now();
+    let done = s
+        .run_op(&c.user, false, true, move |e, r, now| {
+            let step = e.confirm_registration(r, &req.code, now);
+            let Ok(confirmed) = &step.result else {
+                return crate::engine::Step { record: step.record, audit: step.audit, result: step.result.map(|c| (c, None)) };
+            };
+            if !fresh_session {
+                let confirmed = confirmed.clone();
+                return crate::engine::Step { record: step.record, audit: step.audit, result: Ok((confirmed, None)) };
+            }
+            // Proving a new method during set-up is the second factor of this sign-in.
+            let mut session = e.issue_session_after_registration(&step.record, confirmed, &[amr], now);
+            let mut audit = step.audit;
+            audit.append(&mut session.audit);
+            let confirmed = confirmed.clone();
+            crate::engine::Step { record: session.record, audit, result: session.result.map(|t| (confirmed, Some(t))) }
+        })
+        .await?;
+    s.time_argon2("confirm_registration", started);
+    let ((confirmed, token), rec, now) = done.into_api()?;
+    let policy = s.engine().policy().clone();
+    let body = json!({
+        "method_id": confirmed.method_id,
+        "clock_skew_steps": confirmed.matched.map(|m| m.offset),
+        "recovery_codes": confirmed.recovery_codes.as_ref().map(|rc| rc.codes.iter().map(|c| c.expose().to_string()).collect::<Vec<_>>()),
+        "methods": methods_json(&rec),
+        "next": {"next": "done"},
+        "app_passwords_allowed": policy.app_passwords_allowed,
+    });
+    let cookies = match &token {
+        Some(t) => session_cookies(&s, t, None, now),
+        None => Vec::new(),
+    };
+    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultReq {
+    method_id: MethodId,
+}
+
+async fn set_default(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<DefaultReq>) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let id = req.method_id;
+    let done = s.run_op(&c.user, false, false, move |e, r, now| e.set_default_method(r, id, now)).await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &json!({"methods": methods_json(&rec), "default_method": rec.default_method()})))
+}
+
+async fn remove_method(State(s): St, peer: Peer, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let id: MethodId = id
+        .parse()
+        .map_err(|_| ApiError::invalid("invalid_method_id", "the method id must be a number"))?;
+    let done = s.run_op(&c.user, false, false, move |e, r, now| e.remove_method(r, id, now)).await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &json!({"methods": methods_json(&rec), "default_method": rec.default_method()})))
+}
+
+async fn regenerate_recovery(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let started = Instant::now();
+    let done = s.run_op(&c.user, false, true, |e, r, now| e.regenerate_recovery_codes(r, now)).await?;
+    s.time_argon2("recovery_codes", started);
+    let (codes, _, _) = done.into_api()?;
+    let list: Vec<&str> = codes.codes.iter().map(|c| c.expose()).collect();
+    Ok(ok_json(StatusCode::OK, &json!({"recovery_codes": list, "issued_at": codes.issued_at})))
+}
+
+// ----- app passwords -------------------------------------------------------
+
+async fn list_app_passwords(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let rec = s.load_or_create(&c.user, false).await?;
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"app_passwords": rec.app_passwords(), "allowed": s.engine().policy().app_passwords_allowed}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateAppPassword {
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    #[serde(default)]
+    expires_at: Option<u64>,
+}
+
+async fn create_app_password(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<CreateAppPassword>) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let started = Instant::now();
+    let done = s
+        .run_op(&c.user, false, true, move |e, r, now| {
+            e.create_app_password(r, &req.name, &req.scopes, req.expires_at, now)
+        })
+        .await?;
+    s.time_argon2("app_password_create", started);
+    let (created, _, _) = done.into_api()?;
+    tracing::info!(user = %c.user, id = %created.id, "app password created");
+    Ok(ok_json(
+        StatusCode::CREATED,
+        &json!({
+            "id": created.id,
+            "name": created.name,
+            "password": created.password.expose(),
+            "scopes": created.scopes,
+            "created_at": created.created_at,
+            "expires_at": created.expires_at,
+        }),
+    ))
+}
+
+async fn delete_app_password(State(s): St, peer: Peer, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let done = s.run_op(&c.user, false, false, move |e, r, now| e.delete_app_password(r, &id, now)).await?;
+    done.into_api()?;
+    s.ap_cache_forget_user(&c.user);
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GatewayVerify {
+    user: String,
+    password: String,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+/// For gateways: 200 with the identity, 401 wrong/unknown/malformed/revoked/expired,
+/// 403 out of scope, 429 with `Retry-After` when throttled.
+async fn verify_app_password(State(s): St, headers: HeaderMap, Body(req): Body<GatewayVerify>) -> Result<Response, ApiError> {
+    s.check_gateway(&headers)?;
+    let refuse = |s: &AppState, e: ApiError, cache: &'static str| {
+        s.metrics.app_password_check(e.code, cache);
+        e
+    };
+    let unknown = || ApiError::unauthorized("unknown_app_password", EngineError::UnknownAppPassword.to_string());
+    let Ok(user) = normalize_user(&req.user) else {
+        return Err(refuse(&s, unknown(), "none"));
+    };
+    let engine = s.engine();
+    let presented = match engine.parse_app_password(&req.password) {
+        Ok(p) => p,
+        Err(e) => return Err(refuse(&s, ApiError::from_engine(&e, unix_now()), "none")),
+    };
+    let Some(rec) = s.load(&user).await? else {
+        return Err(refuse(&s, unknown(), "none"));
+    };
+    let now = unix_now();
+    let scope = req.scope.as_deref().filter(|x| !x.is_empty());
+    // The cache skips argon2 only for a password verified recently against the same stored hash,
+    // while the factor is not throttled and "last used" is fresh (otherwise the engine updates it).
+    if let Ok(cred) = engine.app_password_credential(&rec, presented.id())
+        && cred.expires_at.is_none_or(|x| now < x)
+        && rec.locked_until(crate::engine::Factor::AppPassword, now).is_none()
+        && rec.consecutive_failures(crate::engine::Factor::AppPassword) == 0
+        && s.ap_cache_hit(&user, presented.id(), presented.canonical(), scope, &cred.hash, now)
+    {
+        let info = rec.app_passwords().into_iter().find(|a| a.id == cred.id);
+        if let Some(info) = info.filter(|i| i.last_used_at.is_some_and(|t| now < t + 60)) {
+            s.metrics.app_password_check("ok", "hit");
+            return Ok(ok_json(
+                StatusCode::OK,
+                &json!({"user": user, "id": info.id, "name": info.name, "scopes": info.scopes}),
+            ));
+        }
+    }
+    let password = req.password.clone();
+    let scope_owned = scope.map(str::to_string);
+    let started = Instant::now();
+    let done = s
+        .run_op(&user, false, true, move |e, r, now| e.verify_app_password(r, &password, scope_owned.as_deref(), now))
+        .await?;
+    s.time_argon2("app_password_verify", started);
+    let now = done.now;
+    match done.result {
+        Ok(m) => {
+            if let Ok(cred) = engine.app_password_credential(&done.record, &m.id) {
+                s.ap_cache_put(&user, &m.id, presented.canonical(), scope, cred.hash, now);
+            }
+            s.metrics.app_password_check("ok", "miss");
+            Ok(ok_json(StatusCode::OK, &json!({"user": user, "id": m.id, "name": m.name, "scopes": m.scopes})))
+        }
+        Err(e) => {
+            let mut api = ApiError::from_engine(&e, now);
+            if api.status == StatusCode::UNPROCESSABLE_ENTITY || api.status == StatusCode::NOT_FOUND {
+                api.status = StatusCode::UNAUTHORIZED;
+            }
+            Err(refuse(&s, api, "miss"))
+        }
+    }
+}
+
+// ----- admin -----------------------------------------------------------------
+
+const ACTOR: &str = "admin";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    #[serde(default)]
+    state: Option<MfaState>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+fn state_str(s: MfaState) -> &'static str {
+    match s {
+        MfaState::Disabled => "disabled",
+        MfaState::Enabled => "enabled",
+        MfaState::Enforced => "enforced",
+    }
+}
+
+fn query<T: DeserializeOwned>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::invalid("invalid_query", e.body_text()))
+}
+
+async fn admin_list_users(
+    State(s): St,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("invalid_query", "limit must be 1 to 1000"));
+    }
+    let users = s
+        .store
+        .list_users(q.state.map(state_str), q.after.as_deref(), limit)
+        .await
+        .map_err(|e| store_err(&e))?;
+    let next = (users.len() as i64 == limit).then(|| users.last().map(|u| u.user.clone())).flatten();
+    Ok(ok_json(StatusCode::OK, &json!({"users": users, "next": next})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUser {
+    user: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    state: Option<MfaState>,
+}
+
+async fn admin_create_user(State(s): St, headers: HeaderMap, Body(req): Body<CreateUser>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&req.user)?;
+    let hash = match &req.password {
+        Some(p) if p.len() < 8 || p.len() > 1024 => {
+            return Err(ApiError::invalid("invalid_password", "the password must be 8 to 1024 bytes"));
+        }
+        Some(p) => {
+            let (params, p) = (s.cfg.auth.argon2, p.clone());
+            let started = Instant::now();
+            let h = tokio::task::spawn_blocking(move || auth::hash_password(&params, &p))
+                .await
+                .map_err(|_| ApiError::internal("password hashing stopped unexpectedly"))??;
+            s.time_argon2("password_hash", started);
+            Some(h)
+        }
+        None => None,
+    };
+    let now = unix_now();
+    let rec = s.engine().new_record(&user, now);
+    let created = s
+        .store
+        .insert_user(&user, rec.to_json(), rec.revision() as i64, "disabled", hash, now as i64)
+        .await
+        .map_err(|e| store_err(&e))?;
+    if !created {
+        return Err(ApiError::new(StatusCode::CONFLICT, "user_exists", format!("user {user} already exists")));
+    }
+    if let Some(state) = req.state {
+        s.run_op(&user, false, false, move |e, r, now| e.set_mfa_state(r, state, ACTOR, now))
+            .await?
+            .into_api()?;
+    }
+    let rec = s.load_or_create(&user, false).await?;
+    Ok(ok_json(StatusCode::CREATED, &user_view(&s, &user, &rec)))
+}
+
+fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
+    let now = unix_now();
+    let locked: Vec<Value> = [
+        crate::engine::Factor::Authenticator,
+        crate::engine::Factor::Phone,
+        crate::engine::Factor::Email,
+        crate::engine::Factor::Recovery,
+        crate::engine::Factor::AppPassword,
+    ]
+    .into_iter()
+    .filter_map(|f| rec.locked_until(f, now).map(|until| json!({"factor": f, "until": until})))
+    .collect();
+    json!({
+        "user": user,
+        "state": rec.state(),
+        "must_reregister": rec.must_reregister(),
+        "methods": methods_json(rec),
+        "default_method": rec.default_method(),
+        "app_passwords": rec.app_passwords(),
+        "recovery_codes_left": rec.recovery_codes_left(),
+        "locked": locked,
+        "next": next_json(&s.engine().enrollment_check(rec, now)),
+        "revision": rec.revision(),
+        "updated_at": rec.updated_at(),
+    })
+}
+
+async fn admin_get_user(State(s): St, headers: HeaderMap, Path(user): Path<String>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let rec = s.load_or_create(&user, false).await?;
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateReq {
+    state: MfaState,
+}
+
+async fn admin_set_state(State(s): St, headers: HeaderMap, Path(user): Path<String>, Body(req): Body<StateReq>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let state = req.state;
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let done = s.run_op(&user, create, false, move |e, r, now| e.set_mfa_state(r, state, ACTOR, now)).await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordReq {
+    password: String,
+}
+
+async fn admin_set_password(State(s): St, headers: HeaderMap, Path(user): Path<String>, Body(req): Body<PasswordReq>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    if req.password.len() < 8 || req.password.len() > 1024 {
+        return Err(ApiError::invalid("invalid_password", "the password must be 8 to 1024 bytes"));
+    }
+    let params = s.cfg.auth.argon2;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&params, &req.password))
+        .await
+        .map_err(|_| ApiError::internal("password hashing stopped unexpectedly"))??;
+    if !s.store.set_password_hash(&user, hash).await.map_err(|e| store_err(&e))? {
+        return Err(ApiError::not_found("unknown_user", format!("no user {user}")));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Admin actions on one user, as in "Manage user settings".
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Action {
+    RequireReregistration,
+    DeleteAppPasswords,
+    RestoreRememberedDevices,
+    Unlock,
+    Reset,
+    SetState,
+}
+
+impl Action {
+    fn parse(s: &str) -> Result<Self, ApiError> {
+        serde_json::from_value(Value::String(s.to_string())).map_err(|_| {
+            ApiError::not_found(
+                "unknown_action",
+                "actions are require-reregistration, delete-app-passwords, restore-remembered-devices, unlock, reset",
+            )
+        })
+    }
+}
+
+async fn apply_action(s: &AppState, user: &str, action: Action, state: Option<MfaState>) -> Result<Value, ApiError> {
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let result: Value = match action {
+        Action::RequireReregistration => {
+            s.run_op(user, false, false, |e, r, now| e.require_reregistration(r, ACTOR, now)).await?.into_api()?;
+            json!({"user": user, "ok": true})
+        }
+        Action::DeleteAppPasswords => {
+            let (n, _, _) = s
+                .run_op(user, false, false, |e, r, now| e.delete_all_app_passwords(r, ACTOR, now))
+                .await?
+                .into_api()?;
+            s.ap_cache_forget_user(user);
+            json!({"user": user, "ok": true, "deleted": n})
+        }
+        Action::RestoreRememberedDevices => {
+            s.run_op(user, false, false, |e, r, now| e.restore_remembered_devices(r, ACTOR, now)).await?.into_api()?;
+            json!({"user": user, "ok": true})
+        }
+        Action::Unlock => {
+            s.run_op(user, false, false, |e, r, now| e.unlock(r, ACTOR, now)).await?.into_api()?;
+            s.password_ok(user);
+            json!({"user": user, "ok": true})
+        }
+        Action::Reset => {
+            s.run_op(user, false, false, |e, r, now| e.reset_methods(r, ACTOR, now)).await?.into_api()?;
+            s.ap_cache_forget_user(user);
+            json!({"user": user, "ok": true})
+        }
+        Action::SetState => {
+            let state = state.ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
+            s.run_op(user, create, false, move |e, r, now| e.set_mfa_state(r, state, ACTOR, now)).await?.into_api()?;
+            json!({"user": user, "ok": true, "state": state})
+        }
+    };
+    Ok(result)
+}
+
+async fn admin_action(State(s): St, headers: HeaderMap, Path((user, action)): Path<(String, String)>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let action = Action::parse(&action)?;
+    if matches!(action, Action::SetState) {
+        return Err(ApiError::invalid("invalid_field", "use PUT /admin/users/{user}/state to set the state"));
+    }
+    let v = apply_action(&s, &user, action, None).await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BulkReq {
+    users: Vec<String>,
+    action: String,
+    #[serde(default)]
+    state: Option<MfaState>,
+}
+
+/// One action over many users; each user's result is reported (one failure does not stop the rest).
+async fn admin_bulk(State(s): St, headers: HeaderMap, Body(req): Body<BulkReq>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    if req.users.is_empty() || req.users.len() > 1000 {
+        return Err(ApiError::invalid("invalid_field", "users must list 1 to 1000 users"));
+    }
+    let action = Action::parse(&req.action)?;
+    let mut results = Vec::with_capacity(req.users.len());
+    let mut failed = 0;
+    for raw in &req.users {
+        let r = match normalize_user(raw) {
+            Ok(user) => apply_action(&s, &user, action, req.state).await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(v) => results.push(v),
+            Err(e) => {
+                failed += 1;
+                results.push(json!({"user": raw, "ok": false, "error": {"code": e.code, "message": e.message}}));
+            }
+        }
+    }
+    Ok(ok_json(StatusCode::OK, &json!({"results": results, "failed": failed})))
+}
+
+/// The service settings an admin may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsPatch {
+    allowed_methods: Option<Vec<MethodType>>,
+    app_passwords_allowed: Option<bool>,
+    max_app_passwords: Option<u32>,
+    remember_device_days: Option<u16>,
+    session_lifetime_secs: Option<u32>,
+    free_failures: Option<u32>,
+    backoff_base_secs: Option<u32>,
+    backoff_max_secs: Option<u32>,
+    lockout_threshold: Option<u32>,
+    lockout_secs: Option<u32>,
+    code_lifetime_secs: Option<u32>,
+    code_attempts: Option<u8>,
+    registration_lifetime_secs: Option<u32>,
+    organisation_domains: Option<Vec<String>>,
+}
+
+fn settings_json(p: &Policy) -> Value {
+    json!({
+        "allowed_methods": p.allowed_methods,
+        "app_passwords_allowed": p.app_passwords_allowed,
+        "max_app_passwords": p.max_app_passwords,
+        "remember_device_days": p.remember_device_days,
+        "session_lifetime_secs": p.session_lifetime_secs,
+        "free_failures": p.free_failures,
+        "backoff_base_secs": p.backoff_base_secs,
+        "backoff_max_secs": p.backoff_max_secs,
+        "lockout_threshold": p.lockout_threshold,
+        "lockout_secs": p.lockout_secs,
+        "code_lifetime_secs": p.code_lifetime_secs,
+        "code_attempts": p.code_attempts,
+        "registration_lifetime_secs": p.registration_lifetime_secs,
+        "organisation_domains": p.organisation_domains,
+    })
+}
+
+async fn admin_get_settings(State(s): St, headers: HeaderMap) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
+}
+
+async fn admin_put_settings(State(s): St, headers: HeaderMap, Body(p): Body<SettingsPatch>) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let mut policy = s.engine().policy().clone();
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = p.$f { policy.$f = v; } )* };
+    }
+    set!(
+        allowed_methods, app_passwords_allowed, max_app_passwords, remember_device_days, session_lifetime_secs,
+        free_failures, backoff_base_secs, backoff_max_secs, lockout_threshold, lockout_secs, code_lifetime_secs,
+        code_attempts, registration_lifetime_secs, organisation_domains
+    );
+    if !s.cfg.demo {
+        for m in &policy.allowed_methods {
+            let ok = match m {
+                MethodType::AuthenticatorApp => true,
+                MethodType::Email => s.cfg.delivery.smtp.is_some(),
+                MethodType::Text | MethodType::Call => s.cfg.delivery.webhook.is_some(),
+            };
+            if !ok {
+                return Err(ApiError::invalid(
+                    "delivery_not_configured",
+                    format!("{} cannot be allowed: the server has no delivery configured for it", m.as_str()),
+                ));
+            }
+        }
+    }
+    s.set_policy(policy).await?;
+    tracing::info!("service settings changed");
+    Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditParams {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    since: Option<i64>,
+    #[serde(default)]
+    until: Option<i64>,
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+async fn admin_audit(
+    State(s): St,
+    headers: HeaderMap,
+    q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("invalid_query", "limit must be 1 to 1000"));
+    }
+    let user = match q.user {
+        Some(u) => Some(normalize_user(&u)?),
+        None => None,
+    };
+    let entries = s
+        .store
+        .audit(&crate::store::AuditQuery { user, event: q.event, since: q.since, until: q.until, before: q.before, limit })
+        .await
+        .map_err(|e| store_err(&e))?;
+    let next = (entries.len() as i64 == limit).then(|| entries.last().map(|e| e.id)).flatten();
+    Ok(ok_json(StatusCode::OK, &json!({"entries": entries, "next": next})))
+}

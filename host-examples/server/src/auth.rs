@@ -1,0 +1,303 @@
+//! Who is calling: the primary sign-in (password or trusted header), the MFA
+//! session, cookies, and the server's own short-lived signed sign-in token.
+use std::net::IpAddr;
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use axum::http::{HeaderMap, HeaderValue, header};
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::config::AuthMode;
+use crate::error::ApiError;
+use crate::{AppState, unix_now};
+
+/// Cookie holding the signed primary sign-in (between password and second factor).
+pub const LOGIN_COOKIE: &str = "mfa_login";
+/// Cookie holding the engine's MFA session token.
+pub const SESSION_COOKIE: &str = "mfa_session";
+/// Cookie holding the remembered-device token.
+pub const DEVICE_COOKIE: &str = "mfa_device";
+
+type Hmac256 = hmac::Hmac<sha2::Sha256>;
+
+/// The caller of a user endpoint.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user id.
+    pub user: String,
+    /// Whether a second factor was verified (an MFA session).
+    pub mfa: bool,
+    /// How the first factor was done, as RFC 8176 `amr` (`pwd`, or `ext` for a trusted header).
+    pub primary_amr: &'static str,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LoginClaims {
+    u: String,
+    exp: u64,
+    amr: String,
+}
+
+/// Sign a primary sign-in for `secs` seconds.
+pub fn sign_login(key: &[u8], user: &str, amr: &str, now: u64, secs: u64) -> String {
+    let claims = LoginClaims {
+        u: user.to_string(),
+        exp: now + secs,
+        amr: amr.to_string(),
+    };
+    let payload = serde_json::to_vec(&claims).unwrap_or_default();
+    let p = data_encoding::BASE64URL_NOPAD.encode(&payload);
+    let sig = mac(key, p.as_bytes());
+    format!("{p}.{}", data_encoding::BASE64URL_NOPAD.encode(&sig))
+}
+
+fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    match Hmac256::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(b"mfa-server login v1\0");
+            m.update(data);
+            m.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Check a signed primary sign-in; returns the user.
+pub fn verify_login(key: &[u8], token: &str, now: u64) -> Option<String> {
+    let (p, s) = token.split_once('.')?;
+    let sig = data_encoding::BASE64URL_NOPAD.decode(s.as_bytes()).ok()?;
+    let expect = mac(key, p.as_bytes());
+    if expect.is_empty() || !bool::from(expect.ct_eq(&sig)) {
+        return None;
+    }
+    let payload = data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).ok()?;
+    let claims: LoginClaims = serde_json::from_slice(&payload).ok()?;
+    (claims.exp > now).then_some(claims.u)
+}
+
+/// The value of one cookie.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// A `Set-Cookie` value (`HttpOnly`, `SameSite=Lax`, `Path=/`). `max_age` 0 deletes it.
+pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> Option<HeaderValue> {
+    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    if secure {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+/// Normalise a user id: trimmed, lower case; refused when empty, too long, or
+/// with spaces, control characters or `:` (which Basic authentication cannot carry).
+pub fn normalize_user(raw: &str) -> Result<String, ApiError> {
+    let u = raw.trim().to_lowercase();
+    if u.is_empty() || u.chars().count() > 254 {
+        return Err(ApiError::invalid(
+            "invalid_user",
+            "the user name must be 1 to 254 characters",
+        ));
+    }
+    if u.chars().any(|c| c.is_control() || c.is_whitespace() || c == ':') {
+        return Err(ApiError::invalid(
+            "invalid_user",
+            "the user name must not contain spaces, control characters or ':'",
+        ));
+    }
+    Ok(u)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl AppState {
+    /// Who is calling, from the trusted header or the cookies (or a bearer session token).
+    pub fn caller(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Caller, ApiError> {
+        let now = unix_now();
+        let session = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE));
+        let session_user = session.and_then(|t| self.engine().verify_session(t, now).ok().map(|c| c.sub));
+        if self.cfg.auth.mode == AuthMode::TrustedHeader {
+            let value = headers.get(self.cfg.auth.header.as_str());
+            let Some(value) = value else {
+                return Err(ApiError::unauthorized(
+                    "not_signed_in",
+                    format!("the {} header from the authenticating proxy is missing", self.cfg.auth.header),
+                ));
+            };
+            if !self.trusted.iter().any(|c| c.contains(peer)) {
+                return Err(ApiError::forbidden(
+                    "untrusted_proxy",
+                    format!("{} is not allowed to pass the user in {}", peer, self.cfg.auth.header),
+                ));
+            }
+            let raw = value.to_str().map_err(|_| {
+                ApiError::invalid("invalid_user", "the user header is not valid text")
+            })?;
+            let user = normalize_user(raw)?;
+            let mfa = session_user.as_deref() == Some(user.as_str());
+            return Ok(Caller {
+                user,
+                mfa,
+                primary_amr: "ext",
+            });
+        }
+        if let Some(user) = session_user {
+            return Ok(Caller {
+                user,
+                mfa: true,
+                primary_amr: "pwd",
+            });
+        }
+        if let Some(user) = cookie(headers, LOGIN_COOKIE).and_then(|t| verify_login(&self.cookie_key, t, now)) {
+            return Ok(Caller {
+                user,
+                mfa: false,
+                primary_amr: "pwd",
+            });
+        }
+        Err(ApiError::unauthorized(
+            "not_signed_in",
+            "sign in with your user name and password first",
+        ))
+    }
+
+    /// Check the admin bearer token.
+    pub fn check_admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.admin_token else {
+            return Err(ApiError::forbidden(
+                "admin_disabled",
+                "the admin API is off: set admin.token (or MFA_ADMIN_TOKEN)",
+            ));
+        };
+        match bearer(headers) {
+            Some(t) if bool::from(t.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
+            _ => Err(ApiError::unauthorized(
+                "admin_token",
+                "send the admin token as Authorization: Bearer <token>",
+            )),
+        }
+    }
+
+    /// Check the gateway token, when one is configured.
+    pub fn check_gateway(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let Some(expected) = &self.cfg.gateway.token else {
+            return Ok(());
+        };
+        match headers.get("x-mfa-gateway-token").map(|v| v.as_bytes()) {
+            Some(t) if bool::from(t.ct_eq(expected.as_bytes())) => Ok(()),
+            _ => Err(ApiError::unauthorized(
+                "gateway_token",
+                "send the configured gateway token in x-mfa-gateway-token",
+            )),
+        }
+    }
+}
+
+/// argon2id parameters for primary passwords.
+fn argon(params: &mfa_core::Argon2Params) -> Result<Argon2<'static>, ApiError> {
+    let p = Params::new(params.m_kib, params.t, params.p, Some(32))
+        .map_err(|e| ApiError::internal(format!("auth.argon2: {e}")))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
+}
+
+/// Hash a primary password as an argon2id PHC string.
+pub fn hash_password(params: &mfa_core::Argon2Params, password: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    crate::engine::random_bytes(&mut salt);
+    let mut out = [0u8; 32];
+    argon(params)?
+        .hash_password_into(password.as_bytes(), &salt, &mut out)
+        .map_err(|e| ApiError::internal(format!("argon2: {e}")))?;
+    let b64 = data_encoding::BASE64_NOPAD;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_kib,
+        params.t,
+        params.p,
+        b64.encode(&salt),
+        b64.encode(&out)
+    ))
+}
+
+/// Check a primary password against its PHC string (constant-time comparison).
+pub fn verify_password(phc: &str, password: &str) -> bool {
+    let parts: Vec<&str> = phc.split('$').collect();
+    if parts.len() != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
+        return false;
+    }
+    let mut m = None;
+    let mut t = None;
+    let mut p = None;
+    for kv in parts[3].split(',') {
+        match kv.split_once('=') {
+            Some(("m", v)) => m = v.parse().ok(),
+            Some(("t", v)) => t = v.parse().ok(),
+            Some(("p", v)) => p = v.parse().ok(),
+            _ => return false,
+        }
+    }
+    let (Some(m_kib), Some(t), Some(p)) = (m, t, p) else {
+        return false;
+    };
+    let b64 = data_encoding::BASE64_NOPAD;
+    let (Ok(salt), Ok(hash)) = (b64.decode(parts[4].as_bytes()), b64.decode(parts[5].as_bytes())) else {
+        return false;
+    };
+    let Ok(a) = argon(&mfa_core::Argon2Params { m_kib, t, p }) else {
+        return false;
+    };
+    let mut out = vec![0u8; hash.len()];
+    if a.hash_password_into(password.as_bytes(), &salt, &mut out).is_err() {
+        return false;
+    }
+    bool::from(out.ct_eq(&hash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_token_round_trip_and_tamper() {
+        let key = [7u8; 32];
+        let t = sign_login(&key, "a@example.com", "pwd", 1000, 60);
+        assert_eq!(verify_login(&key, &t, 1000).as_deref(), Some("a@example.com"));
+        assert_eq!(verify_login(&key, &t, 1061), None);
+        assert_eq!(verify_login(&[8u8; 32], &t, 1000), None);
+        let mut bad = t.clone();
+        bad.insert(3, 'x');
+        assert_eq!(verify_login(&key, &bad, 1000), None);
+    }
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let p = mfa_core::Argon2Params::INSECURE_FOR_TESTS;
+        let h = hash_password(&p, "correct horse").unwrap();
+        assert!(verify_password(&h, "correct horse"));
+        assert!(!verify_password(&h, "correct horse!"));
+        assert!(!verify_password("garbage", "x"));
+    }
+
+    #[test]
+    fn user_ids_are_normalised() {
+        assert_eq!(normalize_user(" Demo@Example.com ").unwrap(), "demo@example.com");
+        assert!(normalize_user("a b").is_err());
+        assert!(normalize_user("a:b").is_err());
+        assert!(normalize_user("").is_err());
+    }
+}

@@ -1,0 +1,697 @@
+//! `mfa-server`: the reference HTTP server of mfa-wasm.
+//!
+//! An HTTP JSON API (`/api/v1`) over the engine: sign-in, "Set it up now",
+//! second-factor verification with remembered devices, app passwords with a
+//! verify endpoint for gateways, an admin API, `/.well-known/jwks.json`,
+//! OpenAPI, Prometheus metrics and the widget's static files.
+//!
+//! The engine is reached only through [`engine::EngineHandle`]. Each user's
+//! engine record is stored with compare-and-swap on its revision ([`store`]),
+//! and operations on one user are serialised inside the process, so two
+//! concurrent uses of one code give exactly one success.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod delivery;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod store;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use config::{Cidr, Config};
+use delivery::Deliverer;
+use engine::{AuditEvent, AuditKind, EngineError, EngineHandle, MfaState, Policy, Step, UserRecord};
+use error::ApiError;
+use metrics::Metrics;
+use store::{AuditRow, Commit, Store};
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+const LOCK_SHARDS: usize = 4096;
+const MAX_CAS_ATTEMPTS: usize = 32;
+const RECORD_CACHE_MAX: usize = 200_000;
+
+/// A remembered successful app-password check.
+#[derive(Clone)]
+struct ApCacheEntry {
+    digest: [u8; 32],
+    hash: String,
+    scope: Option<String>,
+    at: u64,
+}
+
+/// The result of an operation on a user's record, after it was stored.
+#[derive(Debug)]
+pub struct Done<T> {
+    /// The operation's answer.
+    pub result: Result<T, EngineError>,
+    /// The record as stored.
+    pub record: Arc<UserRecord>,
+    /// The time the operation ran with.
+    pub now: u64,
+}
+
+impl<T> Done<T> {
+    /// The answer, with engine errors turned into API errors.
+    pub fn into_api(self) -> Result<(T, Arc<UserRecord>, u64), ApiError> {
+        match self.result {
+            Ok(v) => Ok((v, self.record, self.now)),
+            Err(e) => Err(ApiError::from_engine(&e, self.now)),
+        }
+    }
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The checked configuration.
+    pub cfg: Config,
+    /// The database.
+    pub store: Store,
+    engine: RwLock<EngineHandle>,
+    keys_json: String,
+    /// Code delivery.
+    pub deliverer: Deliverer,
+    /// Metrics.
+    pub metrics: Metrics,
+    locks: Vec<tokio::sync::Mutex<()>>,
+    records: Option<Mutex<HashMap<String, Arc<UserRecord>>>>,
+    ap_cache: Mutex<HashMap<(String, String), ApCacheEntry>>,
+    pub(crate) cookie_key: Vec<u8>,
+    cache_key: Vec<u8>,
+    pw_failures: Mutex<HashMap<String, (u32, u64)>>,
+    dummy_hash: String,
+    pub(crate) admin_token: Option<String>,
+    pub(crate) trusted: Vec<Cidr>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What start-up produced besides the state: things to tell the person who started a demo.
+#[derive(Debug, Default)]
+pub struct StartInfo {
+    /// The admin token, when it was generated for this run (demo).
+    pub generated_admin_token: Option<String>,
+    /// The demo user and password, when seeded.
+    pub demo_user: Option<(String, String)>,
+    /// Whether the key file was created now.
+    pub keys_created: bool,
+}
+
+/// The key file: the engine's keys plus the server's cookie and cache keys.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyFile {
+    engine: serde_json::Value,
+    server: ServerKeys,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerKeys {
+    cookie_key: String,
+    cache_key: String,
+}
+
+fn random_b64(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    engine::random_bytes(&mut b);
+    data_encoding::BASE64URL_NOPAD.encode(&b)
+}
+
+/// Write a file readable by its owner only.
+pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents.as_bytes())?;
+    f.sync_all()
+}
+
+/// Replace a key file (written beside it, then renamed), keeping mode 0600.
+pub fn replace_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("json.new");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Load the key file, or create it when allowed. Returns (engine keys JSON, cookie key, cache key, created).
+fn load_keys(cfg: &Config) -> Result<(String, Vec<u8>, Vec<u8>, bool), String> {
+    let path = &cfg.keys.file;
+    let mut created = false;
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cfg.generate_keys() => {
+            let engine: serde_json::Value = serde_json::from_str(&EngineHandle::generate_keys_json())
+                .map_err(|e| format!("generated keys: {e}"))?;
+            let file = KeyFile {
+                engine,
+                server: ServerKeys {
+                    cookie_key: random_b64(32),
+                    cache_key: random_b64(32),
+                },
+            };
+            let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
+            write_private(path, &text)
+                .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
+            created = true;
+            text
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "key file {} does not exist: create it with `mfa-server keys generate --key-file {}` (or set keys.generate = true)",
+                path.display(),
+                path.display()
+            ));
+        }
+        Err(e) => return Err(format!("cannot read key file {}: {e}", path.display())),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            return Err(format!(
+                "key file {} is readable by others: chmod 600 it",
+                path.display()
+            ));
+        }
+    }
+    let file: KeyFile = serde_json::from_str(&text)
+        .map_err(|e| format!("key file {}: not a key file ({})", path.display(), e.classify_str()))?;
+    let b64 = |s: &str, what: &str| {
+        data_encoding::BASE64URL_NOPAD
+            .decode(s.as_bytes())
+            .ok()
+            .filter(|k| k.len() >= 32)
+            .ok_or_else(|| format!("key file {}: server.{what} must be 32 bytes of base64url", path.display()))
+    };
+    let cookie = b64(&file.server.cookie_key, "cookie_key")?;
+    let cache = b64(&file.server.cache_key, "cache_key")?;
+    Ok((file.engine.to_string(), cookie, cache, created))
+}
+
+trait ClassifyStr {
+    fn classify_str(&self) -> &'static str;
+}
+
+impl ClassifyStr for serde_json::Error {
+    fn classify_str(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "read error",
+            serde_json::error::Category::Syntax => "JSON syntax error",
+            serde_json::error::Category::Data => "unexpected or missing fields",
+            serde_json::error::Category::Eof => "file ends early",
+        }
+    }
+}
+
+/// Create a new key file (for `mfa-server keys generate`).
+pub fn generate_key_file(path: &Path) -> Result<(), String> {
+    let engine: serde_json::Value = serde_json::from_str(&EngineHandle::generate_keys_json())
+        .map_err(|e| format!("generated keys: {e}"))?;
+    let file = KeyFile {
+        engine,
+        server: ServerKeys {
+            cookie_key: random_b64(32),
+            cache_key: random_b64(32),
+        },
+    };
+    let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
+    write_private(path, &text).map_err(|e| format!("cannot create {}: {e}", path.display()))
+}
+
+/// Rotate the signing or sealing key of a key file; returns the new key id.
+pub fn rotate_key_file(path: &Path, what: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut file: KeyFile = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
+    let (json, id) = EngineHandle::rotate_keys_json(&file.engine.to_string(), what).map_err(|e| e.to_string())?;
+    file.engine = serde_json::from_str(&json).map_err(|e| format!("rotated keys: {e}"))?;
+    let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
+    replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(id)
+}
+
+/// Remove a retired signing key from a key file.
+pub fn retire_signing_key(path: &Path, id: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut file: KeyFile = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
+    let json = EngineHandle::retire_signing_key_json(&file.engine.to_string(), id).map_err(|e| e.to_string())?;
+    file.engine = serde_json::from_str(&json).map_err(|e| format!("keys: {e}"))?;
+    let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
+    replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+const POLICY_SETTING: &str = "policy";
+
+fn state_name(s: MfaState) -> &'static str {
+    match s {
+        MfaState::Disabled => "disabled",
+        MfaState::Enabled => "enabled",
+        MfaState::Enforced => "enforced",
+    }
+}
+
+fn audit_rows(events: &[AuditEvent]) -> Vec<AuditRow> {
+    events
+        .iter()
+        .map(|e| {
+            let value = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
+            let event = value
+                .get("event")
+                .and_then(|v| v.as_str())
+                .unwrap_or("unknown")
+                .to_string();
+            AuditRow {
+                at: i64::try_from(e.at).unwrap_or(i64::MAX),
+                user_id: e.user_id.clone(),
+                actor: e.actor.clone(),
+                event,
+                method: e.method.map(|m| m.as_str().to_string()),
+                detail: value.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn hmac32(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let mut out = [0u8; 32];
+    if let Ok(mut m) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) {
+        m.update(data);
+        out.copy_from_slice(&m.finalize().into_bytes());
+    }
+    out
+}
+
+impl AppState {
+    /// Start: keys, database, settings, delivery; in demo mode also the demo user.
+    pub async fn start(cfg: Config) -> Result<(Arc<Self>, StartInfo), String> {
+        let (keys_json, cookie_key, cache_key, keys_created) = load_keys(&cfg)?;
+        let store = Store::connect(&cfg.storage).await.map_err(|e| e.to_string())?;
+        let policy = match store.get_setting(POLICY_SETTING).await.map_err(|e| e.to_string())? {
+            Some(json) => serde_json::from_str::<Policy>(&json)
+                .map_err(|e| format!("stored service settings are unreadable: {e}"))?,
+            None => cfg.policy.clone(),
+        };
+        let engine = EngineHandle::new(policy, &keys_json).map_err(|e| e.to_string())?;
+        let deliverer = Deliverer::new(&cfg)?;
+        let mut info = StartInfo {
+            keys_created,
+            ..StartInfo::default()
+        };
+        let admin_token = match (&cfg.admin.token, cfg.demo) {
+            (Some(t), _) => Some(t.clone()),
+            (None, true) => {
+                let t = random_b64(24);
+                info.generated_admin_token = Some(t.clone());
+                Some(t)
+            }
+            (None, false) => None,
+        };
+        let trusted = cfg
+            .auth
+            .trusted_addresses
+            .iter()
+            .map(|a| config::parse_cidr(a))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let dummy_hash = auth::hash_password(&cfg.auth.argon2, "dummy password for unknown users")
+            .map_err(|e| e.to_string())?;
+        let records = (cfg.storage.record_cache && store.kind() == "sqlite")
+            .then(|| Mutex::new(HashMap::new()));
+        let state = Arc::new(Self {
+            store,
+            engine: RwLock::new(engine),
+            keys_json,
+            deliverer,
+            metrics: Metrics::default(),
+            locks: (0..LOCK_SHARDS).map(|_| tokio::sync::Mutex::new(())).collect(),
+            records,
+            ap_cache: Mutex::new(HashMap::new()),
+            cookie_key,
+            cache_key,
+            pw_failures: Mutex::new(HashMap::new()),
+            dummy_hash,
+            admin_token,
+            trusted,
+            cfg,
+        });
+        if state.cfg.demo {
+            let user = "demo@example.com".to_string();
+            let password = "demo-password".to_string();
+            state.seed_demo_user(&user, &password).await?;
+            info.demo_user = Some((user, password));
+        }
+        Ok((state, info))
+    }
+
+    async fn seed_demo_user(&self, user: &str, password: &str) -> Result<(), String> {
+        let exists = self.store.get_user(user).await.map_err(|e| e.to_string())?.is_some();
+        if exists {
+            return Ok(());
+        }
+        let hash = auth::hash_password(&self.cfg.auth.argon2, password).map_err(|e| e.to_string())?;
+        let now = unix_now();
+        let rec = self.engine().new_record(user, now);
+        self.store
+            .insert_user(user, rec.to_json(), rec.revision() as i64, "disabled", Some(hash), now as i64)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.run_op(user, false, false, |e, r, now| e.set_mfa_state(r, MfaState::Enabled, "demo-setup", now))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// The engine in force (service settings may replace it).
+    pub fn engine(&self) -> EngineHandle {
+        match self.engine.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Replace the service settings: validated by the engine, stored, then in force.
+    pub async fn set_policy(&self, policy: Policy) -> Result<(), ApiError> {
+        let engine = EngineHandle::new(policy.clone(), &self.keys_json)
+            .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
+        let json = serde_json::to_string(&policy).map_err(|e| ApiError::internal(format!("settings: {e}")))?;
+        self.store
+            .put_setting(POLICY_SETTING, json, unix_now() as i64)
+            .await
+            .map_err(|e| store_err(&e))?;
+        match self.engine.write() {
+            Ok(mut g) => *g = engine,
+            Err(p) => *p.into_inner() = engine,
+        }
+        Ok(())
+    }
+
+    fn lock_for(&self, user: &str) -> &tokio::sync::Mutex<()> {
+        let h = hmac32(&self.cache_key, user.as_bytes());
+        let i = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) as usize % LOCK_SHARDS;
+        &self.locks[i]
+    }
+
+    fn cached(&self, user: &str) -> Option<Arc<UserRecord>> {
+        self.records.as_ref()?.lock().ok()?.get(user).cloned()
+    }
+
+    fn remember(&self, user: &str, rec: Arc<UserRecord>) {
+        if let Some(m) = &self.records
+            && let Ok(mut g) = m.lock()
+        {
+            if g.len() >= RECORD_CACHE_MAX && !g.contains_key(user) {
+                g.clear();
+            }
+            g.insert(user.to_string(), rec);
+        }
+    }
+
+    fn forget(&self, user: &str) {
+        if let Some(m) = &self.records
+            && let Ok(mut g) = m.lock()
+        {
+            g.remove(user);
+        }
+    }
+
+    /// Read a user's record (from memory when the SQLite cache is on).
+    pub async fn load(&self, user: &str) -> Result<Option<Arc<UserRecord>>, ApiError> {
+        if let Some(r) = self.cached(user) {
+            return Ok(Some(r));
+        }
+        let row = self.store.get_user(user).await.map_err(|e| store_err(&e))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let rec = self
+            .engine()
+            .record_from_json(&row.record_json)
+            .map_err(|e| ApiError::internal(format!("record of {user}: {e}")))?;
+        let rec = Arc::new(rec);
+        self.remember(user, rec.clone());
+        Ok(Some(rec))
+    }
+
+    /// Read a user's record, creating an empty one when `create` is set.
+    pub async fn load_or_create(&self, user: &str, create: bool) -> Result<Arc<UserRecord>, ApiError> {
+        if let Some(r) = self.load(user).await? {
+            return Ok(r);
+        }
+        if !create {
+            return Err(ApiError::not_found("unknown_user", format!("no user {user}")));
+        }
+        let now = unix_now();
+        let rec = self.engine().new_record(user, now);
+        self.store
+            .insert_user(user, rec.to_json(), rec.revision() as i64, state_name(rec.state()), None, now as i64)
+            .await
+            .map_err(|e| store_err(&e))?;
+        self.load(user)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("user {user} vanished after it was created")))
+    }
+
+    /// Run one engine operation on a user's record and store the result:
+    /// serialised per user in this process, compare-and-swap on the revision
+    /// against other processes (retried on a fresh record when it loses).
+    /// `blocking`: the operation hashes with argon2id and runs off the async workers.
+    pub async fn run_op<T, F>(&self, user: &str, create: bool, blocking: bool, op: F) -> Result<Done<T>, ApiError>
+    where
+        T: Send + 'static,
+        F: Fn(&EngineHandle, &UserRecord, u64) -> Step<T> + Send + Sync + 'static,
+    {
+        let op = Arc::new(op);
+        let _guard = self.lock_for(user).lock().await;
+        for attempt in 0..MAX_CAS_ATTEMPTS {
+            let before = self.load_or_create(user, create).await?;
+            let now = unix_now();
+            let engine = self.engine();
+            let step = if blocking {
+                let (op, before) = (op.clone(), before.clone());
+                tokio::task::spawn_blocking(move || op(&engine, &before, now))
+                    .await
+                    .map_err(|_| ApiError::internal("an engine operation stopped unexpectedly"))?
+            } else {
+                op(&engine, &before, now)
+            };
+            let changed = step.changed(&before);
+            if !changed && step.audit.is_empty() {
+                return Ok(Done {
+                    result: step.result,
+                    record: before,
+                    now,
+                });
+            }
+            let update = changed.then(|| {
+                (
+                    step.record.to_json(),
+                    step.record.revision() as i64,
+                    state_name(step.record.state()).to_string(),
+                )
+            });
+            let commit = Commit {
+                user_id: user.to_string(),
+                expected_revision: before.revision() as i64,
+                update,
+                audit: audit_rows(&step.audit),
+                now: now as i64,
+            };
+            match self.store.commit(commit).await {
+                Ok(true) => {
+                    for e in &step.audit {
+                        if let AuditKind::Locked { factor, .. } = &e.kind {
+                            self.metrics.lockout(&format!("{factor:?}").to_lowercase());
+                        }
+                    }
+                    let record = if changed { Arc::new(step.record) } else { before };
+                    self.remember(user, record.clone());
+                    return Ok(Done {
+                        result: step.result,
+                        record,
+                        now,
+                    });
+                }
+                Ok(false) => {
+                    self.metrics.conflict();
+                    self.forget(user);
+                    tracing::debug!(attempt, "record changed concurrently; retrying on the fresh record");
+                    tokio::time::sleep(Duration::from_millis(1 + (attempt as u64 % 8))).await;
+                }
+                Err(e) => {
+                    self.forget(user);
+                    return Err(store_err(&e));
+                }
+            }
+        }
+        Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "busy",
+            "the account is being changed by many requests at once; try again",
+        ))
+    }
+
+    // ----- primary password throttling ---------------------------------
+
+    /// Seconds to wait before another password attempt, if any.
+    pub fn password_wait(&self, user: &str, now: u64) -> Option<u64> {
+        let g = self.pw_failures.lock().ok()?;
+        let (n, since) = *g.get(user)?;
+        let until = since + self.cfg.auth.password_lockout_secs;
+        (n >= self.cfg.auth.max_password_failures && until > now).then(|| until - now)
+    }
+
+    /// Count a failed password.
+    pub fn password_failed(&self, user: &str, now: u64) {
+        if let Ok(mut g) = self.pw_failures.lock() {
+            if g.len() > 100_000 {
+                g.clear();
+            }
+            let e = g.entry(user.to_string()).or_insert((0, now));
+            if e.1 + self.cfg.auth.password_lockout_secs <= now {
+                *e = (0, now);
+            }
+            e.0 += 1;
+            e.1 = now;
+        }
+    }
+
+    /// Forget failures after a correct password.
+    pub fn password_ok(&self, user: &str) {
+        if let Ok(mut g) = self.pw_failures.lock() {
+            g.remove(user);
+        }
+    }
+
+    /// A hash to check against when the user does not exist (same cost as a real check).
+    pub fn dummy_hash(&self) -> &str {
+        &self.dummy_hash
+    }
+
+    // ----- app-password cache ------------------------------------------
+
+    fn ap_digest(&self, user: &str, canonical: &str) -> [u8; 32] {
+        let mut data = Vec::with_capacity(user.len() + canonical.len() + 1);
+        data.extend_from_slice(user.as_bytes());
+        data.push(0);
+        data.extend_from_slice(canonical.as_bytes());
+        hmac32(&self.cache_key, &data)
+    }
+
+    /// Remember a successful check (hash = the stored PHC it matched).
+    pub fn ap_cache_put(&self, user: &str, id: &str, canonical: &str, scope: Option<&str>, hash: String, now: u64) {
+        if self.cfg.gateway.cache_secs == 0 {
+            return;
+        }
+        let entry = ApCacheEntry {
+            digest: self.ap_digest(user, canonical),
+            hash,
+            scope: scope.map(str::to_string),
+            at: now,
+        };
+        if let Ok(mut g) = self.ap_cache.lock() {
+            if g.len() >= self.cfg.gateway.cache_entries {
+                g.clear();
+            }
+            g.insert((user.to_string(), id.to_string()), entry);
+        }
+    }
+
+    /// Whether this exact password was verified recently for this scope, against this stored hash.
+    pub fn ap_cache_hit(&self, user: &str, id: &str, canonical: &str, scope: Option<&str>, hash: &str, now: u64) -> bool {
+        if self.cfg.gateway.cache_secs == 0 {
+            return false;
+        }
+        let Ok(g) = self.ap_cache.lock() else {
+            return false;
+        };
+        let Some(e) = g.get(&(user.to_string(), id.to_string())) else {
+            return false;
+        };
+        use subtle::ConstantTimeEq;
+        e.at + self.cfg.gateway.cache_secs > now
+            && e.scope.as_deref() == scope
+            && e.hash == hash
+            && bool::from(e.digest.ct_eq(&self.ap_digest(user, canonical)))
+    }
+
+    /// Drop every remembered check of a user (after deletions).
+    pub fn ap_cache_forget_user(&self, user: &str) {
+        if let Ok(mut g) = self.ap_cache.lock() {
+            g.retain(|(u, _), _| u != user);
+        }
+    }
+
+    /// Time an argon2 operation into the metrics.
+    pub fn time_argon2(&self, op: &'static str, started: Instant) {
+        self.metrics.argon2(op, started.elapsed());
+    }
+}
+
+/// A storage error as an API answer (503: the database is the problem, not the request).
+pub fn store_err(e: &store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "storage failure");
+    ApiError::unavailable("storage_unavailable", "the database is not available; try again shortly")
+}
+
+/// Listen and serve until Ctrl-C or SIGTERM.
+pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let app = api::router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
