@@ -70,3 +70,32 @@ fn app_passwords_are_checked_and_formatted() {
     let err = message(mfa_web::app_password_id("hunter2").unwrap_err());
     assert!(err.starts_with("malformed_app_password: "));
 }
+
+#[wasm_bindgen_test]
+fn phone_numbers_are_checked_before_sending() {
+    let v = mfa_web::check_phone("+44", "07700 900123").unwrap();
+    assert_eq!(field(&v, "e164").as_string().unwrap(), "+447700900123");
+    assert_eq!(field(&v, "masked").as_string().unwrap(), "+44 ••••••••23");
+    // A whole international number wins over the country chosen in the list.
+    let whole = mfa_web::check_phone("+1", "+44 (0)7700-900123").unwrap();
+    assert_eq!(field(&whole, "countryCode").as_string().unwrap(), "+44");
+    assert_eq!(field(&whole, "national").as_string().unwrap(), "7700900123");
+    let err = message(mfa_web::check_phone("+0", "123").unwrap_err());
+    assert!(
+        err.starts_with("invalid_input: invalid country code"),
+        "{err}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn email_addresses_are_checked_before_sending() {
+    assert_eq!(
+        mfa_web::check_email(" alice@example.net ").unwrap(),
+        "alice@example.net"
+    );
+    let err = message(mfa_web::check_email("alice.example.net").unwrap_err());
+    assert_eq!(
+        err,
+        "invalid_input: invalid email: must look like name@example.com"
+    );
+}
