@@ -104,7 +104,7 @@ export class MfaEnrollElement extends MfaElement {
         {},
         h('dt', {}, t('manual_account')), h('dd', {}, info.account),
         h('dt', {}, t('manual_key')),
-        h('dd', {}, h('code', { class: 'mfa-key' }, key.split(' ').map((g) => h('span', {}, g))), ' ',
+        h('dd', {}, h('code', { class: 'mfa-key' }, key), ' ',
           copyButton(t('copy_key'), () => key.replace(/\s+/g, ''), (m) => this.say(m))),
         h('dt', {}, t('manual_type')), h('dd', {}, t('manual_type_value')),
       ),

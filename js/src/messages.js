@@ -83,7 +83,7 @@ export const messages = {
   phone_intro: 'We’ll send a code to prove this phone is yours.',
   country: 'Country or region',
   number: 'Phone number',
-  number_hint: 'Without the country code, e.g. 07700 900123.',
+  number_hint: 'Without the country code (e.g. 07700 900123), or the whole number starting with +.',
   channel_legend: 'How should we send the code?',
   channel_text: 'Text me a code',
   channel_call: 'Call me',

@@ -3,7 +3,7 @@
 // used", a duplicate name refused, deleted and then refused.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep } from './harness.mjs';
+import { apiSession, axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -38,9 +38,9 @@ test('create, copy, use, list, delete an app password', async () => {
   await recordEvents(page);
   await signIn(page, server, jane);
   await nextStep(usedAt);
-  await page.locator('mfa-verify').getByLabel('Code').fill(totp(secret));
-  await page.locator('mfa-verify').getByRole('button', { name: 'Verify' }).click();
-  const ap = page.locator('mfa-app-passwords');
+  await typeCode(page.locator('mfa-verify .mfa-body'), totp(secret));
+  await page.locator('mfa-verify .mfa-body').getByRole('button', { name: 'Verify' }).click();
+  const ap = page.locator('mfa-app-passwords .mfa-body');
   await ap.getByRole('heading', { name: 'App passwords' }).waitFor();
   await ap.getByText('You have no app passwords.').waitFor();
   assert.deepEqual(await axe(page, 'mfa-app-passwords'), []);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep } from './harness.mjs';
+import { axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -19,21 +19,21 @@ after(async () => {
 
 /** Finish the authenticator step from what the page shows; returns the secret and when its code was used. */
 async function enrolAuthenticator(page, name) {
-  const enroll = page.locator('mfa-enroll');
+  const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('radio', { name: 'Authenticator app' }).check();
   await enroll.getByRole('button', { name: 'Next' }).click();
   await enroll.getByRole('heading', { name: 'Set up your authenticator app' }).waitFor();
   const qr = enroll.locator('.mfa-qr svg');
   assert.match(await qr.getAttribute('aria-label'), /^QR code for .+: /);
+  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('autocomplete')), 'one-time-code', 'focus is on the code input');
   await enroll.getByText('Can’t scan the code?').click();
   const key = (await enroll.locator('.mfa-key').innerText()).trim();
   assert.match(key, /^[A-Z2-7]{4}( [A-Z2-7]{4})+$/, 'the key is shown in groups of four');
-  assert.equal(await page.evaluate(() => document.activeElement.getAttribute('autocomplete')), 'one-time-code', 'focus is on the code input');
   await shot(page, `${name}-authenticator`);
   assert.deepEqual(await axe(page, 'mfa-enroll'), []);
   const secret = key.replace(/ /g, '');
   const now = Date.now() / 1000;
-  await enroll.getByLabel('Code').fill(totp(secret, now));
+  await typeCode(enroll, totp(secret, now));
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.getByRole('heading', { name: 'You’re all set' }).waitFor();
   return { secret, usedAt: now };
@@ -44,19 +44,21 @@ test('authenticator app: QR code and key, a code computed from the key, recovery
   const page = await browser.page(server);
   await recordEvents(page);
   await signIn(page, server, alice);
-  const enroll = page.locator('mfa-enroll');
+  const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('heading', { name: 'Keep your account secure' }).waitFor();
   assert.deepEqual(await axe(page, 'mfa-enroll'), []);
   await shot(page, 'enroll-choose');
 
   // A code from a phone whose clock is two minutes behind: refused, and the page says why.
   await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByText('Can’t scan the code?').click();
   const key = (await enroll.locator('.mfa-key').innerText()).replace(/ /g, '');
-  await enroll.getByLabel('Code').fill(totp(key, Date.now() / 1000 - 120));
+  assert.equal(key.length, 32, 'a 160-bit key');
+  await typeCode(enroll, totp(key, Date.now() / 1000 - 120));
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.getByText('That code isn’t right').waitFor();
   await enroll.getByText(/clock seems to be about 2 minutes behind/).waitFor();
-  assert.equal(await enroll.getByLabel('Code').getAttribute('aria-invalid'), 'true');
+  assert.equal(await enroll.getByLabel('Code', { exact: true }).getAttribute('aria-invalid'), 'true');
   await shot(page, 'enroll-authenticator-drift');
 
   // Back, and again with a good code.
@@ -98,7 +100,7 @@ test('text message: country and number, a new code sent, the code from the deliv
   const bob = await server.createUser('bob@example.com');
   const page = await browser.page(server);
   await signIn(page, server, bob);
-  const enroll = page.locator('mfa-enroll');
+  const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('radio', { name: 'Phone' }).check();
   await enroll.getByRole('button', { name: 'Next' }).click();
   await enroll.getByLabel('Country or region').selectOption({ label: 'United Kingdom (+44)' });
@@ -125,11 +127,11 @@ test('text message: country and number, a new code sent, the code from the deliv
 
   if (first !== second) {
     // Only the newest code works.
-    await enroll.getByLabel('Code').fill(first);
+    await typeCode(enroll, first);
     await enroll.getByRole('button', { name: 'Verify' }).click();
     await enroll.locator('.mfa-error:not([hidden])').waitFor();
   }
-  await enroll.getByLabel('Code').fill(second);
+  await typeCode(enroll, second);
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.getByRole('heading', { name: 'You’re all set' }).waitFor();
   await enroll.getByText('Your phone is set up.').waitFor();
@@ -140,7 +142,7 @@ test('email: the address, the code from the delivery; a call needs the code read
   const carol = await server.createUser('carol@example.com');
   const page = await browser.page(server);
   await signIn(page, server, carol);
-  const enroll = page.locator('mfa-enroll');
+  const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('radio', { name: 'Email' }).check();
   await enroll.getByRole('button', { name: 'Next' }).click();
   await enroll.getByLabel('Email address').fill('carol.home');
@@ -152,7 +154,7 @@ test('email: the address, the code from the delivery; a call needs the code read
   await enroll.getByText(/We emailed a code to c•••@home\.example\.net/).waitFor();
   const code = await server.code(mark, 'c•••@home.example.net');
   await shot(page, 'enroll-email-code');
-  await enroll.getByLabel('Code').fill(code);
+  await typeCode(enroll, code);
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.getByText('Your email address is set up.').waitFor();
   assert.equal(await enroll.locator('.mfa-codes li').count(), 10, 'the first method brings recovery codes');
@@ -161,7 +163,7 @@ test('email: the address, the code from the delivery; a call needs the code read
 
   // Signed in with MFA: add a phone that gets a call.
   await page.getByRole('button', { name: 'Add a sign-in method' }).click();
-  const add = page.locator('mfa-enroll');
+  const add = page.locator('mfa-enroll .mfa-body');
   await add.getByRole('heading', { name: 'Add a sign-in method' }).waitFor();
   await add.getByRole('radio', { name: 'Phone' }).check();
   await add.getByRole('button', { name: 'Next' }).click();
@@ -170,7 +172,7 @@ test('email: the address, the code from the delivery; a call needs the code read
   const callMark = server.mark();
   await add.getByRole('button', { name: 'Next' }).click();
   await add.getByText('We’re calling +1 ••••••••23').waitFor();
-  await add.getByLabel('Code').fill(await server.code(callMark, '+1 ••••••••23'));
+  await typeCode(add, await server.code(callMark, '+1 ••••••••23'));
   await add.getByRole('button', { name: 'Verify' }).click();
   await add.getByText('Your phone is set up.').waitFor();
   assert.equal(await add.locator('.mfa-codes').count(), 0, 'no new recovery codes for a further method');
@@ -186,7 +188,7 @@ test('re-registration required by the administrator', async () => {
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await signIn(page, server, dave);
-  const enroll = page.locator('mfa-enroll');
+  const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('heading', { name: 'Set up your security info again' }).waitFor();
   await enroll.getByText('Your administrator asked you to set up your sign-in methods again').waitFor();
   await shot(page, 'enroll-reregister');

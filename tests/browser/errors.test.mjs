@@ -3,7 +3,7 @@
 // a code tried too often, a failed delivery), and a real network failure.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, nextStep, shot, signIn, startBrowser, startServer, totp } from './harness.mjs';
+import { apiSession, axe, nextStep, shot, signIn, startBrowser, startServer, totp, typeCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -37,8 +37,8 @@ test('every error has words a person understands; a network failure can be retri
 
   const page = await browser.page(server);
   await signIn(page, server, ivan);
-  const verify = page.locator('mfa-verify');
-  const input = verify.getByLabel('Code');
+  const verify = page.locator('mfa-verify .mfa-body');
+  const input = verify.getByLabel('Code', { exact: true });
   const submit = verify.getByRole('button', { name: 'Verify' });
   const error = verify.locator('.mfa-field .mfa-error');
   await input.waitFor();
@@ -47,8 +47,8 @@ test('every error has words a person understands; a network failure can be retri
     await page.route('**/api/v1/verify', (route) =>
       route.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ error: { code, message } }) }),
     );
+    // A whole code in one input event (a paste) submits by itself.
     await input.fill('123456');
-    await submit.click();
     await verify.getByText(words).waitFor();
     assert.equal(await error.innerText(), words);
     assert.equal(await input.getAttribute('aria-invalid'), 'true', `${code}: the input is marked invalid`);
@@ -62,7 +62,7 @@ test('every error has words a person understands; a network failure can be retri
   // The network drops: say so, keep the code, and the next try goes through.
   await page.route('**/api/v1/verify', (route) => route.abort('internetdisconnected'));
   await nextStep(usedAt);
-  await input.fill(totp(secret));
+  await typeCode(verify, totp(secret));
   await submit.click();
   await verify.getByText('We can’t reach the server. Check your internet connection and try again.').waitFor();
   assert.deepEqual(await axe(page, 'mfa-verify'), []);

@@ -224,7 +224,9 @@ export async function startBrowser() {
   });
   return {
     context,
+    /** A new tab with no cookies left from an earlier test. */
     async page(server) {
+      await context.clearCookies();
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
@@ -275,4 +277,14 @@ export async function signIn(page, server, { user, password }) {
   await page.getByLabel('Email or user name').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Type a code key by key into the code input of `scope` (as a person does;
+ * a whole code arriving in one input event, as with fill(), submits by itself).
+ */
+export async function typeCode(scope, code) {
+  const input = scope.getByLabel('Code', { exact: true });
+  await input.clear();
+  await input.pressSequentially(code);
 }

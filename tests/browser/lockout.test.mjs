@@ -2,7 +2,7 @@
 // button disabled, then the locked state with its end time, also after a reload.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, shot, signIn, startBrowser, startServer, totp } from './harness.mjs';
+import { apiSession, axe, shot, signIn, startBrowser, startServer, totp, typeCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -27,8 +27,8 @@ test('repeated wrong codes: a countdown, then locked until a time', async () => 
 
   const page = await browser.page(server);
   await signIn(page, server, hugo);
-  const verify = page.locator('mfa-verify');
-  const input = verify.getByLabel('Code');
+  const verify = page.locator('mfa-verify .mfa-body');
+  const input = verify.getByLabel('Code', { exact: true });
   const submit = verify.getByRole('button', { name: 'Verify' });
   await input.waitFor();
   // A code that is wrong now and in the neighbouring steps.
@@ -40,7 +40,7 @@ test('repeated wrong codes: a countdown, then locked until a time', async () => 
   for (let attempt = 0; attempt < 12 && !seen.has('locked'); attempt++) {
     await submit.waitFor({ state: 'visible' });
     await page.waitForFunction(() => !document.querySelector('mfa-verify button[type=submit]').disabled);
-    await input.fill(wrong);
+    await typeCode(verify, wrong);
     await submit.click();
     await page.waitForFunction(() => {
       const e = document.querySelector('mfa-verify .mfa-field .mfa-error');
@@ -70,9 +70,9 @@ test('repeated wrong codes: a countdown, then locked until a time', async () => 
 
   // A new visit: the server says the authenticator is locked; recovery codes remain.
   await page.reload();
-  await page.locator('mfa-verify').waitFor();
+  await page.locator('mfa-verify .mfa-body').waitFor();
   await page.waitForFunction(() => !document.querySelector('mfa-verify [aria-busy=true]'));
-  const shown = await page.locator('mfa-verify').innerText();
+  const shown = await page.locator('mfa-verify .mfa-body').innerText();
   assert.ok(!shown.includes('authenticator app'), 'the locked method is not offered');
   assert.ok(/Recovery code|locked/.test(shown), shown);
   await shot(page, 'lockout-after-reload');

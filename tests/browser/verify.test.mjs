@@ -38,9 +38,9 @@ test('the default method, "don’t ask again on this device", then a second visi
   const page = await browser.page(server);
   await recordEvents(page);
   await signIn(page, server, erin);
-  const verify = page.locator('mfa-verify');
+  const verify = page.locator('mfa-verify .mfa-body');
   await verify.getByText('Enter the code shown in your authenticator app.').waitFor();
-  const input = verify.getByLabel('Code');
+  const input = verify.getByLabel('Code', { exact: true });
   assert.equal(await input.getAttribute('inputmode'), 'numeric');
   assert.equal(await input.getAttribute('autocomplete'), 'one-time-code');
   assert.equal(await page.evaluate(() => document.activeElement.getAttribute('autocomplete')), 'one-time-code', 'focus starts in the code input');
@@ -67,7 +67,7 @@ test('the default method, "don’t ask again on this device", then a second visi
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await signIn(page, server, erin);
   await page.getByRole('heading', { name: 'Welcome, erin@example.com' }).waitFor();
-  assert.equal(await page.locator('mfa-verify').count(), 0, 'no second-factor prompt on a remembered device');
+  assert.equal(await page.locator('mfa-verify .mfa-body').count(), 0, 'no second-factor prompt on a remembered device');
   await shot(page, 'verify-second-visit-skipped');
   await page.close();
 });
@@ -76,7 +76,7 @@ test('another method: email, a code that arrives by autofill submits itself', as
   const frank = await userWithMethods('frank@example.com', { email: 'frank@home.example.net' });
   const page = await browser.page(server);
   await signIn(page, server, frank);
-  const verify = page.locator('mfa-verify');
+  const verify = page.locator('mfa-verify .mfa-body');
   await verify.getByRole('button', { name: 'Use another method' }).click();
   await verify.getByRole('heading', { name: 'Choose how to verify' }).waitFor();
   assert.deepEqual(await axe(page, 'mfa-verify'), []);
@@ -88,7 +88,7 @@ test('another method: email, a code that arrives by autofill submits itself', as
   await verify.getByText('We emailed a code to f•••@home.example.net.').waitFor();
   const code = await server.code(mark, 'f•••@home.example.net');
   // What a browser or password manager does when it fills a one-time code.
-  await verify.getByLabel('Code').evaluate((el, value) => {
+  await verify.getByLabel('Code', { exact: true }).evaluate((el, value) => {
     el.value = value;
     el.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertReplacementText', data: value }));
   }, code);
@@ -100,7 +100,7 @@ test('a recovery code instead of a method', async () => {
   const gina = await userWithMethods('gina@example.com');
   const page = await browser.page(server);
   await signIn(page, server, gina);
-  const verify = page.locator('mfa-verify');
+  const verify = page.locator('mfa-verify .mfa-body');
   await verify.getByRole('button', { name: 'Use another method' }).click();
   await verify.getByRole('button', { name: 'Use a recovery code' }).click();
   const field = verify.getByLabel('Recovery code');

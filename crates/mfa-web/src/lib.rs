@@ -104,11 +104,22 @@ pub fn qr_svg(text: &str, label: &str) -> Result<String, JsError> {
     let width = code.width();
     let quiet = 4;
     let size = width + 2 * quiet;
-    let mut path = String::with_capacity(width * width * 4);
-    for (i, color) in code.to_colors().iter().enumerate() {
-        if *color == qrcode::Color::Dark {
-            let (x, y) = (i % width + quiet, i / width + quiet);
-            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+    // One rectangle per horizontal run of dark modules keeps the SVG small.
+    let colors = code.to_colors();
+    let mut path = String::with_capacity(width * width);
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] != qrcode::Color::Dark {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] == qrcode::Color::Dark {
+                x += 1;
+            }
+            let run = x - start;
+            path.push_str(&format!("M{} {}h{run}v1h-{run}z", start + quiet, y + quiet));
         }
     }
     let label = label

@@ -43,6 +43,36 @@ fn qr_svg_is_an_accessible_scalable_image() {
 }
 
 #[wasm_bindgen_test]
+fn qr_svg_draws_exactly_the_dark_modules() {
+    let svg = mfa_web::qr_svg(URI, "QR").unwrap();
+    let code =
+        qrcode::QrCode::with_error_correction_level(URI.as_bytes(), qrcode::EcLevel::M).unwrap();
+    let width = code.width();
+    let path = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut drawn = vec![false; width * width];
+    for run in path.split('M').filter(|r| !r.is_empty()) {
+        // "x yhNv1h-Nz", with the 4-module quiet zone around the symbol.
+        let (xy, rest) = run.split_once('h').unwrap();
+        let (x, y) = xy.split_once(' ').unwrap();
+        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+        let n: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+        for i in 0..n {
+            assert!(
+                !drawn[(y - 4) * width + x - 4 + i],
+                "no module is drawn twice"
+            );
+            drawn[(y - 4) * width + x - 4 + i] = true;
+        }
+    }
+    let dark: Vec<bool> = code
+        .to_colors()
+        .iter()
+        .map(|c| *c == qrcode::Color::Dark)
+        .collect();
+    assert_eq!(drawn, dark);
+}
+
+#[wasm_bindgen_test]
 fn codes_are_normalised_and_checked() {
     assert_eq!(mfa_web::normalize_code(" 123 456 ", 6).unwrap(), "123456");
     let err = message(mfa_web::normalize_code("12a456", 6).unwrap_err());
