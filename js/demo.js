@@ -15,8 +15,8 @@ function mount(tag, attrs = {}) {
   const el = document.createElement(tag);
   el.setAttribute('api', '/api/v1');
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
-  $('step').replaceChildren(el);
   show('step');
+  $('step').replaceChildren(el);
   return el;
 }
 

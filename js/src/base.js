@@ -81,8 +81,8 @@ export class MfaElement extends HTMLElement {
   /**
    * Show one step: a heading and its content. Focus moves to `focus` (or the
    * heading) when the person was working inside the element, so keyboard and
-   * screen-reader users land on the new step; on first render only with the
-   * `autofocus` attribute.
+   * screen-reader users land on the new step; with the `autofocus` attribute
+   * also for the first step.
    */
   view(title, content, { focus = null, busy = false } = {}) {
     const hadFocus = this.contains(document.activeElement) && document.activeElement !== document.body;
@@ -91,15 +91,16 @@ export class MfaElement extends HTMLElement {
     this.body.replaceChildren(step);
     this.step = step;
     this.alarm.textContent = '';
-    const first = this.#firstRender;
-    this.#firstRender = false;
-    if (hadFocus || (first && this.hasAttribute('autofocus')) || this.#moveFocus) {
+    // `autofocus`: the first real step (not the loading one) takes the focus.
+    const auto = !busy && !this.#autofocused && this.hasAttribute('autofocus');
+    if (hadFocus || auto || this.#moveFocus) {
       (focus || heading).focus();
+      if (auto) this.#autofocused = true;
     }
     this.#moveFocus = false;
     return step;
   }
-  #firstRender = true;
+  #autofocused = false;
   #moveFocus = false;
 
   /** Make the next `view` take focus (after an action started by the person). */
