@@ -71,9 +71,9 @@ export function field(label, attrs, hint) {
 
 /**
  * The one-time-code input: numeric keyboard, `autocomplete="one-time-code"`,
- * digits only. When a whole code arrives in one `input` event (autofill from
- * a text message, a password manager or a paste), `onWhole` is called so the
- * form submits without another key press.
+ * digits only. When a whole code arrives in one `input` event that is not a
+ * key press (autofill from a text message, a password manager, a paste, a
+ * keyboard's suggestion), `onWhole` is called so the form submits by itself.
  */
 export function codeField(label, hint, digits, onWhole) {
   const f = field(
@@ -90,13 +90,14 @@ export function codeField(label, hint, digits, onWhole) {
     },
     hint,
   );
-  let before = 0;
-  f.input.addEventListener('input', () => {
+  f.input.addEventListener('input', (ev) => {
     const digitsOnly = f.input.value.replace(/\D+/g, '');
     if (digitsOnly !== f.input.value) f.input.value = digitsOnly;
-    const whole = digitsOnly.length >= (digits || 6) && digitsOnly.length - before > 1;
-    before = digitsOnly.length;
-    if (whole && onWhole) onWhole();
+    // A key press adds one character; anything else that completes the code
+    // at once (autofill, a paste, a keyboard's code suggestion) submits it.
+    const keyPress = ev.inputType === 'insertText' && (ev.data || '').length <= 1;
+    const removal = (ev.inputType || '').startsWith('delete');
+    if (onWhole && !keyPress && !removal && digitsOnly.length >= (digits || 6)) onWhole();
   });
   return f;
 }

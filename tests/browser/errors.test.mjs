@@ -79,7 +79,7 @@ test('the first load fails: a message and a way to try again', async () => {
   await page.goto(`${server.base}/`);
   await page.route('**/api/v1/app-passwords', (route) => route.abort('connectionrefused'));
   await page.evaluate(() => document.body.append(document.createElement('mfa-app-passwords')));
-  const el = page.locator('body > mfa-app-passwords');
+  const el = page.locator('body > mfa-app-passwords .mfa-body');
   await el.getByText('We can’t reach the server.').waitFor();
   await page.unroute('**/api/v1/app-passwords');
   await el.getByRole('button', { name: 'Try again' }).click();

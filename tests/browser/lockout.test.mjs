@@ -2,15 +2,15 @@
 // button disabled, then the locked state with its end time, also after a reload.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, shot, signIn, startBrowser, startServer, totp, typeCode } from './harness.mjs';
+import { apiSession, axe, shot, signIn, startBrowser, startServer, totp } from './harness.mjs';
 
 let server;
 let browser;
 before(async () => {
   server = await startServer();
   browser = await startBrowser();
-  // Reach the lock in a few attempts: one free failure, then 1 s waits, locked at the 4th.
-  await server.admin('PUT', '/settings', { free_failures: 1, backoff_base_secs: 1, backoff_max_secs: 1, lockout_threshold: 4, lockout_secs: 600 });
+  // Reach the lock in a few attempts: one free failure, then 3 s waits, locked at the 4th.
+  await server.admin('PUT', '/settings', { free_failures: 1, backoff_base_secs: 3, backoff_max_secs: 3, lockout_threshold: 4, lockout_secs: 600 });
 });
 after(async () => {
   await browser?.close();
@@ -40,8 +40,7 @@ test('repeated wrong codes: a countdown, then locked until a time', async () => 
   for (let attempt = 0; attempt < 12 && !seen.has('locked'); attempt++) {
     await submit.waitFor({ state: 'visible' });
     await page.waitForFunction(() => !document.querySelector('mfa-verify button[type=submit]').disabled);
-    await typeCode(verify, wrong);
-    await submit.click();
+    await input.fill(wrong); // a whole code at once submits by itself
     await page.waitForFunction(() => {
       const e = document.querySelector('mfa-verify .mfa-field .mfa-error');
       return e && !e.hidden && e.textContent;
