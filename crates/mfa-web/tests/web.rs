@@ -95,10 +95,41 @@ fn drift_reports_the_phone_clock_offset() {
     assert!(mfa_web::estimate_drift(URI, "287082", f64::NAN, 1).is_err());
 }
 
+/// A well-formed app password built from its documented format: 30 symbols
+/// of the friendly alphabet and a checksum (weighted sum modulo 1021).
+fn app_password() -> String {
+    const FRIENDLY: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let body: Vec<u8> = (0..30u8).map(|i| (i * 7 + 3) % 32).collect();
+    let sum = body.iter().enumerate().fold(0u32, |acc, (i, v)| {
+        (acc + (i as u32 + 1) * u32::from(*v)) % 1021
+    });
+    body.iter()
+        .copied()
+        .chain([(sum / 32) as u8, (sum % 32) as u8])
+        .map(|v| FRIENDLY[v as usize] as char)
+        .collect()
+}
+
 #[wasm_bindgen_test]
 fn app_passwords_are_checked_and_formatted() {
     let err = message(mfa_web::app_password_id("hunter2").unwrap_err());
     assert!(err.starts_with("malformed_app_password: "));
+    let pw = app_password();
+    let grouped = mfa_web::format_app_password(&pw, " ").unwrap();
+    assert_eq!(grouped.len(), 32 + 7);
+    assert_eq!(grouped.replace(' ', ""), pw);
+    // Dashes, spaces and capitals as a person may type them are read the same.
+    let typed =
+        mfa_web::format_app_password(&grouped.to_uppercase().replace(' ', "-"), "").unwrap();
+    assert_eq!(typed, pw);
+    assert_eq!(mfa_web::app_password_id(&grouped).unwrap(), &pw[..4]);
+    // One mistyped symbol is caught by the checksum.
+    let swapped = format!(
+        "{}{}",
+        if pw.starts_with('a') { 'b' } else { 'a' },
+        &pw[1..]
+    );
+    assert!(mfa_web::format_app_password(&swapped, " ").is_err());
 }
 
 #[wasm_bindgen_test]
