@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// Build the widget's engine package: mfa-web for wasm32-unknown-unknown
-// (release, optimised for size), wasm-bindgen --target web into js/pkg, then
-// wasm-opt -Oz from the npm `binaryen` package when it is installed.
+// Build the widget: mfa-web for wasm32-unknown-unknown (release, optimised
+// for size), wasm-bindgen --target web into js/pkg, wasm-opt -Oz from the npm
+// `binaryen` package, then one minified ES module in js/dist (esbuild) beside
+// a copy of the wasm, for pages without a bundler. The last two steps need
+// `npm ci` in js/ and are skipped (with a note) without it.
 // Usage: node js/build.mjs [--no-opt]     (from anywhere; needs cargo and wasm-bindgen-cli)
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,18 +72,40 @@ else {
   console.log(`build: ${execFileSync(opt, ['--version']).toString().trim()} -Oz`);
 }
 
+// One file for pages without a bundler: the elements and the glue, minified.
+const dist = join(js, 'dist');
+const esbuild = join(js, 'node_modules', '.bin', 'esbuild');
+if (!existsSync(esbuild)) console.log('build: dist/ skipped (run `npm ci` in js/ to get esbuild)');
+else {
+  mkdirSync(dist, { recursive: true });
+  run(esbuild, [join(js, 'src', 'index.js'), '--bundle', '--format=esm', '--minify', '--target=es2022', `--outfile=${join(dist, 'mfa-widget.min.js')}`]);
+  run(esbuild, [join(js, 'theme.css'), '--minify', `--outfile=${join(dist, 'theme.min.css')}`]);
+  copyFileSync(wasm, join(dist, 'mfa_web_bg.wasm'));
+  console.log('build: esbuild --bundle --minify into js/dist');
+}
+
 // Sizes of what a browser downloads (the .d.ts files are not).
-const files = [
+function measure(files) {
+  const sizes = files.filter(existsSync).map((f) => {
+    const data = readFileSync(f);
+    return { file: f.slice(js.length + 1), bytes: statSync(f).size, gzip: gzipSync(data, { level: 9 }).length };
+  });
+  const total = sizes.reduce((a, x) => ({ bytes: a.bytes + x.bytes, gzip: a.gzip + x.gzip }), { bytes: 0, gzip: 0 });
+  return { files: sizes, total };
+}
+const modules = measure([
   wasm,
   join(pkg, 'mfa_web.js'),
   ...readdirSync(join(js, 'src')).filter((f) => f.endsWith('.js')).map((f) => join(js, 'src', f)),
   join(js, 'theme.css'),
-].filter(existsSync);
-const sizes = files.map((f) => {
-  const data = readFileSync(f);
-  return { file: f.slice(js.length + 1), bytes: statSync(f).size, gzip: gzipSync(data, { level: 9 }).length };
-});
-const total = sizes.reduce((a, s) => ({ bytes: a.bytes + s.bytes, gzip: a.gzip + s.gzip }), { bytes: 0, gzip: 0 });
-writeFileSync(join(pkg, 'sizes.json'), `${JSON.stringify({ files: sizes, total }, null, 2)}\n`);
-for (const s of sizes) console.log(`build: ${s.file.padEnd(24)} ${String(s.bytes).padStart(7)} B  ${String(s.gzip).padStart(6)} B gzip`);
-console.log(`build: total ${total.bytes} B, ${total.gzip} B gzip (budget 61440 B gzip)`);
+]);
+const bundle = existsSync(join(dist, 'mfa-widget.min.js'))
+  ? measure([join(dist, 'mfa_web_bg.wasm'), join(dist, 'mfa-widget.min.js'), join(dist, 'theme.min.css')])
+  : null;
+writeFileSync(join(pkg, 'sizes.json'), `${JSON.stringify({ modules, bundle }, null, 2)}\n`);
+for (const [name, m] of [['ES modules (src/, pkg/)', modules], ['bundle (dist/)', bundle]]) {
+  if (!m) continue;
+  console.log(`build: ${name}`);
+  for (const x of m.files) console.log(`build:   ${x.file.padEnd(26)} ${String(x.bytes).padStart(7)} B  ${String(x.gzip).padStart(6)} B gzip`);
+  console.log(`build:   total ${m.total.bytes} B, ${m.total.gzip} B gzip (budget 61440 B gzip)`);
+}
