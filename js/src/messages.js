@@ -143,6 +143,7 @@ export const messages = {
   already_verified: 'You’re already verified on this device.',
   locked_title: 'Sign-in is locked for now',
   locked_intro: 'Too many failed attempts. You can try again after {time}, or ask your administrator to unlock your account.',
+  methods_held: 'Not available right now: {methods}. It’s locked after too many failed attempts, or your organisation no longer allows it.',
   needs_enroll: 'You need to set up your security info first.',
 
   // <mfa-app-passwords>

@@ -28,6 +28,11 @@ export class MfaVerifyElement extends MfaElement {
     const usable = new Set(s.next.methods);
     this.methods = (s.methods || []).filter((m) => usable.has(m.id));
     this.recovery = !!s.next.recovery_codes;
+    // Registered but not offered: locked after failed attempts, or no longer allowed.
+    const held = (s.methods || []).filter((m) => !usable.has(m.id));
+    this.heldNote = held.length
+      ? h('p', { class: 'mfa-note' }, t('methods_held', { methods: held.map((m) => methodName(m)).join(', ') }))
+      : null;
     const first = this.methods.find((m) => m.id === s.next.default) || this.methods[0];
     if (first) this.prompt(first);
     else this.recoveryPrompt();
@@ -71,6 +76,7 @@ export class MfaVerifyElement extends MfaElement {
               this.showError(e, msg, send);
             }
           }),
+        this.takeHeldNote(),
         h('p', {}, t(`verify_send_${type}`, { destination })),
         msg,
         h('div', { class: 'mfa-actions' }, send, this.otherButton()),
@@ -115,6 +121,7 @@ export class MfaVerifyElement extends MfaElement {
             this.showError(e, code, submit);
           }
         }),
+      this.takeHeldNote(),
       h('p', {}, digits ? t('verify_app') : t(`sent_${type}`, { destination: sent.masked_destination })),
       code.wrap,
       info,
@@ -147,7 +154,7 @@ export class MfaVerifyElement extends MfaElement {
   recoveryPrompt() {
     const code = field(
       t('recovery_label'),
-      { type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', class: 'mfa-input mfa-code' },
+      { type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', class: 'mfa-input mfa-code mfa-recovery-code' },
       t('recovery_hint'),
     );
     const remember = this.rememberBox();
@@ -163,11 +170,19 @@ export class MfaVerifyElement extends MfaElement {
             this.showError(e, code, submit);
           }
         }),
+      this.takeHeldNote(),
       code.wrap,
       remember.box,
       h('div', { class: 'mfa-actions' }, submit, this.otherButton()),
     );
     this.view(t('verify_title'), f, { focus: code.input });
+  }
+
+  /** The note about methods not offered, shown once, on the first prompt. */
+  takeHeldNote() {
+    const note = this.heldNote;
+    this.heldNote = null;
+    return note;
   }
 
   success(res) {
@@ -190,4 +205,10 @@ export class MfaVerifyElement extends MfaElement {
       recoveryCodesLeft: res.recovery_codes_left ?? null,
     });
   }
+}
+
+/** A method as a person knows it: "authenticator app", "phone +44 ••••23". */
+function methodName(m) {
+  const masked = m.kind && m.kind.masked;
+  return masked ? `${t(`noun_${m.method_type}`)} ${masked}` : t(`noun_${m.method_type}`);
 }

@@ -72,8 +72,9 @@ test('repeated wrong codes: a countdown, then locked until a time', async () => 
   await page.locator('mfa-verify .mfa-body').waitFor();
   await page.waitForFunction(() => !document.querySelector('mfa-verify [aria-busy=true]'));
   const shown = await page.locator('mfa-verify .mfa-body').innerText();
-  assert.ok(!shown.includes('authenticator app'), 'the locked method is not offered');
+  assert.ok(!shown.includes('Enter the code shown in your authenticator app'), 'the locked method is not offered');
   assert.ok(/Recovery code|locked/.test(shown), shown);
+  assert.match(shown, /Not available right now: authenticator app\. It’s locked after too many failed attempts/);
   await shot(page, 'lockout-after-reload');
   await page.close();
 });
