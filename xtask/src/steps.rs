@@ -186,6 +186,24 @@ pub fn test(args: &[String]) -> Result<bool, String> {
         );
     }
 
+    if exists("js/package.json") && !quick {
+        let mut c = Command::new("npm");
+        c.current_dir(root()).args(["ci", "--prefix", "js", "--no-audit", "--no-fund"]);
+        if step(&mut t, "widget packages (npm ci)", c, &env) {
+            let mut c = Command::new("node");
+            c.current_dir(root()).arg("js/build.mjs");
+            if step(&mut t, "widget build (mfa-web, wasm-bindgen, wasm-opt)", c, &env) {
+                let mut c = cargo();
+                c.args(["build", "-p", "mfa-server", "--locked"]);
+                if step(&mut t, "build the server for the browser tests", c, &env) {
+                    let mut c = Command::new("node");
+                    c.current_dir(root()).args(["--test", "--test-concurrency=1", "tests/browser/"]);
+                    step(&mut t, "widget end to end (headless Chromium)", c, &env);
+                }
+            }
+        }
+    }
+
     let mut c = cargo();
     c.args(["doc", "--workspace", "--no-deps", "--locked"])
         .env("RUSTDOCFLAGS", "-D warnings");
@@ -353,38 +371,20 @@ fn json_number(text: &str, key: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// `cargo xtask demo`.
+/// `cargo xtask demo`: build the widget and start the server in demo mode.
 pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
-    let mut c = cargo();
-    c.args(["build", "--release", "-p", "mfa-cli"]);
-    if !step(&mut t, "build the mfa command", c, &[]) {
+    setup::apt(&["chromium"]).ok();
+    if !root().join("js/node_modules").exists() {
+        setup::run(Command::new("npm").current_dir(root()).args(["ci", "--prefix", "js", "--no-audit", "--no-fund"]))?;
+    }
+    setup::cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false)?;
+    let mut c = Command::new("node");
+    c.current_dir(root()).arg("js/build.mjs");
+    if !step(&mut t, "build the widget", c, &[]) {
         return Ok(false);
     }
-    let mfa = root().join("target/release/mfa");
-    let demo = [
-        vec![
-            "totp",
-            "new",
-            "--account",
-            "demo@example.com",
-            "--issuer",
-            "mfa-wasm demo",
-        ],
-        vec![
-            "app-password",
-            "new",
-            "--user",
-            "demo@example.com",
-            "--name",
-            "Outlook",
-            "--scope",
-            "smtp",
-        ],
-    ];
-    for args in demo {
-        eprintln!("\n$ mfa {}", args.join(" "));
-        setup::run(Command::new(&mfa).args(&args))?;
-    }
-    Ok(true)
+    let mut c = cargo();
+    c.args(["run", "--release", "-p", "mfa-server", "--", "--demo"]);
+    Ok(step(&mut t, "mfa-server --demo (Ctrl-C to stop)", c, &[]))
 }

@@ -6,7 +6,9 @@
 //! (`f64`), never from the system clock, which traps in browsers.
 #![forbid(unsafe_code)]
 
-use mfa_core::{Error, OtpAuthUri, OtpKind, ParsedAppPassword, Totp, UriWarning};
+use mfa_core::{
+    EmailAddress, Error, OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, Totp, UriWarning,
+};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -102,11 +104,22 @@ pub fn qr_svg(text: &str, label: &str) -> Result<String, JsError> {
     let width = code.width();
     let quiet = 4;
     let size = width + 2 * quiet;
-    let mut path = String::with_capacity(width * width * 4);
-    for (i, color) in code.to_colors().iter().enumerate() {
-        if *color == qrcode::Color::Dark {
-            let (x, y) = (i % width + quiet, i / width + quiet);
-            path.push_str(&format!("M{x} {y}h1v1h-1z"));
+    // One rectangle per horizontal run of dark modules keeps the SVG small.
+    let colors = code.to_colors();
+    let mut path = String::with_capacity(width * width);
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] != qrcode::Color::Dark {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] == qrcode::Color::Dark {
+                x += 1;
+            }
+            let run = x - start;
+            path.push_str(&format!("M{} {}h{run}v1h-{run}z", start + quiet, y + quiet));
         }
     }
     let label = label
@@ -188,6 +201,54 @@ pub fn format_app_password(presented: &str, separator: &str) -> Result<String, J
         .map(|i| &canonical[i..i + 4])
         .collect();
     Ok(groups.join(separator))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneView {
+    /// The country calling code with its `+`, as the server takes it.
+    country_code: String,
+    /// The national number, digits only.
+    national: String,
+    /// The number in E.164 form, as it will be registered.
+    e164: String,
+    /// The number as sign-in pages will show it.
+    masked: String,
+}
+
+/// Check an authentication phone number as typed before it is sent to the
+/// server: a country code such as `+44` and a national number (spaces, dashes
+/// and a leading trunk `0` are fine), or a whole international number starting
+/// with `+` in `number` (then `country_code` is ignored). Returns
+/// `{countryCode, national, e164, masked}`.
+#[wasm_bindgen(js_name = checkPhone)]
+pub fn check_phone(country_code: &str, number: &str) -> Result<JsValue, JsError> {
+    let phone = if number.trim_start().starts_with('+') {
+        let compact: String = number
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '\u{a0}'))
+            .collect();
+        PhoneNumber::parse_e164(&compact)
+    } else {
+        PhoneNumber::parse(country_code, number)
+    }
+    .map_err(into_error)?;
+    to_js(&PhoneView {
+        country_code: format!("+{}", phone.country_code),
+        national: phone.national.clone(),
+        e164: phone.e164(),
+        masked: phone.masked(),
+    })
+}
+
+/// Check the syntax of an authentication e-mail address before it is sent to
+/// the server; returns the address as it will be registered. (Whether the
+/// organisation refuses its own domains is decided by the server's policy.)
+#[wasm_bindgen(js_name = checkEmail)]
+pub fn check_email(address: &str) -> Result<String, JsError> {
+    EmailAddress::parse(address, &[])
+        .map(|a| a.as_str().to_string())
+        .map_err(into_error)
 }
 
 /// The engine version, for diagnostics.

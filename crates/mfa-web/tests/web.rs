@@ -43,6 +43,36 @@ fn qr_svg_is_an_accessible_scalable_image() {
 }
 
 #[wasm_bindgen_test]
+fn qr_svg_draws_exactly_the_dark_modules() {
+    let svg = mfa_web::qr_svg(URI, "QR").unwrap();
+    let code =
+        qrcode::QrCode::with_error_correction_level(URI.as_bytes(), qrcode::EcLevel::M).unwrap();
+    let width = code.width();
+    let path = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
+    let mut drawn = vec![false; width * width];
+    for run in path.split('M').filter(|r| !r.is_empty()) {
+        // "x yhNv1h-Nz", with the 4-module quiet zone around the symbol.
+        let (xy, rest) = run.split_once('h').unwrap();
+        let (x, y) = xy.split_once(' ').unwrap();
+        let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
+        let n: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+        for i in 0..n {
+            assert!(
+                !drawn[(y - 4) * width + x - 4 + i],
+                "no module is drawn twice"
+            );
+            drawn[(y - 4) * width + x - 4 + i] = true;
+        }
+    }
+    let dark: Vec<bool> = code
+        .to_colors()
+        .iter()
+        .map(|c| *c == qrcode::Color::Dark)
+        .collect();
+    assert_eq!(drawn, dark);
+}
+
+#[wasm_bindgen_test]
 fn codes_are_normalised_and_checked() {
     assert_eq!(mfa_web::normalize_code(" 123 456 ", 6).unwrap(), "123456");
     let err = message(mfa_web::normalize_code("12a456", 6).unwrap_err());
@@ -65,8 +95,68 @@ fn drift_reports_the_phone_clock_offset() {
     assert!(mfa_web::estimate_drift(URI, "287082", f64::NAN, 1).is_err());
 }
 
+/// A well-formed app password built from its documented format: 30 symbols
+/// of the friendly alphabet and a checksum (weighted sum modulo 1021).
+fn app_password() -> String {
+    const FRIENDLY: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let body: Vec<u8> = (0..30u8).map(|i| (i * 7 + 3) % 32).collect();
+    let sum = body.iter().enumerate().fold(0u32, |acc, (i, v)| {
+        (acc + (i as u32 + 1) * u32::from(*v)) % 1021
+    });
+    body.iter()
+        .copied()
+        .chain([(sum / 32) as u8, (sum % 32) as u8])
+        .map(|v| FRIENDLY[v as usize] as char)
+        .collect()
+}
+
 #[wasm_bindgen_test]
 fn app_passwords_are_checked_and_formatted() {
     let err = message(mfa_web::app_password_id("hunter2").unwrap_err());
     assert!(err.starts_with("malformed_app_password: "));
+    let pw = app_password();
+    let grouped = mfa_web::format_app_password(&pw, " ").unwrap();
+    assert_eq!(grouped.len(), 32 + 7);
+    assert_eq!(grouped.replace(' ', ""), pw);
+    // Dashes, spaces and capitals as a person may type them are read the same.
+    let typed =
+        mfa_web::format_app_password(&grouped.to_uppercase().replace(' ', "-"), "").unwrap();
+    assert_eq!(typed, pw);
+    assert_eq!(mfa_web::app_password_id(&grouped).unwrap(), &pw[..4]);
+    // One mistyped symbol is caught by the checksum.
+    let swapped = format!(
+        "{}{}",
+        if pw.starts_with('a') { 'b' } else { 'a' },
+        &pw[1..]
+    );
+    assert!(mfa_web::format_app_password(&swapped, " ").is_err());
+}
+
+#[wasm_bindgen_test]
+fn phone_numbers_are_checked_before_sending() {
+    let v = mfa_web::check_phone("+44", "07700 900123").unwrap();
+    assert_eq!(field(&v, "e164").as_string().unwrap(), "+447700900123");
+    assert_eq!(field(&v, "masked").as_string().unwrap(), "+44 ••••••••23");
+    // A whole international number wins over the country chosen in the list.
+    let whole = mfa_web::check_phone("+1", "+44 (0)7700-900123").unwrap();
+    assert_eq!(field(&whole, "countryCode").as_string().unwrap(), "+44");
+    assert_eq!(field(&whole, "national").as_string().unwrap(), "7700900123");
+    let err = message(mfa_web::check_phone("+0", "123").unwrap_err());
+    assert!(
+        err.starts_with("invalid_input: invalid country code"),
+        "{err}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn email_addresses_are_checked_before_sending() {
+    assert_eq!(
+        mfa_web::check_email(" alice@example.net ").unwrap(),
+        "alice@example.net"
+    );
+    let err = message(mfa_web::check_email("alice.example.net").unwrap_err());
+    assert_eq!(
+        err,
+        "invalid_input: invalid email: must look like name@example.com"
+    );
 }

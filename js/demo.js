@@ -1,0 +1,98 @@
+// The demo page served by mfa-server at `/`: sign in with a password, then
+// whichever element the server's `next` step calls for.
+import { ApiClient, MfaError, describe } from './src/index.js';
+
+const api = new ApiClient('/api/v1');
+const $ = (id) => document.getElementById(id);
+const sections = ['sign-in', 'step', 'home'];
+
+function show(id, focus) {
+  for (const s of sections) $(s).hidden = s !== id;
+  if (focus) focus.focus();
+}
+
+function mount(tag, attrs = {}) {
+  const el = document.createElement(tag);
+  el.setAttribute('api', '/api/v1');
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  show('step');
+  $('step').replaceChildren(el);
+  return el;
+}
+
+/** Go where the server says this visitor is. */
+async function route() {
+  let s;
+  try {
+    s = await api.session();
+  } catch (e) {
+    if (e instanceof MfaError && e.status === 401) return signIn();
+    $('sign-in-error').textContent = describe(e);
+    $('sign-in-error').hidden = false;
+    return show('sign-in');
+  }
+  $('sign-out').hidden = false;
+  const next = (s.next && s.next.next) || 'continue';
+  if (next === 'register' || next === 'reregister') mount('mfa-enroll', { autofocus: '' });
+  else if (next === 'verify' || next === 'locked') mount('mfa-verify', { autofocus: '' });
+  else home(s);
+}
+
+function signIn() {
+  $('sign-out').hidden = true;
+  show('sign-in', $('user'));
+}
+
+function home(s) {
+  $('home-title').textContent = `Welcome, ${s.user}`;
+  $('home-text').textContent = s.mfa
+    ? 'You are signed in with multi-factor authentication.'
+    : 'You are signed in. Multi-factor authentication is off for your account.';
+  $('add-method').hidden = !s.mfa;
+  const widgets = $('home-widgets');
+  widgets.replaceChildren();
+  if (s.mfa && s.app_passwords_allowed) {
+    const ap = document.createElement('mfa-app-passwords');
+    ap.setAttribute('api', '/api/v1');
+    widgets.append(ap);
+  }
+  show('home', $('home-title'));
+}
+
+$('sign-in-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const err = $('sign-in-error');
+  err.hidden = true;
+  try {
+    await api.request('POST', '/sign-in', { user: $('user').value, password: $('password').value });
+    $('password').value = '';
+    await route();
+  } catch (e) {
+    err.textContent = describe(e);
+    err.hidden = false;
+    $('password').focus();
+  }
+});
+
+$('sign-out').addEventListener('click', async () => {
+  await api.request('POST', '/sign-out').catch(() => {});
+  $('step').replaceChildren();
+  $('home-widgets').replaceChildren();
+  signIn();
+});
+
+$('add-method').addEventListener('click', () => {
+  const el = document.createElement('mfa-enroll');
+  el.setAttribute('api', '/api/v1');
+  el.setAttribute('autofocus', '');
+  $('home-widgets').replaceChildren(el);
+});
+
+// The elements tell the page when their part is finished.
+document.addEventListener('mfa-verified', () => route());
+document.addEventListener('mfa-done', () => route());
+document.addEventListener('mfa-next', (ev) => {
+  if (ev.detail.next !== 'locked') route();
+});
+
+route();

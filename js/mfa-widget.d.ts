@@ -1,0 +1,176 @@
+// Type declarations of @mfa-wasm/widget.
+
+/** A method type as the server names it. */
+export type MethodType = 'authenticator_app' | 'text' | 'call' | 'email';
+
+/** A registered method as the server lists it (no secrets). */
+export interface Method {
+  id: number;
+  method_type: MethodType;
+  kind:
+    | { type: 'totp'; params: { algorithm: string; digits: number; period: number } }
+    | { type: 'hotp'; params: { algorithm: string; digits: number } }
+    | { type: 'phone'; masked: string; channel: 'text' | 'call' }
+    | { type: 'email'; masked: string };
+  is_default: boolean;
+  added_at: number;
+  last_used_at: number | null;
+}
+
+/** An error the widget can explain. */
+export class MfaError extends Error {
+  constructor(code: string, message: string, extra?: { status?: number; retryAfter?: number | null });
+  /** The server's stable code (`wrong_code`, `code_expired`, `retry_later`, `locked`, …), or `network` / `engine` / `server`. */
+  readonly code: string;
+  /** HTTP status (0 when the server was not reached). */
+  readonly status: number;
+  /** Seconds to wait before trying again (`retry_later`, `locked`). */
+  readonly retryAfter: number | null;
+  /** When that wait ends, in `Date.now()` milliseconds. */
+  readonly until: number | null;
+}
+
+/** The client of the server's `/api/v1` the elements use; cookies carry the sign-in. */
+export class ApiClient {
+  constructor(base?: string);
+  readonly base: string;
+  /** A raw request; resolves to the JSON body (null for 204), rejects with `MfaError`. */
+  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  session(): Promise<{
+    user: string;
+    mfa: boolean;
+    state: 'disabled' | 'enabled' | 'enforced';
+    next: { next: 'continue' | 'register' | 'reregister' | 'verify' | 'locked' | 'done'; [k: string]: unknown };
+    methods: Method[];
+    recovery_codes_left: number;
+    app_passwords_allowed: boolean;
+  }>;
+}
+
+/** `detail` of `mfa-enrolled`: a method was proven and now counts. */
+export interface MfaEnrolledDetail {
+  methodId: number;
+  type: MethodType;
+  methods: Method[];
+  /** Whether recovery codes were issued (they are shown to the user, never put in events). */
+  recoveryCodesIssued: boolean;
+  /** Offset in time steps of the authenticator's clock, when known. */
+  clockSkewSteps: number | null;
+}
+
+/** `detail` of `mfa-done`: the user left the final enrolment screen. */
+export interface MfaDoneDetail {
+  methods: Method[];
+}
+
+/** `detail` of `mfa-verified`: the second factor was accepted (session cookie set). */
+export interface MfaVerifiedDetail {
+  user: string;
+  /** True when the visitor was already verified and nothing was asked. */
+  already?: boolean;
+  amr?: string[];
+  methodId?: number | null;
+  rememberedDeviceUntil?: number | null;
+  sessionExpiresAt?: number | null;
+  recoveryCodesLeft?: number | null;
+}
+
+/** `detail` of `mfa-next`: the element cannot go on; the server wants another step. */
+export interface MfaNextDetail {
+  next: 'continue' | 'register' | 'reregister' | 'verify' | 'locked' | 'done';
+  until?: number;
+}
+
+/** `detail` of `mfa-error`: an error was shown to the user. */
+export interface MfaErrorDetail {
+  code: string;
+  /** The words shown. */
+  message: string;
+  status: number;
+  retryAfter: number | null;
+}
+
+/** `detail` of `mfa-app-password-created` (the password itself is never in an event). */
+export interface MfaAppPasswordCreatedDetail {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+/** `detail` of `mfa-app-password-deleted`. */
+export interface MfaAppPasswordDeletedDetail {
+  id: string;
+  name: string;
+}
+
+/** What the three elements share. */
+declare class MfaElement extends HTMLElement {
+  /** The API root (`api` attribute); default `/api/v1`. */
+  api: string;
+  /** Start over from the server's current state. */
+  refresh(): void;
+}
+
+/**
+ * `<mfa-enroll api="/api/v1" methods="authenticator_app text" account="…" default-country="GB" autofocus>`:
+ * "Set it up now", re-registration, and adding a method. Fires `mfa-enrolled`, `mfa-done`, `mfa-next`, `mfa-error`.
+ */
+export class MfaEnrollElement extends MfaElement {}
+
+/**
+ * `<mfa-verify api="/api/v1" no-remember autofocus>`: the second-factor prompt.
+ * Fires `mfa-verified`, `mfa-next`, `mfa-error`.
+ */
+export class MfaVerifyElement extends MfaElement {}
+
+/**
+ * `<mfa-app-passwords api="/api/v1">`: create, list, delete app passwords.
+ * Fires `mfa-app-password-created`, `mfa-app-password-deleted`, `mfa-error`.
+ */
+export class MfaAppPasswordsElement extends MfaElement {}
+
+/** Every text the widget shows, by key; assign to reword or translate (`{name}` placeholders are filled in). */
+export const messages: Record<string, string>;
+
+/** The words the widget shows for an error. */
+export function describe(err: MfaError | { code: string; message?: string; status?: number }): string;
+
+/** The engine (wasm), loaded once. */
+export function engine(): Promise<{
+  parseOtpauth(uri: string): {
+    kind: 'totp' | 'hotp';
+    issuer: string | null;
+    account: string;
+    algorithm: string;
+    digits: number;
+    period: number | null;
+    counter: number | null;
+    manualKey: string;
+    warnings: string[];
+  };
+  qrSvg(text: string, label: string): string;
+  normalizeCode(code: string, digits: number): string;
+  estimateDrift(uri: string, code: string, nowMs: number, maxSteps: number): { offsetSteps: number; offsetSeconds: number; noticeable: boolean } | null;
+  checkPhone(countryCode: string, number: string): { countryCode: string; national: string; e164: string; masked: string };
+  checkEmail(address: string): string;
+  appPasswordId(presented: string): string;
+  formatAppPassword(presented: string, separator: string): string;
+  engineVersion(): string;
+}>;
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'mfa-enroll': MfaEnrollElement;
+    'mfa-verify': MfaVerifyElement;
+    'mfa-app-passwords': MfaAppPasswordsElement;
+  }
+  interface HTMLElementEventMap {
+    'mfa-enrolled': CustomEvent<MfaEnrolledDetail>;
+    'mfa-done': CustomEvent<MfaDoneDetail>;
+    'mfa-verified': CustomEvent<MfaVerifiedDetail>;
+    'mfa-next': CustomEvent<MfaNextDetail>;
+    'mfa-error': CustomEvent<MfaErrorDetail>;
+    'mfa-app-password-created': CustomEvent<MfaAppPasswordCreatedDetail>;
+    'mfa-app-password-deleted': CustomEvent<MfaAppPasswordDeletedDetail>;
+  }
+}

@@ -1,0 +1,93 @@
+// The server's API (`/api/v1`), as the widget uses it. Every failure becomes
+// an `MfaError` with the server's stable code, so the elements can say in
+// plain words what happened and what to do.
+
+/** An error the widget can explain: a server error code, `network` or `engine`. */
+export class MfaError extends Error {
+  /**
+   * @param {string} code stable code (`wrong_code`, `locked`, `network`, …)
+   * @param {string} message the server's or engine's own message
+   * @param {{status?: number, retryAfter?: number|null}} [extra]
+   */
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = 'MfaError';
+    this.code = code;
+    this.status = extra.status || 0;
+    this.retryAfter = extra.retryAfter ?? null;
+    // When a wait ends, computed once so every reader agrees.
+    this.until = this.retryAfter == null ? null : Date.now() + this.retryAfter * 1000;
+  }
+}
+
+/** Turn an error thrown by the wasm engine (`code: message`) into an `MfaError`. */
+export function engineError(e) {
+  const text = String((e && e.message) || e);
+  const at = text.indexOf(': ');
+  return at > 0 && /^[a-z_]+$/.test(text.slice(0, at))
+    ? new MfaError(text.slice(0, at), text.slice(at + 2))
+    : new MfaError('engine', text);
+}
+
+/** A small client of the reference server's API; cookies carry the sign-in. */
+export class ApiClient {
+  /** @param {string} base the API root, e.g. `/api/v1` or `https://mfa.example.com/api/v1` */
+  constructor(base) {
+    this.base = String(base || '/api/v1').replace(/\/+$/, '');
+  }
+
+  async request(method, path, body) {
+    const init = { method, credentials: 'include', headers: { Accept: 'application/json' } };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(this.base + path, init);
+    } catch (e) {
+      throw new MfaError('network', String((e && e.message) || e));
+    }
+    let data = null;
+    if (res.status !== 204) {
+      try {
+        data = await res.json();
+      } catch {
+        data = null;
+      }
+    }
+    if (res.ok) return data;
+    const err = (data && data.error) || {};
+    const header = Number(res.headers.get('Retry-After'));
+    const retryAfter = err.retry_after ?? (header > 0 ? header : null);
+    const code = err.code || (res.status >= 500 ? 'server' : `http_${res.status}`);
+    throw new MfaError(code, err.message || res.statusText || `HTTP ${res.status}`, {
+      status: res.status,
+      retryAfter,
+    });
+  }
+
+  session() { return this.request('GET', '/session'); }
+  methods() { return this.request('GET', '/methods'); }
+  beginAuthenticator(account) {
+    return this.request('POST', '/methods/authenticator', account ? { account } : {});
+  }
+  beginPhone(countryCode, number, channel) {
+    return this.request('POST', '/methods/phone', { country_code: countryCode, number, channel });
+  }
+  beginEmail(address) { return this.request('POST', '/methods/email', { address }); }
+  resend() { return this.request('POST', '/methods/resend', {}); }
+  confirm(code) { return this.request('POST', '/methods/confirm', { code }); }
+  sendCode(methodId) { return this.request('POST', '/verify/send', { method_id: methodId }); }
+  verify(code, methodId, remember) {
+    return this.request('POST', '/verify', { method_id: methodId, code, remember_device: !!remember });
+  }
+  verifyRecovery(code, remember) {
+    return this.request('POST', '/verify/recovery', { code, remember_device: !!remember });
+  }
+  appPasswords() { return this.request('GET', '/app-passwords'); }
+  createAppPassword(name) { return this.request('POST', '/app-passwords', { name }); }
+  deleteAppPassword(id) {
+    return this.request('DELETE', `/app-passwords/${encodeURIComponent(id)}`);
+  }
+}

@@ -1,0 +1,217 @@
+// Every word the widget shows, in one place. Hosts translate or reword by
+// assigning to `messages` before the elements render (`{name}` is filled in).
+
+/** The texts, by key. */
+export const messages = {
+  // Errors a person can meet, by the server's or engine's code.
+  network: 'We can’t reach the server. Check your internet connection and try again.',
+  server: 'Something went wrong on our side. Try again in a moment.',
+  engine: 'Part of this page didn’t load. Reload the page and try again.',
+  not_signed_in: 'You’re not signed in, or your sign-in expired. Sign in again with your user name and password.',
+  mfa_required: 'Verify your identity with your second method first.',
+  wrong_code: 'That code isn’t right. Check it and try again.',
+  malformed_code: 'Enter the whole code: {digits} digits.',
+  replay: 'That code was already used. Wait for your app to show a new code, then enter it.',
+  code_expired: 'That code has expired. Choose “Send a new code” and enter the new one.',
+  attempts_exhausted: 'Too many wrong tries with this code. Choose “Send a new code” to get another.',
+  no_active_code: 'No code has been sent yet. Choose “Send code” first.',
+  retry_later: 'Too many wrong codes in a row. You can try again in {wait}.',
+  locked: 'Too many failed attempts: this method is locked until {time}. Use another method, or ask your administrator to unlock it.',
+  delivery_failed: 'We couldn’t send the code. Try again, or choose another method.',
+  registration_expired: 'Setting up took too long. Start again.',
+  no_pending_registration: 'This set-up is no longer in progress. Start again.',
+  method_not_allowed: 'Your organisation doesn’t allow this method. Choose another one.',
+  unknown_method: 'This method is no longer registered. Choose another one.',
+  duplicate_name: 'You already have an app password with this name. Choose another name.',
+  app_passwords_disabled: 'Your organisation doesn’t allow creating app passwords.',
+  wrong_recovery_code: 'That recovery code isn’t valid, or it was already used.',
+  malformed_recovery_code: 'A recovery code is 12 letters and digits, like abcd-efgh-jkmn.',
+  busy: 'Your account is being changed elsewhere right now. Try again.',
+  password_locked: 'Too many wrong passwords. You can try again in {wait}.',
+  invalid_credentials: 'The user name or password isn’t right.',
+  empty_code: 'Enter the code.',
+  empty_field: 'Fill this in.',
+  can_retry: 'You can try again now.',
+
+  // Shared.
+  loading: 'Loading…',
+  back: 'Back',
+  next: 'Next',
+  cancel: 'Cancel',
+  copy: 'Copy',
+  copied: 'Copied to the clipboard.',
+  copy_failed: 'Couldn’t copy. Select the text and copy it yourself.',
+  try_again: 'Try again',
+  send_new_code: 'Send a new code',
+  code_resent: 'A new code is on its way to {destination}. Only the newest code works.',
+  code_label: 'Code',
+  code_hint_app: 'The {digits}-digit code shown in your authenticator app.',
+  code_hint_sent: 'The code in the message. It expires at {time}.',
+  sign_in_again: 'Sign in again',
+
+  // Method names.
+  m_authenticator_app: 'Authenticator app',
+  m_text: 'Text message',
+  m_call: 'Phone call',
+  m_email: 'Email',
+  m_authenticator_app_hint: 'Get codes from an app such as Microsoft Authenticator or Google Authenticator.',
+  m_phone: 'Phone',
+  m_phone_hint: 'Get a code by text message or phone call.',
+  m_email_hint: 'Get a code by email. Use an address outside your organisation.',
+
+  // <mfa-enroll>
+  enroll_title: 'Keep your account secure',
+  enroll_intro: 'Your organisation requires a second way to prove it’s you. Set it up now: it takes a minute.',
+  reenroll_title: 'Set up your security info again',
+  reenroll_intro: 'Your administrator asked you to set up your sign-in methods again. Your earlier methods stop working once you finish.',
+  add_title: 'Add a sign-in method',
+  add_intro: 'Choose another way to prove it’s you, in case your usual one isn’t at hand.',
+  choose_legend: 'Which method do you want to use?',
+  app_title: 'Set up your authenticator app',
+  app_step1: 'Install an authenticator app on your phone if you don’t have one.',
+  app_step2: 'In the app, add an account and scan this QR code.',
+  app_step3: 'Enter the code the app shows.',
+  qr_label: 'QR code for {issuer}: {account}',
+  cant_scan: 'Can’t scan the code?',
+  manual_intro: 'Choose to enter a key in your app, then type:',
+  manual_account: 'Account',
+  manual_key: 'Key',
+  manual_type: 'Type',
+  manual_type_value: 'Time-based',
+  copy_key: 'Copy key',
+  phone_title: 'Set up your phone',
+  phone_intro: 'We’ll send a code to prove this phone is yours.',
+  country: 'Country or region',
+  number: 'Phone number',
+  number_hint: 'Without the country code (e.g. 07700 900123), or the whole number starting with +.',
+  channel_legend: 'How should we send the code?',
+  channel_text: 'Text me a code',
+  channel_call: 'Call me',
+  email_title: 'Set up your email',
+  email_intro: 'We’ll email a code to prove this address is yours.',
+  email_label: 'Email address',
+  code_title: 'Enter the code',
+  sent_text: 'We texted a code to {destination}.',
+  sent_call: 'We’re calling {destination}. Answer, and listen for the code.',
+  sent_email: 'We emailed a code to {destination}.',
+  verify: 'Verify',
+  done_title: 'You’re all set',
+  done_intro: 'Your {method} is set up. You’ll use it when you sign in.',
+  noun_authenticator_app: 'authenticator app',
+  noun_text: 'phone',
+  noun_call: 'phone',
+  noun_email: 'email address',
+  drift: 'Your phone’s clock seems to be about {offset} {direction}. Codes may stop working: set your phone to use the network time.',
+  drift_behind: 'behind',
+  drift_ahead: 'ahead',
+  recovery_title: 'Save your recovery codes',
+  recovery_intro: 'If you lose your phone, each of these codes lets you sign in once. Keep them somewhere safe: they won’t be shown again.',
+  recovery_list: 'Recovery codes',
+  copy_codes: 'Copy codes',
+  download_codes: 'Download codes',
+  recovery_file: 'recovery-codes.txt',
+  recovery_file_header: 'Recovery codes for {user}. Each code works once.',
+  saved_codes: 'I have saved my recovery codes',
+  saved_codes_first: 'Save your recovery codes first, then tick the box.',
+  add_another: 'Add another method',
+  continue: 'Continue',
+  wait_verify: 'You need to verify your identity before you can add methods.',
+
+  // <mfa-verify>
+  verify_title: 'Verify your identity',
+  verify_app: 'Enter the code shown in your authenticator app.',
+  verify_send_text: 'We’ll text a code to {destination}.',
+  verify_send_call: 'We’ll call {destination} and read out a code.',
+  verify_send_email: 'We’ll email a code to {destination}.',
+  send_code: 'Send code',
+  call_me: 'Call me',
+  remember: 'Don’t ask again on this device',
+  remember_hint: 'Only on a device you don’t share with others.',
+  other_method: 'Use another method',
+  other_title: 'Choose how to verify',
+  use_app: 'Use a code from my authenticator app',
+  use_text: 'Text {destination}',
+  use_call: 'Call {destination}',
+  use_email: 'Email {destination}',
+  use_recovery: 'Use a recovery code',
+  recovery_label: 'Recovery code',
+  recovery_hint: '12 letters and digits, like abcd-efgh-jkmn.',
+  verified_title: 'Verified',
+  verified_intro: 'You’re signed in.',
+  remembered_until: 'This device won’t ask again until {time}.',
+  recovery_left: 'You have {count} recovery codes left. Create new ones when you’re signed in.',
+  already_verified: 'You’re already verified on this device.',
+  locked_title: 'Sign-in is locked for now',
+  locked_intro: 'Too many failed attempts. You can try again after {time}, or ask your administrator to unlock your account.',
+  methods_held: 'Not available right now: {methods}. It’s locked after too many failed attempts, or your organisation no longer allows it.',
+  needs_enroll: 'You need to set up your security info first.',
+
+  // <mfa-app-passwords>
+  ap_title: 'App passwords',
+  ap_intro: 'Some apps, such as Outlook 2013, Apple Mail or scripts, can’t ask for a verification code. Create an app password for each of them, and use it there instead of your password.',
+  ap_name: 'Name',
+  ap_name_hint: 'Which app or device it’s for, e.g. “Outlook on my laptop”.',
+  ap_create: 'Create',
+  ap_created_title: 'Your new app password',
+  ap_created_intro: 'Enter this password in {name} instead of your usual password.',
+  ap_password: 'App password',
+  ap_warning: 'Copy it now. It won’t be shown again.',
+  ap_done: 'Done',
+  ap_list: 'Your app passwords',
+  ap_none: 'You have no app passwords.',
+  ap_created: 'Created',
+  ap_last_used: 'Last used',
+  ap_never: 'Never',
+  ap_actions: 'Actions',
+  ap_delete: 'Delete',
+  ap_delete_label: 'Delete {name}',
+  ap_confirm: 'Delete “{name}”? Apps that use it will stop signing in.',
+  ap_deleted: 'Deleted “{name}”.',
+  ap_not_allowed: 'Your organisation doesn’t allow creating app passwords.',
+};
+
+/** The text for `key` with `{name}` placeholders filled from `vars`. */
+export function t(key, vars) {
+  const text = messages[key] ?? key;
+  return vars ? text.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : text;
+}
+
+/** A short, local date and time. */
+export function formatTime(unixSeconds) {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(
+    new Date(unixSeconds * 1000),
+  );
+}
+
+/** A wait in words: "45 seconds", "3 minutes". */
+export function formatWait(seconds) {
+  const s = Math.max(1, Math.ceil(seconds));
+  const [n, unit] = s < 90 ? [s, 'second'] : s < 5400 ? [Math.round(s / 60), 'minute'] : [Math.round(s / 3600), 'hour'];
+  return new Intl.NumberFormat(undefined, { style: 'unit', unit, unitDisplay: 'long' }).format(n);
+}
+
+/** What to tell a person about an error: words of our own when we have them, else the server's. */
+export function describe(err) {
+  const code = (err && err.code) || 'server';
+  const until = err && err.until;
+  switch (code) {
+    case 'retry_later':
+    case 'password_locked':
+      return t(code, { wait: formatWait(until ? (until - Date.now()) / 1000 : 30) });
+    case 'locked':
+      return t(code, { time: until ? formatTime(until / 1000) : '' });
+    case 'malformed_code': {
+      const m = /(\d) digits/.exec((err && err.message) || '');
+      return t(code, { digits: m ? m[1] : 6 });
+    }
+    default:
+      if (code in messages && !/^(invalid_|http_)/.test(code)) return t(code);
+      if (err && err.status >= 500) return t('server');
+      return sentence((err && err.message) || t('server'));
+  }
+}
+
+function sentence(text) {
+  const s = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}

@@ -1,0 +1,214 @@
+// <mfa-verify>: the second factor at sign-in. The default method first; "use
+// another method" lists the others and recovery codes; "don't ask again on
+// this device" asks the server for a remembered-device cookie.
+import { MfaElement, form } from './base.js';
+import { h, uid, button, field, codeField } from './dom.js';
+import { t, formatTime } from './messages.js';
+
+export class MfaVerifyElement extends MfaElement {
+  async start() {
+    const s = await this.client.session();
+    const next = (s.next && s.next.next) || 'continue';
+    this.user = s.user;
+    if (s.mfa || next === 'done') {
+      this.view(t('verified_title'), h('p', {}, t('already_verified')));
+      this.emit('mfa-verified', { user: s.user, already: true });
+      return;
+    }
+    if (next === 'locked') {
+      this.view(t('locked_title'), h('p', {}, t('locked_intro', { time: formatTime(s.next.until) })));
+      this.emit('mfa-next', { next, until: s.next.until });
+      return;
+    }
+    if (next !== 'verify') {
+      this.view(t('verify_title'), h('p', {}, t('needs_enroll')));
+      this.emit('mfa-next', { next });
+      return;
+    }
+    const usable = new Set(s.next.methods);
+    this.methods = (s.methods || []).filter((m) => usable.has(m.id));
+    this.recovery = !!s.next.recovery_codes;
+    // Registered but not offered: locked after failed attempts, or no longer allowed.
+    const held = (s.methods || []).filter((m) => !usable.has(m.id));
+    this.heldNote = held.length
+      ? h('p', { class: 'mfa-note' }, t('methods_held', { methods: held.map((m) => methodName(m)).join(', ') }))
+      : null;
+    const first = this.methods.find((m) => m.id === s.next.default) || this.methods[0];
+    if (first) this.prompt(first);
+    else this.recoveryPrompt();
+  }
+
+  /** The "don't ask again on this device" box, unless the page turned it off. */
+  rememberBox() {
+    if (this.hasAttribute('no-remember')) return { box: null, checked: () => false };
+    const id = uid('remember');
+    const box = h(
+      'div',
+      { class: 'mfa-check' },
+      h('input', { type: 'checkbox', id, 'aria-describedby': `${id}-hint` }),
+      h('label', { for: id }, t('remember')),
+      h('p', { id: `${id}-hint`, class: 'mfa-hint' }, t('remember_hint')),
+    );
+    return { box, checked: () => box.querySelector('input').checked };
+  }
+
+  otherButton() {
+    if (this.methods.length + (this.recovery ? 1 : 0) < 2) return null;
+    return button(t('other_method'), () => {
+      this.takeFocus();
+      this.others();
+    }, { class: 'mfa-button mfa-link' });
+  }
+
+  /** Ask for the code of method `m`; text, call and email first send it. */
+  prompt(m, sent = null) {
+    const type = m.method_type;
+    const destination = m.kind && m.kind.masked;
+    const msg = h('p', { class: 'mfa-error', hidden: true });
+    if (type !== 'authenticator_app' && !sent) {
+      const send = button(t(type === 'call' ? 'call_me' : 'send_code'), null, { primary: true, type: 'submit' });
+      const f = form(
+        (f) =>
+          this.busy(f, async () => {
+            try {
+              this.prompt(m, await this.client.sendCode(m.id));
+            } catch (e) {
+              this.showError(e, msg, send);
+            }
+          }),
+        this.takeHeldNote(),
+        h('p', {}, t(`verify_send_${type}`, { destination })),
+        msg,
+        h('div', { class: 'mfa-actions' }, send, this.otherButton()),
+      );
+      this.view(t('verify_title'), f, { focus: send });
+      return;
+    }
+    const digits = type === 'authenticator_app' ? (m.kind.params && m.kind.params.digits) || 6 : 0;
+    const hint = digits ? t('code_hint_app', { digits }) : t('code_hint_sent', { time: formatTime(sent.expires_at) });
+    const code = codeField(t('code_label'), hint, digits, () => f.requestSubmit());
+    const remember = this.rememberBox();
+    const submit = button(t('verify'), null, { primary: true, type: 'submit' });
+    const info = h('p', { class: 'mfa-note', hidden: true });
+    const resend = digits
+      ? null
+      : button(t('send_new_code'), () =>
+          this.busy(f, async () => {
+            code.clear();
+            try {
+              const again = await this.client.sendCode(m.id);
+              info.textContent = t('code_resent', { destination: again.masked_destination });
+              info.hidden = false;
+              this.say(info.textContent);
+              code.input.value = '';
+              code.input.focus();
+            } catch (e) {
+              this.showError(e, code, [submit, resend]);
+            }
+          }),
+        );
+    const f = form(
+      (f) =>
+        this.busy(f, async () => {
+          const typed = code.input.value;
+          if (!typed) return code.error(t('empty_code'));
+          try {
+            const mfa = await this.engine();
+            const n = digits || Math.min(8, Math.max(6, typed.length));
+            const normal = this.check(() => mfa.normalizeCode(typed, n));
+            this.success(await this.client.verify(normal, m.id, remember.checked()));
+          } catch (e) {
+            this.showError(e, code, submit);
+          }
+        }),
+      this.takeHeldNote(),
+      h('p', {}, digits ? t('verify_app') : t(`sent_${type}`, { destination: sent.masked_destination })),
+      code.wrap,
+      info,
+      remember.box,
+      h('div', { class: 'mfa-actions' }, submit, resend, this.otherButton()),
+    );
+    this.view(t('verify_title'), f, { focus: code.input });
+  }
+
+  /** "Use another method": every usable method and recovery codes. */
+  others() {
+    const choices = this.methods.map((m) => {
+      const d = { destination: m.kind && m.kind.masked };
+      const label = m.method_type === 'authenticator_app' ? t('use_app') : t(`use_${m.method_type}`, d);
+      return h('li', {}, button(label, () => {
+        this.takeFocus();
+        this.prompt(m);
+      }, { class: 'mfa-button mfa-option' }));
+    });
+    if (this.recovery) {
+      choices.push(h('li', {}, button(t('use_recovery'), () => {
+        this.takeFocus();
+        this.recoveryPrompt();
+      }, { class: 'mfa-button mfa-option' })));
+    }
+    this.view(t('other_title'), h('ul', { class: 'mfa-options' }, choices));
+  }
+
+  /** A recovery code instead of a method. */
+  recoveryPrompt() {
+    const code = field(
+      t('recovery_label'),
+      { type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', class: 'mfa-input mfa-code mfa-recovery-code' },
+      t('recovery_hint'),
+    );
+    const remember = this.rememberBox();
+    const submit = button(t('verify'), null, { primary: true, type: 'submit' });
+    const f = form(
+      (f) =>
+        this.busy(f, async () => {
+          const typed = code.input.value.trim();
+          if (!typed) return code.error(t('empty_code'));
+          try {
+            this.success(await this.client.verifyRecovery(typed, remember.checked()));
+          } catch (e) {
+            this.showError(e, code, submit);
+          }
+        }),
+      this.takeHeldNote(),
+      code.wrap,
+      remember.box,
+      h('div', { class: 'mfa-actions' }, submit, this.otherButton()),
+    );
+    this.view(t('verify_title'), f, { focus: code.input });
+  }
+
+  /** The note about methods not offered, shown once, on the first prompt. */
+  takeHeldNote() {
+    const note = this.heldNote;
+    this.heldNote = null;
+    return note;
+  }
+
+  success(res) {
+    const content = [h('p', {}, t('verified_intro'))];
+    if (res.remembered_device_until) {
+      content.push(h('p', {}, t('remembered_until', { time: formatTime(res.remembered_device_until) })));
+    }
+    // A recovery code was used (no method id): say how many are left.
+    if (res.method_id == null && res.recovery_codes_left != null) {
+      content.push(h('p', { class: 'mfa-note' }, t('recovery_left', { count: res.recovery_codes_left })));
+    }
+    this.view(t('verified_title'), content);
+    this.say(t('verified_title'));
+    this.emit('mfa-verified', {
+      user: res.user,
+      amr: res.amr || [],
+      methodId: res.method_id ?? null,
+      rememberedDeviceUntil: res.remembered_device_until ?? null,
+      sessionExpiresAt: res.session_expires_at ?? null,
+      recoveryCodesLeft: res.recovery_codes_left ?? null,
+    });
+  }
+}
+
+/** A method as a person knows it: "authenticator app", "phone +44 ••••23". */
+function methodName(m) {
+  const masked = m.kind && m.kind.masked;
+  return masked ? `${t(`noun_${m.method_type}`)} ${masked}` : t(`noun_${m.method_type}`);
+}
