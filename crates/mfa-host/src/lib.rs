@@ -47,7 +47,10 @@ mod runtime;
 mod types;
 
 /// Host bindings generated from `wit/`.
-#[allow(missing_docs, reason = "generated from wit/, whose documentation it carries")]
+#[allow(
+    missing_docs,
+    reason = "generated from wit/, whose documentation it carries"
+)]
 mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit",

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use wasmtime::component::{Linker, ResourceAny, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
-    ResourceLimiter, Store, Trap,
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, ResourceLimiter,
+    Store, Trap,
 };
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -166,7 +166,11 @@ fn placeholder_policy() -> crate::Policy {
         backoff_max_secs: 0,
         lockout_threshold: 0,
         lockout_secs: 0,
-        argon2: Argon2Params { m_kib: 0, t: 0, p: 0 },
+        argon2: Argon2Params {
+            m_kib: 0,
+            t: 0,
+            p: 0,
+        },
         organisation_domains: Vec::new(),
     }
 }
@@ -202,9 +206,11 @@ impl Runtime {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| Error::Load {
             reason: format!("cannot link WASI: {e:#}"),
         })?;
-        let instance_pre = linker.instantiate_pre(&component).map_err(|e| Error::Load {
-            reason: format!("the component does not fit this host: {e:#}"),
-        })?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| Error::Load {
+                reason: format!("the component does not fit this host: {e:#}"),
+            })?;
         let pre = ComponentPre::new(instance_pre).map_err(|e| Error::Load {
             reason: format!("the component does not export mfa:engine/component@0.1.0: {e:#}"),
         })?;

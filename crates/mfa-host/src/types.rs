@@ -5,8 +5,8 @@ use core::fmt;
 
 use crate::EngineError;
 use crate::bindings::exports::mfa::engine::{
-    app_passwords as wapp, engine as wengine, enrolment as wenrol, otp as wotp,
-    tokens as wtokens, types as w,
+    app_passwords as wapp, engine as wengine, enrolment as wenrol, otp as wotp, tokens as wtokens,
+    types as w,
 };
 
 pub use crate::bindings::exports::mfa::engine::app_passwords::AppPasswordRequest;

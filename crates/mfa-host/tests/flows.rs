@@ -90,7 +90,12 @@ impl Comp {
             },
             revision: out.saved.revision,
             stored,
-            events: out.saved.events.iter().map(|e| host_event(&e.kind)).collect(),
+            events: out
+                .saved
+                .events
+                .iter()
+                .map(|e| host_event(&e.kind))
+                .collect(),
         };
         (step, out.result.ok())
     }
@@ -163,7 +168,9 @@ fn enrolment_verify_and_replay_match_native() {
 
     // The admin turns MFA on.
     let (cs, _) = {
-        let out = c.host.set_mfa_state(c.record(), host::MfaState::Enabled, "admin", NOW);
+        let out = c
+            .host
+            .set_mfa_state(c.record(), host::MfaState::Enabled, "admin", NOW);
         c.apply(out)
     };
     let (ns, _) = n.apply(|e, r, _, a| {
@@ -228,7 +235,9 @@ fn enrolment_verify_and_replay_match_native() {
     let (ns, _) = n.apply(|e, r, rng, a| e.confirm_registration(r, &code, NOW, rng, a));
     assert_eq!(cs, ns);
     let confirmed = confirmed.expect("confirmed");
-    let codes = confirmed.recovery_codes.expect("first registration gives recovery codes");
+    let codes = confirmed
+        .recovery_codes
+        .expect("first registration gives recovery codes");
     assert_eq!(codes.codes.len(), usize::from(policy.recovery_code_count));
 
     let summary = c.host.summary(c.record(), NOW).expect("summary");
@@ -248,7 +257,9 @@ fn enrolment_verify_and_replay_match_native() {
     assert_eq!(verified.amr, ["otp"]);
     assert_eq!(verified.matched.expect("matched").offset, 0);
 
-    let out = c.host.verify(c.record(), None, &totp_now(&c_secret, t), t + 1);
+    let out = c
+        .host
+        .verify(c.record(), None, &totp_now(&c_secret, t), t + 1);
     let (cs, _) = c.apply(out);
     let (ns, _) = n.apply(|e, r, _, a| e.verify(r, None, &code, t + 1, a));
     assert_eq!(cs, ns);
@@ -293,7 +304,10 @@ fn enrolment_verify_and_replay_match_native() {
     assert_eq!(native_claims.jti, claims.jti);
     assert_eq!(
         c.host
-            .verify_session(token.expose(), t + u64::from(policy.session_lifetime_secs) + 1)
+            .verify_session(
+                token.expose(),
+                t + u64::from(policy.session_lifetime_secs) + 1
+            )
             .unwrap_err()
             .engine()
             .map(|e| e.code().to_string()),
@@ -314,7 +328,11 @@ fn native_records_work_in_the_component_and_back() {
     let Some(core::Registration::Authenticator { uri, .. }) = reg else {
         panic!("registration")
     };
-    let secret = core::OtpAuthUri::parse(uri.expose()).expect("uri").0.secret().to_vec();
+    let secret = core::OtpAuthUri::parse(uri.expose())
+        .expect("uri")
+        .0
+        .secret()
+        .to_vec();
     let code = totp_now(&secret, NOW);
     n.apply(|e, r, rng, a| e.confirm_registration(r, &code, NOW, rng, a));
     let stored = n.rec.to_json().into_bytes();
@@ -350,7 +368,9 @@ fn app_passwords_match_native() {
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         expires_at: None,
     };
-    let out = c.host.create_app_password(c.record(), &req("Outlook", &["smtp"]), NOW);
+    let out = c
+        .host
+        .create_app_password(c.record(), &req("Outlook", &["smtp"]), NOW);
     let (cs, created) = c.apply(out);
     let scopes = vec!["smtp".to_string()];
     let (ns, native_created) =
@@ -360,12 +380,18 @@ fn app_passwords_match_native() {
     let native_created = native_created.expect("created natively");
     assert!(!format!("{created:?}").contains(created.password.expose()));
     assert_eq!(
-        c.host.parse_app_password(created.password.expose()).expect("parses"),
+        c.host
+            .parse_app_password(created.password.expose())
+            .expect("parses"),
         created.id
     );
 
     // Use with and out of scope.
-    for (scope, t) in [(Some("smtp"), NOW + 100), (Some("imap"), NOW + 200), (None, NOW + 300)] {
+    for (scope, t) in [
+        (Some("smtp"), NOW + 100),
+        (Some("imap"), NOW + 200),
+        (None, NOW + 300),
+    ] {
         let out = c
             .host
             .verify_app_password(c.record(), created.password.expose(), scope, t);
@@ -376,7 +402,9 @@ fn app_passwords_match_native() {
     }
 
     // Duplicate name, then the limit of 3.
-    let out = c.host.create_app_password(c.record(), &req("outlook", &[]), NOW);
+    let out = c
+        .host
+        .create_app_password(c.record(), &req("outlook", &[]), NOW);
     let (cs, _) = c.apply(out);
     assert_eq!(cs.answer, "duplicate_name");
     for name in ["Mail", "Scripts", "One too many"] {
@@ -411,7 +439,9 @@ fn app_passwords_match_native() {
     assert_eq!(m.id, created.id);
 
     // Delete: it stops working at once.
-    let out = c.host.delete_app_password(c.record(), &created.id, NOW + 400);
+    let out = c
+        .host
+        .delete_app_password(c.record(), &created.id, NOW + 400);
     let (cs, _) = c.apply(out);
     let (ns, _) = n.apply(|e, r, _, a| e.delete_app_password(r, &native_created.id, NOW + 400, a));
     assert_eq!(cs, ns);
@@ -427,7 +457,9 @@ fn app_passwords_match_native() {
 fn admin_operations_match_native() {
     let policy = test_policy();
     let (mut c, mut n) = sides("dave@example.com", &policy);
-    let out = c.host.set_mfa_state(c.record(), host::MfaState::Enforced, "root", NOW);
+    let out = c
+        .host
+        .set_mfa_state(c.record(), host::MfaState::Enforced, "root", NOW);
     c.apply(out);
     n.apply(|e, r, _, a| {
         e.set_mfa_state(r, core::MfaState::Enforced, "root", NOW, a);
@@ -461,18 +493,24 @@ fn admin_operations_match_native() {
     });
     assert_eq!(cs, ns);
     assert!(matches!(
-        c.host.enrollment_check(c.record(), NOW + 10).expect("check"),
+        c.host
+            .enrollment_check(c.record(), NOW + 10)
+            .expect("check"),
         host::NextStep::Reregister(_)
     ));
 
-    let out = c.host.delete_all_app_passwords(c.record(), "root", NOW + 20);
+    let out = c
+        .host
+        .delete_all_app_passwords(c.record(), "root", NOW + 20);
     let (cs, count) = c.apply(out);
     let (ns, ncount) = n.apply(|e, r, _, a| Ok(e.delete_all_app_passwords(r, "root", NOW + 20, a)));
     assert_eq!(cs, ns);
     assert_eq!(count, Some(1));
     assert_eq!(count, ncount);
 
-    let out = c.host.restore_remembered_devices(c.record(), "root", NOW + 30);
+    let out = c
+        .host
+        .restore_remembered_devices(c.record(), "root", NOW + 30);
     let (cs, _) = c.apply(out);
     let (ns, _) = n.apply(|e, r, _, a| {
         e.restore_remembered_devices(r, "root", NOW + 30, a);

@@ -118,7 +118,12 @@ fn argon2_default_parameters_need_more_than_a_tiny_memory_limit() {
             NOW,
         )
         .unwrap_err();
-    assert_eq!(err, Error::MemoryLimit { limit_bytes: 8 << 20 });
+    assert_eq!(
+        err,
+        Error::MemoryLimit {
+            limit_bytes: 8 << 20
+        }
+    );
 }
 
 fn host() -> MfaHost {
@@ -144,13 +149,24 @@ fn corrupt_records_get_typed_errors() {
         br#"{"schema": 1, "revision": 0, "user_id": "a", "created_at": 0, "state": "bogus"}"#,
         br#"{"schema": 1, "revision": 0, "user_id": "", "created_at": 0}"#,
     ] {
-        let err = host.verify(Record::Stored(bytes), None, "123456", NOW).unwrap_err();
-        assert_eq!(engine_code(Err::<(), _>(err.clone())), "corrupt_record", "{bytes:?}");
-        assert!(err.to_string().starts_with("stored user record is unreadable"), "{err}");
+        let err = host
+            .verify(Record::Stored(bytes), None, "123456", NOW)
+            .unwrap_err();
+        assert_eq!(
+            engine_code(Err::<(), _>(err.clone())),
+            "corrupt_record",
+            "{bytes:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("stored user record is unreadable"),
+            "{err}"
+        );
     }
     let huge = vec![b' '; mfa_host::MAX_RECORD_BYTES + 1];
     assert_eq!(
-        host.verify(Record::Stored(&huge), None, "123456", NOW).unwrap_err(),
+        host.verify(Record::Stored(&huge), None, "123456", NOW)
+            .unwrap_err(),
         Error::InputTooLarge {
             what: "stored record",
             max: mfa_host::MAX_RECORD_BYTES
@@ -161,7 +177,10 @@ fn corrupt_records_get_typed_errors() {
 #[test]
 fn tampered_seed_is_refused_as_seal_broken() {
     let host = host();
-    let new = Record::New { user_id: "mia", now: NOW };
+    let new = Record::New {
+        user_id: "mia",
+        now: NOW,
+    };
     let out = host.begin_authenticator(new, None, NOW).expect("begin");
     let setup = out.result.expect("setup");
     let stored = out.saved.stored.expect("stored");
@@ -185,17 +204,42 @@ fn tampered_seed_is_refused_as_seal_broken() {
 #[test]
 fn bad_arguments_get_typed_errors() {
     let host = host();
-    let new = Record::New { user_id: "noa", now: NOW };
+    let new = Record::New {
+        user_id: "noa",
+        now: NOW,
+    };
     // Invalid strings.
-    assert_eq!(engine_code(host.parse_otpauth("otpauth://totp/x?secret=%%%")), "invalid_uri");
-    assert_eq!(engine_code(host.parse_otpauth("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&algorithm=MD5")), "invalid_uri");
-    assert_eq!(engine_code(host.parse_app_password("hunter2\u{0}")), "malformed_app_password");
-    assert_eq!(engine_code(host.check_totp(b"12345678901234567890", params(), "12a456", NOW, 1)), "malformed_code");
     assert_eq!(
-        engine_code(host.verify_token_with_jwks("{not json", "i", "a", mfa_host::TokenKind::Session, "x.y.z", NOW)),
+        engine_code(host.parse_otpauth("otpauth://totp/x?secret=%%%")),
+        "invalid_uri"
+    );
+    assert_eq!(
+        engine_code(host.parse_otpauth("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&algorithm=MD5")),
+        "invalid_uri"
+    );
+    assert_eq!(
+        engine_code(host.parse_app_password("hunter2\u{0}")),
+        "malformed_app_password"
+    );
+    assert_eq!(
+        engine_code(host.check_totp(b"12345678901234567890", params(), "12a456", NOW, 1)),
+        "malformed_code"
+    );
+    assert_eq!(
+        engine_code(host.verify_token_with_jwks(
+            "{not json",
+            "i",
+            "a",
+            mfa_host::TokenKind::Session,
+            "x.y.z",
+            NOW
+        )),
         "invalid_keys"
     );
-    assert_eq!(engine_code(host.verify_session("not a token", NOW)), "malformed_token");
+    assert_eq!(
+        engine_code(host.verify_session("not a token", NOW)),
+        "malformed_token"
+    );
     assert_eq!(engine_code(host.parse_phone("+0", "123")), "invalid_input");
     let out = host
         .create_app_password(
@@ -209,9 +253,18 @@ fn bad_arguments_get_typed_errors() {
         )
         .expect("call");
     assert_eq!(out.result.unwrap_err().code(), "invalid_input");
-    assert!(out.saved.stored.is_none(), "a refused creation stores nothing");
+    assert!(
+        out.saved.stored.is_none(),
+        "a refused creation stores nothing"
+    );
     let err = host
-        .summary(Record::New { user_id: "", now: NOW }, NOW)
+        .summary(
+            Record::New {
+                user_id: "",
+                now: NOW,
+            },
+            NOW,
+        )
         .unwrap_err();
     assert_eq!(engine_code(Err::<(), _>(err)), "invalid_input");
 
@@ -228,7 +281,10 @@ fn bad_arguments_get_typed_errors() {
             NOW,
         )
         .unwrap_err();
-    assert!(matches!(err, Error::InputTooLarge { what: "scopes", .. }), "{err:?}");
+    assert!(
+        matches!(err, Error::InputTooLarge { what: "scopes", .. }),
+        "{err:?}"
+    );
     let seventeen: Vec<String> = (0..17).map(|i| format!("s{i}")).collect();
     let out = host
         .create_app_password(
@@ -293,8 +349,13 @@ fn unknown_enum_values_are_refused_at_the_boundary() {
     let component = Component::from_file(&engine, common::component()).expect("component");
     let mut linker = Linker::<State>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).expect("wasi");
-    let mut store = Store::new(&engine, State(WasiCtx::builder().build(), ResourceTable::new()));
-    let instance = linker.instantiate(&mut store, &component).expect("instance");
+    let mut store = Store::new(
+        &engine,
+        State(WasiCtx::builder().build(), ResourceTable::new()),
+    );
+    let instance = linker
+        .instantiate(&mut store, &component)
+        .expect("instance");
     let otp = instance
         .get_export_index(&mut store, None, "mfa:engine/otp@0.1.0")
         .expect("otp interface");
@@ -308,7 +369,12 @@ fn unknown_enum_values_are_refused_at_the_boundary() {
             ("digits".into(), Val::U8(6)),
             ("period".into(), Val::U32(30)),
         ]);
-        let secret = Val::List(b"12345678901234567890".iter().map(|b| Val::U8(*b)).collect());
+        let secret = Val::List(
+            b"12345678901234567890"
+                .iter()
+                .map(|b| Val::U8(*b))
+                .collect(),
+        );
         let mut results = [Val::Bool(false)];
         func.call(&mut *store, &[secret, params, Val::U64(59)], &mut results)
             .map(|()| results[0].clone())

@@ -36,11 +36,13 @@ fn alg(s: &str) -> (core::Algorithm, host::Algorithm) {
 }
 
 fn u(v: &Value, k: &str) -> u64 {
-    v[k].as_u64().unwrap_or_else(|| panic!("field {k} missing in {v}"))
+    v[k].as_u64()
+        .unwrap_or_else(|| panic!("field {k} missing in {v}"))
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v[k].as_str().unwrap_or_else(|| panic!("field {k} missing in {v}"))
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("field {k} missing in {v}"))
 }
 
 /// `{"ok": ...}` or `{"error": code}` from a native result.
@@ -80,10 +82,7 @@ struct Replay {
 
 impl Replay {
     fn check(&mut self, section: &str, i: usize, expected: &Value, native: Value, comp: Value) {
-        assert_eq!(
-            comp, native,
-            "{section}[{i}]: component and native differ"
-        );
+        assert_eq!(comp, native, "{section}[{i}]: component and native differ");
         assert_eq!(
             project(&native, expected),
             *expected,
@@ -104,11 +103,27 @@ impl Replay {
             let period = u(c, "period") as u32;
             let time = u(c, "time");
             let native = native_result(
-                core::totp_code(&secret, &core::Totp { algorithm: na, digits, period }, time),
+                core::totp_code(
+                    &secret,
+                    &core::Totp {
+                        algorithm: na,
+                        digits,
+                        period,
+                    },
+                    time,
+                ),
                 |code| json!(code),
             );
             let comp = host_result(
-                self.host.totp_code(&secret, host::TotpParams { algorithm: ha, digits, period }, time),
+                self.host.totp_code(
+                    &secret,
+                    host::TotpParams {
+                        algorithm: ha,
+                        digits,
+                        period,
+                    },
+                    time,
+                ),
                 |code| json!(code.expose()),
             );
             let expected = json!({ "ok": c["code"] });
@@ -124,8 +139,14 @@ impl Replay {
                 json!(code)
             });
             let comp = host_result(
-                self.host
-                    .hotp_code(&secret, host::HotpParams { algorithm: ha, digits }, counter),
+                self.host.hotp_code(
+                    &secret,
+                    host::HotpParams {
+                        algorithm: ha,
+                        digits,
+                    },
+                    counter,
+                ),
                 |code| json!(code.expose()),
             );
             self.check("hotp", i, &json!({ "ok": c["code"] }), native, comp);
@@ -140,7 +161,11 @@ impl Replay {
             let native = native_result(
                 core::check_totp_code(
                     &secret,
-                    &core::Totp { algorithm: na, digits, period },
+                    &core::Totp {
+                        algorithm: na,
+                        digits,
+                        period,
+                    },
                     code,
                     time,
                     window,
@@ -150,7 +175,11 @@ impl Replay {
             let comp = host_result(
                 self.host.check_totp(
                     &secret,
-                    host::TotpParams { algorithm: ha, digits, period },
+                    host::TotpParams {
+                        algorithm: ha,
+                        digits,
+                        period,
+                    },
                     code,
                     time,
                     window,
@@ -194,10 +223,14 @@ impl Replay {
 
         for (i, c) in section("app_password_parse").iter().enumerate() {
             let input = s(c, "input");
-            let native = native_result(core::ParsedAppPassword::parse(input), |p| {
-                json!({ "id": p.id })
-            });
-            let comp = host_result(self.host.parse_app_password(input), |id| json!({ "id": id }));
+            let native = native_result(
+                core::ParsedAppPassword::parse(input),
+                |p| json!({ "id": p.id }),
+            );
+            let comp = host_result(
+                self.host.parse_app_password(input),
+                |id| json!({ "id": id }),
+            );
             self.check("app_password_parse", i, &c["result"], native, comp);
         }
 
@@ -206,9 +239,10 @@ impl Replay {
                 serde_json::from_value(c["credential"].clone()).expect("credential");
             let (password, scope, now) = (s(c, "password"), c["scope"].as_str(), u(c, "now"));
             let params = core::Argon2Params::default();
-            let native = native_result(cred.verify(password, scope, now, &params), |m| {
-                json!({ "id": m.id, "needs_rehash": m.needs_rehash })
-            });
+            let native = native_result(
+                cred.verify(password, scope, now, &params),
+                |m| json!({ "id": m.id, "needs_rehash": m.needs_rehash }),
+            );
             let hcred = host::AppPasswordCredential {
                 user: cred.user.clone(),
                 id: cred.id.clone(),
@@ -222,7 +256,11 @@ impl Replay {
                     password,
                     scope,
                     now,
-                    host::Argon2Params { m_kib: params.m_kib, t: params.t, p: params.p },
+                    host::Argon2Params {
+                        m_kib: params.m_kib,
+                        t: params.t,
+                        p: params.p,
+                    },
                 ),
                 |m| json!({ "id": m.id, "needs_rehash": m.needs_rehash }),
             );
@@ -284,14 +322,20 @@ impl Replay {
                 .expect("email case needs address or input");
             let domains: Vec<String> = c["organisation_domains"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|d| d.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|d| d.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default();
-            let native = native_result(core::EmailAddress::parse(address, &domains), |a| {
-                json!({ "address": a.as_str(), "masked": a.masked() })
-            });
-            let comp = host_result(self.host.parse_email(address, &domains), |a| {
-                json!({ "address": a.address, "masked": a.masked })
-            });
+            let native = native_result(
+                core::EmailAddress::parse(address, &domains),
+                |a| json!({ "address": a.as_str(), "masked": a.masked() }),
+            );
+            let comp = host_result(
+                self.host.parse_email(address, &domains),
+                |a| json!({ "address": a.address, "masked": a.masked }),
+            );
             self.check("email", i, &c["result"], native, comp);
         }
     }
@@ -316,11 +360,7 @@ fn vector_files_replay_identically_through_the_component() {
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
         let doc: Value = serde_json::from_str(&text).expect("vector file is JSON");
         replay.run(&doc);
-        assert!(
-            replay.cases > before,
-            "{} holds no cases",
-            file.display()
-        );
+        assert!(replay.cases > before, "{} holds no cases", file.display());
     }
     println!("replayed {} cases from {} files", replay.cases, files.len());
 }
@@ -333,9 +373,17 @@ fn write_sample() {
     let rfc_sha256 = hex(b"12345678901234567890123456789012");
     let rfc_sha512 = hex(b"1234567890123456789012345678901234567890123456789012345678901234");
     let mut totp = Vec::new();
-    for (secret, alg) in [(&rfc_sha1, "SHA1"), (&rfc_sha256, "SHA256"), (&rfc_sha512, "SHA512")] {
+    for (secret, alg) in [
+        (&rfc_sha1, "SHA1"),
+        (&rfc_sha256, "SHA256"),
+        (&rfc_sha512, "SHA512"),
+    ] {
         for time in [59u64, 1_111_111_109, 2_000_000_000] {
-            let p = core::Totp { algorithm: alg(alg).0, digits: 8, period: 30 };
+            let p = core::Totp {
+                algorithm: alg(alg).0,
+                digits: 8,
+                period: 30,
+            };
             let code = core::totp_code(&hex_decode(secret), &p, time).expect("code");
             totp.push(json!({"secret_hex": secret, "algorithm": alg, "digits": 8, "period": 30, "time": time, "code": code}));
         }
@@ -356,9 +404,10 @@ fn write_sample() {
         (NOW + 30, NOW, 0),
     ] {
         let code = core::totp_code(secret, &p, code_time).expect("code");
-        let result = native_result(core::check_totp_code(secret, &p, &code, time, window), |m| {
-            json!({"counter": m.counter, "offset": m.offset})
-        });
+        let result = native_result(
+            core::check_totp_code(secret, &p, &code, time, window),
+            |m| json!({"counter": m.counter, "offset": m.offset}),
+        );
         totp_checks.push(json!({"secret_hex": rfc_sha1, "algorithm": "SHA1", "digits": 6, "period": 30, "time": time, "window": window, "code": code, "result": result}));
     }
     totp_checks.push(json!({"secret_hex": rfc_sha1, "algorithm": "SHA1", "digits": 6, "period": 30, "time": NOW, "window": 1, "code": "12345", "result": {"error": "malformed_code"}}));
@@ -384,7 +433,15 @@ fn write_sample() {
     let mut rec = core::UserRecord::new("alice@example.com", NOW);
     let mut audit = Vec::new();
     let created = engine
-        .create_app_password(&mut rec, "Mail", &["smtp".into()], Some(NOW + 1000), NOW, &mut rng, &mut audit)
+        .create_app_password(
+            &mut rec,
+            "Mail",
+            &["smtp".into()],
+            Some(NOW + 1000),
+            NOW,
+            &mut rng,
+            &mut audit,
+        )
         .expect("created");
     let pw = created.password.expose().to_string();
     let mut typo = pw.clone().into_bytes();
@@ -393,7 +450,10 @@ fn write_sample() {
     let app_password_parse: Vec<Value> = [pw.as_str(), typo.as_str(), "hunter2"]
         .iter()
         .map(|input| {
-            let result = native_result(core::ParsedAppPassword::parse(input), |p| json!({"id": p.id}));
+            let result = native_result(
+                core::ParsedAppPassword::parse(input),
+                |p| json!({"id": p.id}),
+            );
             json!({"input": input, "result": result})
         })
         .collect();
@@ -438,27 +498,44 @@ fn write_sample() {
         json!({"jwks": jwks, "issuer": "mfa-wasm", "audience": "mfa-wasm", "kind": kind, "token": token, "now": now, "result": result})
     })
     .collect();
-    let phone: Vec<Value> = [("+44", "07700 900123"), ("+999", "1234567"), ("1", "425 555 0123")]
-        .iter()
-        .map(|(cc, national)| {
-            let result = native_result(core::PhoneNumber::parse(cc, national), |p| json!({"e164": p.e164()}));
-            json!({"country_code": cc, "national": national, "result": result})
-        })
-        .collect();
-    let email: Vec<Value> = [("a@b.example", vec![]), ("me@corp.example", vec!["corp.example"]), ("nope", vec![])]
-        .iter()
-        .map(|(address, domains)| {
-            let d: Vec<String> = domains.iter().map(|s| s.to_string()).collect();
-            let result = native_result(core::EmailAddress::parse(address, &d), |a| json!({"address": a.as_str()}));
-            json!({"address": address, "organisation_domains": domains, "result": result})
-        })
-        .collect();
+    let phone: Vec<Value> = [
+        ("+44", "07700 900123"),
+        ("+999", "1234567"),
+        ("1", "425 555 0123"),
+    ]
+    .iter()
+    .map(|(cc, national)| {
+        let result = native_result(
+            core::PhoneNumber::parse(cc, national),
+            |p| json!({"e164": p.e164()}),
+        );
+        json!({"country_code": cc, "national": national, "result": result})
+    })
+    .collect();
+    let email: Vec<Value> = [
+        ("a@b.example", vec![]),
+        ("me@corp.example", vec!["corp.example"]),
+        ("nope", vec![]),
+    ]
+    .iter()
+    .map(|(address, domains)| {
+        let d: Vec<String> = domains.iter().map(|s| s.to_string()).collect();
+        let result = native_result(
+            core::EmailAddress::parse(address, &d),
+            |a| json!({"address": a.as_str()}),
+        );
+        json!({"address": address, "organisation_domains": domains, "result": result})
+    })
+    .collect();
     let doc = json!({
         "version": 1, "totp": totp, "hotp": hotp, "totp_checks": totp_checks, "otpauth": otpauth,
         "app_password_parse": app_password_parse, "app_password_verify": app_password_verify,
         "tokens": tokens, "phone": phone, "email": email,
     });
     std::fs::create_dir_all(sample_path().parent().expect("dir")).expect("mkdir");
-    std::fs::write(sample_path(), serde_json::to_string_pretty(&doc).expect("json") + "\n")
-        .expect("write sample");
+    std::fs::write(
+        sample_path(),
+        serde_json::to_string_pretty(&doc).expect("json") + "\n",
+    )
+    .expect("write sample");
 }

@@ -13,7 +13,11 @@ use std::process::Command;
 
 fn wasm_tools_wit(input: &Path) -> Option<String> {
     let tool = std::env::var("WASM_TOOLS").unwrap_or_else(|_| "wasm-tools".into());
-    let out = match Command::new(&tool).args(["component", "wit"]).arg(input).output() {
+    let out = match Command::new(&tool)
+        .args(["component", "wit"])
+        .arg(input)
+        .output()
+    {
         Ok(out) => out,
         Err(e) => {
             if std::env::var("MFA_SKIP_WASM_TOOLS").as_deref() == Ok("1") {
@@ -57,7 +61,10 @@ fn interfaces(text: &str, nested: bool) -> BTreeMap<String, Vec<String>> {
         if nested && l == "}" {
             break;
         }
-        if let Some(rest) = l.strip_prefix(indent).and_then(|r| r.strip_prefix("interface ")) {
+        if let Some(rest) = l
+            .strip_prefix(indent)
+            .and_then(|r| r.strip_prefix("interface "))
+        {
             let name = rest.trim_end_matches(" {").to_string();
             current = Some((name, Vec::new()));
             continue;
@@ -93,7 +100,10 @@ fn component_prints_the_contract_from_wit() {
         let Some(actual) = got.get(name) else {
             panic!("the component does not carry interface {name} of wit/")
         };
-        assert_eq!(actual, body, "interface {name} differs between wit/ and the component");
+        assert_eq!(
+            actual, body,
+            "interface {name} differs between wit/ and the component"
+        );
     }
     assert_eq!(
         got.keys().collect::<Vec<_>>(),
@@ -102,7 +112,10 @@ fn component_prints_the_contract_from_wit() {
     );
     for name in want.keys() {
         let export = format!("  export mfa:engine/{name}@0.1.0;");
-        assert!(built.lines().any(|l| l == export), "component does not export {name}");
+        assert!(
+            built.lines().any(|l| l == export),
+            "component does not export {name}"
+        );
     }
     // The only imports are WASI.
     for l in built.lines().take_while(|l| !l.starts_with("package mfa")) {

@@ -39,7 +39,10 @@ fn run(wasm_path: &str, keys_path: Option<&str>) -> Result<(), mfa_host::Error> 
     // 2. A user without a stored record: the admin turns MFA on.
     //    Keep `saved.stored` as the user's record (compare-and-swap on its revision).
     let t = now();
-    let new = Record::New { user_id: "alice@example.com", now: t };
+    let new = Record::New {
+        user_id: "alice@example.com",
+        now: t,
+    };
     let out = host.set_mfa_state(new, MfaState::Enabled, "admin", t)?;
     let mut record = out.saved.stored.unwrap_or_default();
     println!("MFA enabled: revision {}", out.saved.revision);
@@ -48,11 +51,18 @@ fn run(wasm_path: &str, keys_path: Option<&str>) -> Result<(), mfa_host::Error> 
     let out = host.begin_authenticator(Record::Stored(&record), None, t)?;
     record = out.saved.stored.unwrap_or(record);
     let setup = out.result?;
-    println!("registration started for {} (expires at {})", setup.account, setup.expires_at);
+    println!(
+        "registration started for {} (expires at {})",
+        setup.account, setup.expires_at
+    );
 
     // The user's app computes the code; here the component plays the app.
     let app_secret = host.parse_otpauth(setup.uri.expose())?.secret;
-    let params = TotpParams { algorithm: mfa_host::Algorithm::Sha1, digits: 6, period: 30 };
+    let params = TotpParams {
+        algorithm: mfa_host::Algorithm::Sha1,
+        digits: 6,
+        period: 30,
+    };
     let code = host.totp_code(app_secret.expose(), params, t)?;
 
     // 4. The first code proves the registration.
