@@ -373,19 +373,19 @@ fn write_sample() {
     let rfc_sha256 = hex(b"12345678901234567890123456789012");
     let rfc_sha512 = hex(b"1234567890123456789012345678901234567890123456789012345678901234");
     let mut totp = Vec::new();
-    for (secret, alg) in [
+    for (secret, name) in [
         (&rfc_sha1, "SHA1"),
         (&rfc_sha256, "SHA256"),
         (&rfc_sha512, "SHA512"),
     ] {
         for time in [59u64, 1_111_111_109, 2_000_000_000] {
             let p = core::Totp {
-                algorithm: alg(alg).0,
+                algorithm: alg(name).0,
                 digits: 8,
                 period: 30,
             };
             let code = core::totp_code(&hex_decode(secret), &p, time).expect("code");
-            totp.push(json!({"secret_hex": secret, "algorithm": alg, "digits": 8, "period": 30, "time": time, "code": code}));
+            totp.push(json!({"secret_hex": secret, "algorithm": name, "digits": 8, "period": 30, "time": time, "code": code}));
         }
     }
     let mut hotp = Vec::new();
