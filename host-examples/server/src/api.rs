@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use crate::auth::{self, Caller, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
 use crate::config::AuthMode;
 use crate::engine::{
-    Delivery, EngineError, MethodId, MethodType, MfaState, NextStep, PhoneChannel, Policy, Registration, UserRecord,
+    Delivery, EngineError, MethodId, MethodType, MfaState, NextStep, PhoneChannel, Policy,
+    Registration, UserRecord,
 };
 use crate::error::ApiError;
 use crate::{AppState, store_err, unix_now};
@@ -39,17 +40,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(|v| {
-                let m = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                let m = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
                 m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
             });
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
-            } else {
-                ApiError::bad_request("unreadable_body", "the request body could not be read")
-            }
-        })?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "the request body is too large",
+                    )
+                } else {
+                    ApiError::bad_request("unreadable_body", "the request body could not be read")
+                }
+            })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
             if is_json != Some(true) {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -59,19 +73,30 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             }
             &bytes
         };
-        serde_json::from_slice(bytes).map(Body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ApiError::invalid("invalid_field", e.to_string()),
-            _ => ApiError::bad_request(
-                "malformed_json",
-                format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
-            ),
-        })
+        serde_json::from_slice(bytes)
+            .map(Body)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => {
+                    ApiError::invalid("invalid_field", e.to_string())
+                }
+                _ => ApiError::bad_request(
+                    "malformed_json",
+                    format!(
+                        "the body is not valid JSON (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                ),
+            })
     }
 }
 
 fn ok_json<T: Serialize>(status: StatusCode, v: &T) -> Response {
     let mut r = (status, Json(v)).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     r
 }
 
@@ -111,16 +136,25 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/methods/default", put(set_default))
         .route("/methods/{id}", delete(remove_method))
         .route("/recovery-codes", post(regenerate_recovery))
-        .route("/app-passwords", get(list_app_passwords).post(create_app_password))
+        .route(
+            "/app-passwords",
+            get(list_app_passwords).post(create_app_password),
+        )
         .route("/app-passwords/verify", post(verify_app_password))
         .route("/app-passwords/{id}", delete(delete_app_password))
-        .route("/admin/users", get(admin_list_users).post(admin_create_user))
+        .route(
+            "/admin/users",
+            get(admin_list_users).post(admin_create_user),
+        )
         .route("/admin/users/{user}", get(admin_get_user))
         .route("/admin/users/{user}/state", put(admin_set_state))
         .route("/admin/users/{user}/password", put(admin_set_password))
         .route("/admin/users/{user}/{action}", post(admin_action))
         .route("/admin/bulk", post(admin_bulk))
-        .route("/admin/settings", get(admin_get_settings).put(admin_put_settings))
+        .route(
+            "/admin/settings",
+            get(admin_get_settings).put(admin_put_settings),
+        )
         .route("/admin/audit", get(admin_audit))
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
@@ -133,12 +167,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed);
     let dir = state.cfg.widget.dir.clone();
     if dir.is_dir() {
-        app = app.fallback_service(tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true));
+        app = app.fallback_service(
+            tower_http::services::ServeDir::new(dir).append_index_html_on_directories(true),
+        );
     } else {
         app = app.fallback(api_not_found);
     }
-    app.layer(axum::extract::DefaultBodyLimit::max(state.cfg.limits.body_bytes))
-        .with_state(state)
+    app.layer(axum::extract::DefaultBodyLimit::max(
+        state.cfg.limits.body_bytes,
+    ))
+    .with_state(state)
 }
 
 async fn api_not_found() -> ApiError {
@@ -146,18 +184,28 @@ async fn api_not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this endpoint does not take this HTTP method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take this HTTP method",
+    )
 }
 
 async fn openapi() -> Response {
     let mut r = crate::openapi::DOCUMENT.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
     r
 }
 
 async fn jwks(State(s): St) -> Response {
     let mut r = Json(s.engine().jwks()).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=300"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=300"),
+    );
     r
 }
 
@@ -187,19 +235,33 @@ struct SignIn {
 }
 
 /// The answer when a user is fully signed in: session (and device) cookies.
-fn session_cookies(s: &AppState, session: &str, device: Option<(&str, u64)>, now: u64) -> Vec<header::HeaderValue> {
+fn session_cookies(
+    s: &AppState,
+    session: &str,
+    device: Option<(&str, u64)>,
+    now: u64,
+) -> Vec<header::HeaderValue> {
     let secure = s.cfg.cookies.secure;
     let life = u64::from(s.engine().policy().session_lifetime_secs);
     let mut v: Vec<header::HeaderValue> = Vec::new();
     v.extend(auth::set_cookie(SESSION_COOKIE, session, life, secure));
     v.extend(auth::set_cookie(LOGIN_COOKIE, "", 0, secure));
     if let Some((tok, exp)) = device {
-        v.extend(auth::set_cookie(DEVICE_COOKIE, tok, exp.saturating_sub(now), secure));
+        v.extend(auth::set_cookie(
+            DEVICE_COOKIE,
+            tok,
+            exp.saturating_sub(now),
+            secure,
+        ));
     }
     v
 }
 
-async fn sign_in(State(s): St, headers: HeaderMap, Body(req): Body<SignIn>) -> Result<Response, ApiError> {
+async fn sign_in(
+    State(s): St,
+    headers: HeaderMap,
+    Body(req): Body<SignIn>,
+) -> Result<Response, ApiError> {
     if s.cfg.auth.mode != AuthMode::Password {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -209,7 +271,10 @@ async fn sign_in(State(s): St, headers: HeaderMap, Body(req): Body<SignIn>) -> R
     }
     let user = normalize_user(&req.user)?;
     if req.password.is_empty() || req.password.len() > 1024 {
-        return Err(ApiError::invalid("invalid_password", "the password must be 1 to 1024 bytes"));
+        return Err(ApiError::invalid(
+            "invalid_password",
+            "the password must be 1 to 1024 bytes",
+        ));
     }
     let now = unix_now();
     if let Some(wait) = s.password_wait(&user, now) {
@@ -235,7 +300,10 @@ async fn sign_in(State(s): St, headers: HeaderMap, Body(req): Body<SignIn>) -> R
         s.password_failed(&user, now);
         s.metrics.sign_in("wrong");
         tracing::info!(user = %user, "sign-in refused: wrong user name or password");
-        return Err(ApiError::unauthorized("invalid_credentials", "the user name or password is not correct"));
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "the user name or password is not correct",
+        ));
     }
     s.password_ok(&user);
     s.metrics.sign_in("ok");
@@ -249,7 +317,9 @@ async fn sign_in(State(s): St, headers: HeaderMap, Body(req): Body<SignIn>) -> R
         && engine.verify_device_token(&rec, tok, now).is_ok()
     {
         let done = s
-            .run_op(&user, false, false, |e, r, now| e.issue_session_for_device(r, &["pwd"], now))
+            .run_op(&user, false, false, |e, r, now| {
+                e.issue_session_for_device(r, &["pwd"], now).into_step(r)
+            })
             .await?;
         let (token, _, now) = done.into_api()?;
         let resp = ok_json(
@@ -265,7 +335,9 @@ async fn sign_in(State(s): St, headers: HeaderMap, Body(req): Body<SignIn>) -> R
         "methods": methods_json(&rec),
         "app_passwords_allowed": engine.policy().app_passwords_allowed,
     });
-    let cookies: Vec<_> = auth::set_cookie(LOGIN_COOKIE, &login, s.cfg.auth.pending_secs, secure).into_iter().collect();
+    let cookies: Vec<_> = auth::set_cookie(LOGIN_COOKIE, &login, s.cfg.auth.pending_secs, secure)
+        .into_iter()
+        .collect();
     Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
 }
 
@@ -283,11 +355,19 @@ async fn caller_of(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Cal
 }
 
 /// Who is signed in and what comes next.
-async fn session(State(s): St, ConnectInfo(peer): Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn session(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &ConnectInfo(peer)).await?;
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let rec = s.load_or_create(&c.user, create).await?;
-    let next = if c.mfa { json!({"next": "done"}) } else { next_json(&s.engine().enrollment_check(&rec, unix_now())) };
+    let next = if c.mfa {
+        json!({"next": "done"})
+    } else {
+        next_json(&s.engine().enrollment_check(&rec, unix_now()))
+    };
     Ok(ok_json(
         StatusCode::OK,
         &json!({
@@ -354,79 +434,118 @@ fn sent_json(d: &Delivery) -> Value {
     json!({"channel": d.channel, "masked_destination": d.masked_destination, "expires_at": d.expires_at})
 }
 
-async fn send_code(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<SendReq>) -> Result<Response, ApiError> {
+async fn send_code(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<SendReq>,
+) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &peer).await?;
     let method = req.method_id;
-    let done = s.run_op(&c.user, false, false, move |e, r, now| e.send_code(r, method, now)).await?;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.send_code(r, method, now)
+        })
+        .await?;
     let (delivery, _, _) = done.into_api()?;
     deliver(&s, &delivery).await?;
     Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
 }
 
-async fn finish_verification(
-    s: &AppState,
-    c: &Caller,
+/// A verified second factor with the tokens issued for it.
+struct Signed {
     verified: crate::engine::Verified,
+    session: String,
+    device: Option<(String, u64)>,
+}
+
+/// After a successful verification in the same operation: issue the session
+/// (and the remembered-device token), so one write stores all of it.
+fn sign_after(
+    e: &crate::engine::EngineHandle,
+    step: crate::engine::Step<crate::engine::Verified>,
+    amr: &'static str,
     remember: bool,
-) -> Result<Response, ApiError> {
-    let amr = c.primary_amr;
-    let v2 = verified.clone();
-    let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
-            let mut step = e.issue_session(r, &v2, &[amr], now);
-            if remember {
-                let dev = e.issue_device_token(&step.record, now);
-                step.audit.extend(dev.audit);
-                let session = step.result;
-                return crate::engine::Step {
-                    record: step.record,
-                    audit: step.audit,
-                    result: session.and_then(|t| dev.result.map(|d| (t, Some(d)))),
-                };
-            }
-            crate::engine::Step {
+    now: u64,
+) -> crate::engine::Step<Result<Signed, EngineError>> {
+    let verified = match step.result {
+        Ok(v) => v,
+        Err(err) => {
+            return crate::engine::Step {
                 record: step.record,
                 audit: step.audit,
-                result: step.result.map(|t| (t, None)),
-            }
-        })
-        .await?;
-    let ((token, device), _, now) = done.into_api()?;
+                result: Ok(Err(err)),
+            };
+        }
+    };
+    let mut audit = step.audit;
+    let session = e.issue_session(&step.record, &verified, &[amr], now);
+    audit.extend(session.audit);
+    let mut device = None;
+    if remember {
+        let d = e.issue_device_token(&step.record, now);
+        audit.extend(d.audit);
+        device = Some(d.value);
+    }
+    let signed = Signed {
+        verified,
+        session: session.value,
+        device,
+    };
+    crate::engine::Step {
+        record: step.record,
+        audit,
+        result: Ok(Ok(signed)),
+    }
+}
+
+fn signed_response(s: &AppState, c: &Caller, signed: &Signed, now: u64) -> Response {
     let life = u64::from(s.engine().policy().session_lifetime_secs);
+    let v = &signed.verified;
     let body = json!({
         "user": c.user,
         "next": {"next": "done"},
-        "amr": verified.amr,
-        "method_id": verified.method_id,
-        "clock_skew_steps": verified.matched.map(|m| m.offset),
-        "recovery_codes_left": verified.recovery_codes_left,
+        "amr": v.amr,
+        "method_id": v.method_id,
+        "clock_skew_steps": v.matched.map(|m| m.offset),
+        "recovery_codes_left": v.recovery_codes_left,
         "session_expires_at": now + life,
-        "remembered_device_until": device.as_ref().map(|d| d.1),
+        "remembered_device_until": signed.device.as_ref().map(|d| d.1),
     });
-    let cookies = session_cookies(s, &token, device.as_ref().map(|(t, e)| (t.as_str(), *e)), now);
-    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+    let cookies = session_cookies(
+        s,
+        &signed.session,
+        signed.device.as_ref().map(|(t, e)| (t.as_str(), *e)),
+        now,
+    );
+    with_cookies(ok_json(StatusCode::OK, &body), cookies)
 }
 
-async fn verify(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<VerifyReq>) -> Result<Response, ApiError> {
+async fn verify(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<VerifyReq>,
+) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &peer).await?;
-    let method = req.method_id;
-    let code = req.code;
+    let (method, code, remember, amr) =
+        (req.method_id, req.code, req.remember_device, c.primary_amr);
     let done = s
         .run_op(&c.user, false, false, move |e, r, now| {
             let label = method_label(r, method);
-            let step = e.verify(r, method, &code, now);
+            let step = sign_after(e, e.verify(r, method, &code, now), amr, remember, now);
             crate::engine::Step {
                 record: step.record,
                 audit: step.audit,
-                result: Ok((label, step.result)),
+                result: step.result.map(|x| (label, x)),
             }
         })
         .await?;
     let ((label, result), _, now) = done.into_api()?;
     match result {
-        Ok(v) => {
+        Ok(signed) => {
             s.metrics.verification(label, "ok");
-            finish_verification(&s, &c, v, req.remember_device).await
+            Ok(signed_response(&s, &c, &signed, now))
         }
         Err(e) => {
             s.metrics.verification(label, e.code());
@@ -443,17 +562,26 @@ struct RecoveryReq {
     remember_device: bool,
 }
 
-async fn verify_recovery(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<RecoveryReq>) -> Result<Response, ApiError> {
+async fn verify_recovery(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<RecoveryReq>,
+) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &peer).await?;
-    let code = req.code;
+    let (code, remember, amr) = (req.code, req.remember_device, c.primary_amr);
     let started = Instant::now();
-    let done = s.run_op(&c.user, false, true, move |e, r, now| e.verify_recovery_code(r, &code, now)).await?;
+    let done = s
+        .run_op(&c.user, false, true, move |e, r, now| {
+            sign_after(e, e.verify_recovery_code(r, &code, now), amr, remember, now)
+        })
+        .await?;
     s.time_argon2("recovery_code", started);
-    let now = done.now;
-    match done.result {
-        Ok(v) => {
+    let (result, _, now) = done.into_api()?;
+    match result {
+        Ok(signed) => {
             s.metrics.verification("recovery_code", "ok");
-            finish_verification(&s, &c, v, req.remember_device).await
+            Ok(signed_response(&s, &c, &signed, now))
         }
         Err(e) => {
             s.metrics.verification("recovery_code", e.code());
@@ -465,7 +593,11 @@ async fn verify_recovery(State(s): St, peer: Peer, headers: HeaderMap, Body(req)
 // ----- registration ("Set it up now") --------------------------------------
 
 /// Registration needs an MFA session, except during set-up (the engine asks to register).
-async fn registering_caller(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Caller, ApiError> {
+async fn registering_caller(
+    s: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+) -> Result<Caller, ApiError> {
     let c = caller_of(s, headers, peer).await?;
     if c.mfa {
         return Ok(c);
@@ -484,15 +616,26 @@ async fn registering_caller(s: &AppState, headers: &HeaderMap, peer: &Peer) -> R
 async fn mfa_caller(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Caller, ApiError> {
     let c = caller_of(s, headers, peer).await?;
     if !c.mfa {
-        return Err(ApiError::forbidden("mfa_required", "verify your second factor first"));
+        return Err(ApiError::forbidden(
+            "mfa_required",
+            "verify your second factor first",
+        ));
     }
     Ok(c)
 }
 
 async fn list_methods(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
     let c = caller_of(&s, &headers, &peer).await?;
-    let rec = s.load_or_create(&c.user, s.cfg.auth.mode == AuthMode::TrustedHeader).await?;
-    let allowed: Vec<&str> = s.engine().policy().allowed_methods.iter().map(|m| m.as_str()).collect();
+    let rec = s
+        .load_or_create(&c.user, s.cfg.auth.mode == AuthMode::TrustedHeader)
+        .await?;
+    let allowed: Vec<&str> = s
+        .engine()
+        .policy()
+        .allowed_methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect();
     Ok(ok_json(
         StatusCode::OK,
         &json!({"methods": methods_json(&rec), "default_method": rec.default_method(), "allowed": allowed, "recovery_codes_left": rec.recovery_codes_left()}),
@@ -508,7 +651,13 @@ struct AuthenticatorReq {
 
 fn registration_json(r: &Registration) -> Value {
     match r {
-        Registration::Authenticator { uri, manual_key, issuer, account, expires_at } => json!({
+        Registration::Authenticator {
+            uri,
+            manual_key,
+            issuer,
+            account,
+            expires_at,
+        } => json!({
             "type": "authenticator",
             "otpauth_uri": uri.expose(),
             "manual_key": manual_key.expose(),
@@ -524,11 +673,18 @@ fn registration_json(r: &Registration) -> Value {
     }
 }
 
-async fn begin_authenticator(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<AuthenticatorReq>) -> Result<Response, ApiError> {
+async fn begin_authenticator(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<AuthenticatorReq>,
+) -> Result<Response, ApiError> {
     let c = registering_caller(&s, &headers, &peer).await?;
     let account = req.account;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| e.begin_authenticator(r, account.as_deref(), now))
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_authenticator(r, account.as_deref(), now)
+        })
         .await?;
     let (reg, _, _) = done.into_api()?;
     Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
@@ -545,10 +701,17 @@ struct PhoneReq {
     channel: PhoneChannel,
 }
 
-async fn begin_phone(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<PhoneReq>) -> Result<Response, ApiError> {
+async fn begin_phone(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<PhoneReq>,
+) -> Result<Response, ApiError> {
     let c = registering_caller(&s, &headers, &peer).await?;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| e.begin_phone(r, &req.country_code, &req.number, req.channel, now))
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_phone(r, &req.country_code, &req.number, req.channel, now)
+        })
         .await?;
     let (reg, _, _) = done.into_api()?;
     if let Registration::CodeSent { delivery } = &reg {
@@ -563,10 +726,17 @@ struct EmailReq {
     address: String,
 }
 
-async fn begin_email(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<EmailReq>) -> Result<Response, ApiError> {
+async fn begin_email(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<EmailReq>,
+) -> Result<Response, ApiError> {
     let c = registering_caller(&s, &headers, &peer).await?;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| e.begin_email(r, &req.address, now))
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_email(r, &req.address, now)
+        })
         .await?;
     let (reg, _, _) = done.into_api()?;
     if let Registration::CodeSent { delivery } = &reg {
@@ -581,18 +751,32 @@ struct ImportReq {
     otpauth_uri: String,
 }
 
-async fn begin_import(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<ImportReq>) -> Result<Response, ApiError> {
+async fn begin_import(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<ImportReq>,
+) -> Result<Response, ApiError> {
     let c = registering_caller(&s, &headers, &peer).await?;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| e.begin_import(r, &req.otpauth_uri, now))
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_import(r, &req.otpauth_uri, now)
+        })
         .await?;
     done.into_api()?;
-    Ok(ok_json(StatusCode::OK, &json!({"type": "imported", "next": "confirm"})))
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"type": "imported", "next": "confirm"}),
+    ))
 }
 
 async fn resend(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
     let c = registering_caller(&s, &headers, &peer).await?;
-    let done = s.run_op(&c.user, false, false, |e, r, now| e.resend_registration_code(r, now)).await?;
+    let done = s
+        .run_op(&c.user, false, false, |e, r, now| {
+            e.resend_registration_code(r, now)
+        })
+        .await?;
     let (delivery, _, _) = done.into_api()?;
     deliver(&s, &delivery).await?;
     Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
@@ -604,7 +788,12 @@ struct ConfirmReq {
     code: String,
 }
 
-async fn confirm(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<ConfirmReq>) -> Result<Response, ApiError> {
+async fn confirm(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<ConfirmReq>,
+) -> Result<Response, ApiError> {
     let c = registering_caller(&s, &headers, &peer).await?;
     let amr = c.primary_amr;
     let fresh_session = !c.mfa;
@@ -613,18 +802,30 @@ async fn confirm(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<C
         .run_op(&c.user, false, true, move |e, r, now| {
             let step = e.confirm_registration(r, &req.code, now);
             let Ok(confirmed) = &step.result else {
-                return crate::engine::Step { record: step.record, audit: step.audit, result: step.result.map(|c| (c, None)) };
+                return crate::engine::Step {
+                    record: step.record,
+                    audit: step.audit,
+                    result: step.result.map(|c| (c, None)),
+                };
             };
             if !fresh_session {
                 let confirmed = confirmed.clone();
-                return crate::engine::Step { record: step.record, audit: step.audit, result: Ok((confirmed, None)) };
+                return crate::engine::Step {
+                    record: step.record,
+                    audit: step.audit,
+                    result: Ok((confirmed, None)),
+                };
             }
             // Proving a new method during set-up is the second factor of this sign-in.
-            let mut session = e.issue_session_after_registration(&step.record, confirmed, &[amr], now);
+            let session = e.issue_session_after_registration(&step.record, confirmed, &[amr], now);
             let mut audit = step.audit;
-            audit.append(&mut session.audit);
+            audit.extend(session.audit);
             let confirmed = confirmed.clone();
-            crate::engine::Step { record: session.record, audit, result: session.result.map(|t| (confirmed, Some(t))) }
+            crate::engine::Step {
+                record: step.record,
+                audit,
+                result: Ok((confirmed, Some(session.value))),
+            }
         })
         .await?;
     s.time_argon2("confirm_registration", started);
@@ -651,37 +852,76 @@ struct DefaultReq {
     method_id: MethodId,
 }
 
-async fn set_default(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<DefaultReq>) -> Result<Response, ApiError> {
+async fn set_default(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<DefaultReq>,
+) -> Result<Response, ApiError> {
     let c = mfa_caller(&s, &headers, &peer).await?;
     let id = req.method_id;
-    let done = s.run_op(&c.user, false, false, move |e, r, now| e.set_default_method(r, id, now)).await?;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.set_default_method(r, id, now)
+        })
+        .await?;
     let (_, rec, _) = done.into_api()?;
-    Ok(ok_json(StatusCode::OK, &json!({"methods": methods_json(&rec), "default_method": rec.default_method()})))
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"methods": methods_json(&rec), "default_method": rec.default_method()}),
+    ))
 }
 
-async fn remove_method(State(s): St, peer: Peer, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn remove_method(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let c = mfa_caller(&s, &headers, &peer).await?;
     let id: MethodId = id
         .parse()
         .map_err(|_| ApiError::invalid("invalid_method_id", "the method id must be a number"))?;
-    let done = s.run_op(&c.user, false, false, move |e, r, now| e.remove_method(r, id, now)).await?;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.remove_method(r, id, now)
+        })
+        .await?;
     let (_, rec, _) = done.into_api()?;
-    Ok(ok_json(StatusCode::OK, &json!({"methods": methods_json(&rec), "default_method": rec.default_method()})))
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"methods": methods_json(&rec), "default_method": rec.default_method()}),
+    ))
 }
 
-async fn regenerate_recovery(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn regenerate_recovery(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let c = mfa_caller(&s, &headers, &peer).await?;
     let started = Instant::now();
-    let done = s.run_op(&c.user, false, true, |e, r, now| e.regenerate_recovery_codes(r, now)).await?;
+    let done = s
+        .run_op(&c.user, false, true, |e, r, now| {
+            e.regenerate_recovery_codes(r, now)
+        })
+        .await?;
     s.time_argon2("recovery_codes", started);
     let (codes, _, _) = done.into_api()?;
     let list: Vec<&str> = codes.codes.iter().map(|c| c.expose()).collect();
-    Ok(ok_json(StatusCode::OK, &json!({"recovery_codes": list, "issued_at": codes.issued_at})))
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"recovery_codes": list, "issued_at": codes.issued_at}),
+    ))
 }
 
 // ----- app passwords -------------------------------------------------------
 
-async fn list_app_passwords(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn list_app_passwords(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let c = mfa_caller(&s, &headers, &peer).await?;
     let rec = s.load_or_create(&c.user, false).await?;
     Ok(ok_json(
@@ -700,7 +940,12 @@ struct CreateAppPassword {
     expires_at: Option<u64>,
 }
 
-async fn create_app_password(State(s): St, peer: Peer, headers: HeaderMap, Body(req): Body<CreateAppPassword>) -> Result<Response, ApiError> {
+async fn create_app_password(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<CreateAppPassword>,
+) -> Result<Response, ApiError> {
     let c = mfa_caller(&s, &headers, &peer).await?;
     let started = Instant::now();
     let done = s
@@ -724,9 +969,18 @@ async fn create_app_password(State(s): St, peer: Peer, headers: HeaderMap, Body(
     ))
 }
 
-async fn delete_app_password(State(s): St, peer: Peer, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn delete_app_password(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let c = mfa_caller(&s, &headers, &peer).await?;
-    let done = s.run_op(&c.user, false, false, move |e, r, now| e.delete_app_password(r, &id, now)).await?;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.delete_app_password(r, &id, now)
+        })
+        .await?;
     done.into_api()?;
     s.ap_cache_forget_user(&c.user);
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -743,13 +997,22 @@ struct GatewayVerify {
 
 /// For gateways: 200 with the identity, 401 wrong/unknown/malformed/revoked/expired,
 /// 403 out of scope, 429 with `Retry-After` when throttled.
-async fn verify_app_password(State(s): St, headers: HeaderMap, Body(req): Body<GatewayVerify>) -> Result<Response, ApiError> {
+async fn verify_app_password(
+    State(s): St,
+    headers: HeaderMap,
+    Body(req): Body<GatewayVerify>,
+) -> Result<Response, ApiError> {
     s.check_gateway(&headers)?;
     let refuse = |s: &AppState, e: ApiError, cache: &'static str| {
         s.metrics.app_password_check(e.code, cache);
         e
     };
-    let unknown = || ApiError::unauthorized("unknown_app_password", EngineError::UnknownAppPassword.to_string());
+    let unknown = || {
+        ApiError::unauthorized(
+            "unknown_app_password",
+            EngineError::UnknownAppPassword.to_string(),
+        )
+    };
     let Ok(user) = normalize_user(&req.user) else {
         return Err(refuse(&s, unknown(), "none"));
     };
@@ -767,9 +1030,18 @@ async fn verify_app_password(State(s): St, headers: HeaderMap, Body(req): Body<G
     // while the factor is not throttled and "last used" is fresh (otherwise the engine updates it).
     if let Ok(cred) = engine.app_password_credential(&rec, presented.id())
         && cred.expires_at.is_none_or(|x| now < x)
-        && rec.locked_until(crate::engine::Factor::AppPassword, now).is_none()
+        && rec
+            .locked_until(crate::engine::Factor::AppPassword, now)
+            .is_none()
         && rec.consecutive_failures(crate::engine::Factor::AppPassword) == 0
-        && s.ap_cache_hit(&user, presented.id(), presented.canonical(), scope, &cred.hash, now)
+        && s.ap_cache_hit(
+            &user,
+            presented.id(),
+            presented.canonical(),
+            scope,
+            &cred.hash,
+            now,
+        )
     {
         let info = rec.app_passwords().into_iter().find(|a| a.id == cred.id);
         if let Some(info) = info.filter(|i| i.last_used_at.is_some_and(|t| now < t + 60)) {
@@ -784,7 +1056,9 @@ async fn verify_app_password(State(s): St, headers: HeaderMap, Body(req): Body<G
     let scope_owned = scope.map(str::to_string);
     let started = Instant::now();
     let done = s
-        .run_op(&user, false, true, move |e, r, now| e.verify_app_password(r, &password, scope_owned.as_deref(), now))
+        .run_op(&user, false, true, move |e, r, now| {
+            e.verify_app_password(r, &password, scope_owned.as_deref(), now)
+        })
         .await?;
     s.time_argon2("app_password_verify", started);
     let now = done.now;
@@ -794,11 +1068,15 @@ async fn verify_app_password(State(s): St, headers: HeaderMap, Body(req): Body<G
                 s.ap_cache_put(&user, &m.id, presented.canonical(), scope, cred.hash, now);
             }
             s.metrics.app_password_check("ok", "miss");
-            Ok(ok_json(StatusCode::OK, &json!({"user": user, "id": m.id, "name": m.name, "scopes": m.scopes})))
+            Ok(ok_json(
+                StatusCode::OK,
+                &json!({"user": user, "id": m.id, "name": m.name, "scopes": m.scopes}),
+            ))
         }
         Err(e) => {
             let mut api = ApiError::from_engine(&e, now);
-            if api.status == StatusCode::UNPROCESSABLE_ENTITY || api.status == StatusCode::NOT_FOUND {
+            if api.status == StatusCode::UNPROCESSABLE_ENTITY || api.status == StatusCode::NOT_FOUND
+            {
                 api.status = StatusCode::UNAUTHORIZED;
             }
             Err(refuse(&s, api, "miss"))
@@ -829,7 +1107,9 @@ fn state_str(s: MfaState) -> &'static str {
     }
 }
 
-fn query<T: DeserializeOwned>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
+fn query<T: DeserializeOwned>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
     q.map(|Query(v)| v)
         .map_err(|e| ApiError::invalid("invalid_query", e.body_text()))
 }
@@ -843,15 +1123,23 @@ async fn admin_list_users(
     let q = query(q)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("invalid_query", "limit must be 1 to 1000"));
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "limit must be 1 to 1000",
+        ));
     }
     let users = s
         .store
         .list_users(q.state.map(state_str), q.after.as_deref(), limit)
         .await
         .map_err(|e| store_err(&e))?;
-    let next = (users.len() as i64 == limit).then(|| users.last().map(|u| u.user.clone())).flatten();
-    Ok(ok_json(StatusCode::OK, &json!({"users": users, "next": next})))
+    let next = (users.len() as i64 == limit)
+        .then(|| users.last().map(|u| u.user.clone()))
+        .flatten();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"users": users, "next": next}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -864,12 +1152,19 @@ struct CreateUser {
     state: Option<MfaState>,
 }
 
-async fn admin_create_user(State(s): St, headers: HeaderMap, Body(req): Body<CreateUser>) -> Result<Response, ApiError> {
+async fn admin_create_user(
+    State(s): St,
+    headers: HeaderMap,
+    Body(req): Body<CreateUser>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = normalize_user(&req.user)?;
     let hash = match &req.password {
         Some(p) if p.len() < 8 || p.len() > 1024 => {
-            return Err(ApiError::invalid("invalid_password", "the password must be 8 to 1024 bytes"));
+            return Err(ApiError::invalid(
+                "invalid_password",
+                "the password must be 8 to 1024 bytes",
+            ));
         }
         Some(p) => {
             let (params, p) = (s.cfg.auth.argon2, p.clone());
@@ -886,16 +1181,29 @@ async fn admin_create_user(State(s): St, headers: HeaderMap, Body(req): Body<Cre
     let rec = s.engine().new_record(&user, now);
     let created = s
         .store
-        .insert_user(&user, rec.to_json(), rec.revision() as i64, "disabled", hash, now as i64)
+        .insert_user(
+            &user,
+            rec.to_json(),
+            rec.revision() as i64,
+            "disabled",
+            hash,
+            now as i64,
+        )
         .await
         .map_err(|e| store_err(&e))?;
     if !created {
-        return Err(ApiError::new(StatusCode::CONFLICT, "user_exists", format!("user {user} already exists")));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "user_exists",
+            format!("user {user} already exists"),
+        ));
     }
     if let Some(state) = req.state {
-        s.run_op(&user, false, false, move |e, r, now| e.set_mfa_state(r, state, ACTOR, now))
-            .await?
-            .into_api()?;
+        s.run_op(&user, false, false, move |e, r, now| {
+            e.set_mfa_state(r, state, ACTOR, now)
+        })
+        .await?
+        .into_api()?;
     }
     let rec = s.load_or_create(&user, false).await?;
     Ok(ok_json(StatusCode::CREATED, &user_view(&s, &user, &rec)))
@@ -911,7 +1219,10 @@ fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
         crate::engine::Factor::AppPassword,
     ]
     .into_iter()
-    .filter_map(|f| rec.locked_until(f, now).map(|until| json!({"factor": f, "until": until})))
+    .filter_map(|f| {
+        rec.locked_until(f, now)
+            .map(|until| json!({"factor": f, "until": until}))
+    })
     .collect();
     json!({
         "user": user,
@@ -928,7 +1239,11 @@ fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
     })
 }
 
-async fn admin_get_user(State(s): St, headers: HeaderMap, Path(user): Path<String>) -> Result<Response, ApiError> {
+async fn admin_get_user(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = normalize_user(&user)?;
     let rec = s.load_or_create(&user, false).await?;
@@ -941,12 +1256,21 @@ struct StateReq {
     state: MfaState,
 }
 
-async fn admin_set_state(State(s): St, headers: HeaderMap, Path(user): Path<String>, Body(req): Body<StateReq>) -> Result<Response, ApiError> {
+async fn admin_set_state(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Body(req): Body<StateReq>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = normalize_user(&user)?;
     let state = req.state;
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
-    let done = s.run_op(&user, create, false, move |e, r, now| e.set_mfa_state(r, state, ACTOR, now)).await?;
+    let done = s
+        .run_op(&user, create, false, move |e, r, now| {
+            e.set_mfa_state(r, state, ACTOR, now)
+        })
+        .await?;
     let (_, rec, _) = done.into_api()?;
     Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
 }
@@ -957,18 +1281,34 @@ struct PasswordReq {
     password: String,
 }
 
-async fn admin_set_password(State(s): St, headers: HeaderMap, Path(user): Path<String>, Body(req): Body<PasswordReq>) -> Result<Response, ApiError> {
+async fn admin_set_password(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Body(req): Body<PasswordReq>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = normalize_user(&user)?;
     if req.password.len() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::invalid("invalid_password", "the password must be 8 to 1024 bytes"));
+        return Err(ApiError::invalid(
+            "invalid_password",
+            "the password must be 8 to 1024 bytes",
+        ));
     }
     let params = s.cfg.auth.argon2;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&params, &req.password))
         .await
         .map_err(|_| ApiError::internal("password hashing stopped unexpectedly"))??;
-    if !s.store.set_password_hash(&user, hash).await.map_err(|e| store_err(&e))? {
-        return Err(ApiError::not_found("unknown_user", format!("no user {user}")));
+    if !s
+        .store
+        .set_password_hash(&user, hash)
+        .await
+        .map_err(|e| store_err(&e))?
+    {
+        return Err(ApiError::not_found(
+            "unknown_user",
+            format!("no user {user}"),
+        ));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -996,50 +1336,83 @@ impl Action {
     }
 }
 
-async fn apply_action(s: &AppState, user: &str, action: Action, state: Option<MfaState>) -> Result<Value, ApiError> {
+async fn apply_action(
+    s: &AppState,
+    user: &str,
+    action: Action,
+    state: Option<MfaState>,
+) -> Result<Value, ApiError> {
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let result: Value = match action {
         Action::RequireReregistration => {
-            s.run_op(user, false, false, |e, r, now| e.require_reregistration(r, ACTOR, now)).await?.into_api()?;
+            s.run_op(user, false, false, |e, r, now| {
+                e.require_reregistration(r, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
             json!({"user": user, "ok": true})
         }
         Action::DeleteAppPasswords => {
             let (n, _, _) = s
-                .run_op(user, false, false, |e, r, now| e.delete_all_app_passwords(r, ACTOR, now))
+                .run_op(user, false, false, |e, r, now| {
+                    e.delete_all_app_passwords(r, ACTOR, now)
+                })
                 .await?
                 .into_api()?;
             s.ap_cache_forget_user(user);
             json!({"user": user, "ok": true, "deleted": n})
         }
         Action::RestoreRememberedDevices => {
-            s.run_op(user, false, false, |e, r, now| e.restore_remembered_devices(r, ACTOR, now)).await?.into_api()?;
+            s.run_op(user, false, false, |e, r, now| {
+                e.restore_remembered_devices(r, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
             json!({"user": user, "ok": true})
         }
         Action::Unlock => {
-            s.run_op(user, false, false, |e, r, now| e.unlock(r, ACTOR, now)).await?.into_api()?;
+            s.run_op(user, false, false, |e, r, now| e.unlock(r, ACTOR, now))
+                .await?
+                .into_api()?;
             s.password_ok(user);
             json!({"user": user, "ok": true})
         }
         Action::Reset => {
-            s.run_op(user, false, false, |e, r, now| e.reset_methods(r, ACTOR, now)).await?.into_api()?;
+            s.run_op(user, false, false, |e, r, now| {
+                e.reset_methods(r, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
             s.ap_cache_forget_user(user);
             json!({"user": user, "ok": true})
         }
         Action::SetState => {
-            let state = state.ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
-            s.run_op(user, create, false, move |e, r, now| e.set_mfa_state(r, state, ACTOR, now)).await?.into_api()?;
+            let state = state
+                .ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
+            s.run_op(user, create, false, move |e, r, now| {
+                e.set_mfa_state(r, state, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
             json!({"user": user, "ok": true, "state": state})
         }
     };
     Ok(result)
 }
 
-async fn admin_action(State(s): St, headers: HeaderMap, Path((user, action)): Path<(String, String)>) -> Result<Response, ApiError> {
+async fn admin_action(
+    State(s): St,
+    headers: HeaderMap,
+    Path((user, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = normalize_user(&user)?;
     let action = Action::parse(&action)?;
     if matches!(action, Action::SetState) {
-        return Err(ApiError::invalid("invalid_field", "use PUT /admin/users/{user}/state to set the state"));
+        return Err(ApiError::invalid(
+            "invalid_field",
+            "use PUT /admin/users/{user}/state to set the state",
+        ));
     }
     let v = apply_action(&s, &user, action, None).await?;
     Ok(ok_json(StatusCode::OK, &v))
@@ -1055,10 +1428,17 @@ struct BulkReq {
 }
 
 /// One action over many users; each user's result is reported (one failure does not stop the rest).
-async fn admin_bulk(State(s): St, headers: HeaderMap, Body(req): Body<BulkReq>) -> Result<Response, ApiError> {
+async fn admin_bulk(
+    State(s): St,
+    headers: HeaderMap,
+    Body(req): Body<BulkReq>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     if req.users.is_empty() || req.users.len() > 1000 {
-        return Err(ApiError::invalid("invalid_field", "users must list 1 to 1000 users"));
+        return Err(ApiError::invalid(
+            "invalid_field",
+            "users must list 1 to 1000 users",
+        ));
     }
     let action = Action::parse(&req.action)?;
     let mut results = Vec::with_capacity(req.users.len());
@@ -1076,7 +1456,10 @@ async fn admin_bulk(State(s): St, headers: HeaderMap, Body(req): Body<BulkReq>) 
             }
         }
     }
-    Ok(ok_json(StatusCode::OK, &json!({"results": results, "failed": failed})))
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"results": results, "failed": failed}),
+    ))
 }
 
 /// The service settings an admin may change.
@@ -1123,16 +1506,31 @@ async fn admin_get_settings(State(s): St, headers: HeaderMap) -> Result<Response
     Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
 }
 
-async fn admin_put_settings(State(s): St, headers: HeaderMap, Body(p): Body<SettingsPatch>) -> Result<Response, ApiError> {
+async fn admin_put_settings(
+    State(s): St,
+    headers: HeaderMap,
+    Body(p): Body<SettingsPatch>,
+) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let mut policy = s.engine().policy().clone();
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = p.$f { policy.$f = v; } )* };
     }
     set!(
-        allowed_methods, app_passwords_allowed, max_app_passwords, remember_device_days, session_lifetime_secs,
-        free_failures, backoff_base_secs, backoff_max_secs, lockout_threshold, lockout_secs, code_lifetime_secs,
-        code_attempts, registration_lifetime_secs, organisation_domains
+        allowed_methods,
+        app_passwords_allowed,
+        max_app_passwords,
+        remember_device_days,
+        session_lifetime_secs,
+        free_failures,
+        backoff_base_secs,
+        backoff_max_secs,
+        lockout_threshold,
+        lockout_secs,
+        code_lifetime_secs,
+        code_attempts,
+        registration_lifetime_secs,
+        organisation_domains
     );
     if !s.cfg.demo {
         for m in &policy.allowed_methods {
@@ -1144,7 +1542,10 @@ async fn admin_put_settings(State(s): St, headers: HeaderMap, Body(p): Body<Sett
             if !ok {
                 return Err(ApiError::invalid(
                     "delivery_not_configured",
-                    format!("{} cannot be allowed: the server has no delivery configured for it", m.as_str()),
+                    format!(
+                        "{} cannot be allowed: the server has no delivery configured for it",
+                        m.as_str()
+                    ),
                 ));
             }
         }
@@ -1180,7 +1581,10 @@ async fn admin_audit(
     let q = query(q)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("invalid_query", "limit must be 1 to 1000"));
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "limit must be 1 to 1000",
+        ));
     }
     let user = match q.user {
         Some(u) => Some(normalize_user(&u)?),
@@ -1188,9 +1592,21 @@ async fn admin_audit(
     };
     let entries = s
         .store
-        .audit(&crate::store::AuditQuery { user, event: q.event, since: q.since, until: q.until, before: q.before, limit })
+        .audit(&crate::store::AuditQuery {
+            user,
+            event: q.event,
+            since: q.since,
+            until: q.until,
+            before: q.before,
+            limit,
+        })
         .await
         .map_err(|e| store_err(&e))?;
-    let next = (entries.len() as i64 == limit).then(|| entries.last().map(|e| e.id)).flatten();
-    Ok(ok_json(StatusCode::OK, &json!({"entries": entries, "next": next})))
+    let next = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"entries": entries, "next": next}),
+    ))
 }

@@ -107,7 +107,9 @@ pub fn normalize_user(raw: &str) -> Result<String, ApiError> {
             "the user name must be 1 to 254 characters",
         ));
     }
-    if u.chars().any(|c| c.is_control() || c.is_whitespace() || c == ':') {
+    if u.chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == ':')
+    {
         return Err(ApiError::invalid(
             "invalid_user",
             "the user name must not contain spaces, control characters or ':'",
@@ -130,19 +132,26 @@ impl AppState {
     pub fn caller(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Caller, ApiError> {
         let now = unix_now();
         let session = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE));
-        let session_user = session.and_then(|t| self.engine().verify_session(t, now).ok().map(|c| c.sub));
+        let session_user =
+            session.and_then(|t| self.engine().verify_session(t, now).ok().map(|c| c.sub));
         if self.cfg.auth.mode == AuthMode::TrustedHeader {
             let value = headers.get(self.cfg.auth.header.as_str());
             let Some(value) = value else {
                 return Err(ApiError::unauthorized(
                     "not_signed_in",
-                    format!("the {} header from the authenticating proxy is missing", self.cfg.auth.header),
+                    format!(
+                        "the {} header from the authenticating proxy is missing",
+                        self.cfg.auth.header
+                    ),
                 ));
             };
             if !self.trusted.iter().any(|c| c.contains(peer)) {
                 return Err(ApiError::forbidden(
                     "untrusted_proxy",
-                    format!("{} is not allowed to pass the user in {}", peer, self.cfg.auth.header),
+                    format!(
+                        "{} is not allowed to pass the user in {}",
+                        peer, self.cfg.auth.header
+                    ),
                 ));
             }
             let raw = value.to_str().map_err(|_| {
@@ -163,7 +172,9 @@ impl AppState {
                 primary_amr: "pwd",
             });
         }
-        if let Some(user) = cookie(headers, LOGIN_COOKIE).and_then(|t| verify_login(&self.cookie_key, t, now)) {
+        if let Some(user) =
+            cookie(headers, LOGIN_COOKIE).and_then(|t| verify_login(&self.cookie_key, t, now))
+        {
             return Ok(Caller {
                 user,
                 mfa: false,
@@ -255,14 +266,19 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
         return false;
     };
     let b64 = data_encoding::BASE64_NOPAD;
-    let (Ok(salt), Ok(hash)) = (b64.decode(parts[4].as_bytes()), b64.decode(parts[5].as_bytes())) else {
+    let (Ok(salt), Ok(hash)) = (
+        b64.decode(parts[4].as_bytes()),
+        b64.decode(parts[5].as_bytes()),
+    ) else {
         return false;
     };
     let Ok(a) = argon(&mfa_core::Argon2Params { m_kib, t, p }) else {
         return false;
     };
     let mut out = vec![0u8; hash.len()];
-    if a.hash_password_into(password.as_bytes(), &salt, &mut out).is_err() {
+    if a.hash_password_into(password.as_bytes(), &salt, &mut out)
+        .is_err()
+    {
         return false;
     }
     bool::from(out.ct_eq(&hash))
@@ -276,7 +292,10 @@ mod tests {
     fn login_token_round_trip_and_tamper() {
         let key = [7u8; 32];
         let t = sign_login(&key, "a@example.com", "pwd", 1000, 60);
-        assert_eq!(verify_login(&key, &t, 1000).as_deref(), Some("a@example.com"));
+        assert_eq!(
+            verify_login(&key, &t, 1000).as_deref(),
+            Some("a@example.com")
+        );
         assert_eq!(verify_login(&key, &t, 1061), None);
         assert_eq!(verify_login(&[8u8; 32], &t, 1000), None);
         let mut bad = t.clone();
@@ -295,7 +314,10 @@ mod tests {
 
     #[test]
     fn user_ids_are_normalised() {
-        assert_eq!(normalize_user(" Demo@Example.com ").unwrap(), "demo@example.com");
+        assert_eq!(
+            normalize_user(" Demo@Example.com ").unwrap(),
+            "demo@example.com"
+        );
         assert!(normalize_user("a b").is_err());
         assert!(normalize_user("a:b").is_err());
         assert!(normalize_user("").is_err());

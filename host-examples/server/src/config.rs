@@ -170,17 +170,11 @@ impl Default for AuthConfig {
 }
 
 /// Cookie settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CookieConfig {
     /// Mark cookies `Secure` (HTTPS only). Default `false` for the loopback demo; turn on behind TLS.
     pub secure: bool,
-}
-
-impl Default for CookieConfig {
-    fn default() -> Self {
-        Self { secure: false }
-    }
 }
 
 /// Admin API settings.
@@ -323,7 +317,9 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        Self { body_bytes: 16 * 1024 }
+        Self {
+            body_bytes: 16 * 1024,
+        }
     }
 }
 
@@ -378,9 +374,8 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let mut cfg = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError(format!("cannot read {}: {e}", path.display()))
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError(format!("cannot read {}: {e}", path.display())))?;
                 Self::from_toml(&text)
                     .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.0)))?
             }
@@ -402,14 +397,17 @@ impl Config {
 
     /// Parse TOML text (no environment, no checks).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError(e.message().to_string() + &span_hint(text, e.span())))
+        toml::from_str(text)
+            .map_err(|e| ConfigError(e.message().to_string() + &span_hint(text, e.span())))
     }
 
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = env("MFA_LISTEN") {
-            self.listen = v
-                .parse()
-                .map_err(|_| ConfigError(format!("MFA_LISTEN must be an address like 127.0.0.1:8080, not {v:?}")))?;
+            self.listen = v.parse().map_err(|_| {
+                ConfigError(format!(
+                    "MFA_LISTEN must be an address like 127.0.0.1:8080, not {v:?}"
+                ))
+            })?;
         }
         if let Some(v) = env("MFA_DEMO") {
             self.demo = truthy(&v)?;
@@ -429,13 +427,19 @@ impl Config {
         if let Some(v) = env("MFA_SMTP_PASSWORD") {
             match self.delivery.smtp.as_mut() {
                 Some(s) => s.password = Some(v),
-                None => return err("MFA_SMTP_PASSWORD is set but there is no [delivery.smtp] section"),
+                None => {
+                    return err("MFA_SMTP_PASSWORD is set but there is no [delivery.smtp] section");
+                }
             }
         }
         if let Some(v) = env("MFA_WEBHOOK_SECRET") {
             match self.delivery.webhook.as_mut() {
                 Some(w) => w.secret = Some(v),
-                None => return err("MFA_WEBHOOK_SECRET is set but there is no [delivery.webhook] section"),
+                None => {
+                    return err(
+                        "MFA_WEBHOOK_SECRET is set but there is no [delivery.webhook] section",
+                    );
+                }
             }
         }
         if let Some(v) = env("MFA_WIDGET_DIR") {
@@ -463,7 +467,10 @@ impl Config {
     /// Check every setting; the error names the key and what to do.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let url = self.storage.url.as_str();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return err(format!(
                 "storage.url must start with sqlite:// or postgres://, not {:?}",
                 redact_url(url)
@@ -483,10 +490,15 @@ impl Config {
             .map_err(|e| ConfigError(format!("[policy]: {e}")))?;
         if self.auth.mode == AuthMode::TrustedHeader {
             if axum::http::HeaderName::from_bytes(self.auth.header.as_bytes()).is_err() {
-                return err(format!("auth.header {:?} is not a valid header name", self.auth.header));
+                return err(format!(
+                    "auth.header {:?} is not a valid header name",
+                    self.auth.header
+                ));
             }
             if self.auth.trusted_addresses.is_empty() {
-                return err("auth.trusted_addresses must list at least one address in trusted_header mode");
+                return err(
+                    "auth.trusted_addresses must list at least one address in trusted_header mode",
+                );
             }
         }
         for a in &self.auth.trusted_addresses {
@@ -498,8 +510,13 @@ impl Config {
         if self.auth.max_password_failures == 0 {
             return err("auth.max_password_failures must be at least 1");
         }
-        argon2::Params::new(self.auth.argon2.m_kib, self.auth.argon2.t, self.auth.argon2.p, Some(32))
-            .map_err(|e| ConfigError(format!("auth.argon2: {e}")))?;
+        argon2::Params::new(
+            self.auth.argon2.m_kib,
+            self.auth.argon2.t,
+            self.auth.argon2.p,
+            Some(32),
+        )
+        .map_err(|e| ConfigError(format!("auth.argon2: {e}")))?;
         if let Some(t) = &self.admin.token
             && t.len() < 16
         {
@@ -511,20 +528,29 @@ impl Config {
             return err("gateway.token must be at least 16 characters");
         }
         if self.console_delivery() && !self.demo {
-            return err("delivery.console prints codes and is refused outside demo mode: configure [delivery.smtp] and [delivery.webhook], or start with --demo");
+            return err(
+                "delivery.console prints codes and is refused outside demo mode: configure [delivery.smtp] and [delivery.webhook], or start with --demo",
+            );
         }
         if let Some(s) = &self.delivery.smtp {
             if s.host.trim().is_empty() {
                 return err("delivery.smtp.host must not be empty");
             }
             if s.from.parse::<lettre::message::Mailbox>().is_err() {
-                return err(format!("delivery.smtp.from {:?} is not an e-mail address", s.from));
+                return err(format!(
+                    "delivery.smtp.from {:?} is not an e-mail address",
+                    s.from
+                ));
             }
             if s.username.is_some() != s.password.is_some() {
-                return err("delivery.smtp.username and password go together (password may come from MFA_SMTP_PASSWORD)");
+                return err(
+                    "delivery.smtp.username and password go together (password may come from MFA_SMTP_PASSWORD)",
+                );
             }
             if s.tls == SmtpTls::None && !is_loopback_host(&s.host) {
-                return err("delivery.smtp.tls = \"none\" is only allowed for a loopback relay; use starttls or implicit");
+                return err(
+                    "delivery.smtp.tls = \"none\" is only allowed for a loopback relay; use starttls or implicit",
+                );
             }
             if !(1..=120).contains(&s.timeout_secs) {
                 return err("delivery.smtp.timeout_secs must be 1 to 120");
@@ -536,10 +562,16 @@ impl Config {
             match url.scheme() {
                 "https" => {}
                 "http" if url.host_str().is_some_and(is_loopback_host) => {}
-                _ => return err("delivery.webhook.url must be https:// (http:// only to a loopback address)"),
+                _ => {
+                    return err(
+                        "delivery.webhook.url must be https:// (http:// only to a loopback address)",
+                    );
+                }
             }
             if w.secret.as_deref().is_none_or(|s| s.len() < 16) {
-                return err("delivery.webhook.secret (or MFA_WEBHOOK_SECRET) must be set, at least 16 characters");
+                return err(
+                    "delivery.webhook.secret (or MFA_WEBHOOK_SECRET) must be set, at least 16 characters",
+                );
             }
             if !(1..=10).contains(&w.attempts) {
                 return err("delivery.webhook.attempts must be 1 to 10");
@@ -556,7 +588,11 @@ impl Config {
                 MethodType::Text | MethodType::Call => console || self.delivery.webhook.is_some(),
             };
             if !ok {
-                let need = if *m == MethodType::Email { "[delivery.smtp]" } else { "[delivery.webhook]" };
+                let need = if *m == MethodType::Email {
+                    "[delivery.smtp]"
+                } else {
+                    "[delivery.webhook]"
+                };
                 return err(format!(
                     "policy.allowed_methods includes {} but no {need} is configured: configure it or remove the method",
                     m.as_str()
@@ -570,7 +606,10 @@ impl Config {
             return err("log.format must be \"text\" or \"json\"");
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
-            return err(format!("log.filter {:?} is not a valid filter", self.log.filter));
+            return err(format!(
+                "log.filter {:?} is not a valid filter",
+                self.log.filter
+            ));
         }
         Ok(())
     }
@@ -618,11 +657,19 @@ impl Cidr {
         };
         match (self.addr, ip) {
             (IpAddr::V4(a), IpAddr::V4(b)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(self.prefix))
+                };
                 u32::from(a) & mask == u32::from(b) & mask
             }
             (IpAddr::V6(a), IpAddr::V6(b)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(self.prefix))
+                };
                 u128::from(a) & mask == u128::from(b) & mask
             }
             _ => false,
@@ -632,7 +679,11 @@ impl Cidr {
 
 /// Parse `10.0.0.0/8`, `::1` or `127.0.0.1`.
 pub fn parse_cidr(s: &str) -> Result<Cidr, ConfigError> {
-    let bad = || ConfigError(format!("auth.trusted_addresses: {s:?} is not an address or CIDR range"));
+    let bad = || {
+        ConfigError(format!(
+            "auth.trusted_addresses: {s:?} is not an address or CIDR range"
+        ))
+    };
     let (a, p) = match s.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
@@ -640,7 +691,12 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, ConfigError> {
     let addr: IpAddr = a.trim().parse().map_err(|_| bad())?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let prefix = match p {
-        Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+        Some(p) => p
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(bad)?,
         None => max,
     };
     Ok(Cidr { addr, prefix })
@@ -657,7 +713,7 @@ mod tests {
     #[test]
     fn defaults_need_delivery_or_demo() {
         let e = Config::load(None, false, &no_env).unwrap_err();
-        assert!(e.0.contains("[delivery.smtp]"), "{e}");
+        assert!(e.0.contains("is configured: configure it"), "{e}");
         let c = Config::load(None, true, &no_env).unwrap();
         assert!(c.console_delivery());
         assert_eq!(c.storage.url, "sqlite://mfa-demo.db");
@@ -665,7 +721,10 @@ mod tests {
 
     #[test]
     fn console_is_refused_outside_demo() {
-        let c = Config::from_toml("[delivery]\nconsole = true\n[policy]\nallowed_methods=[\"authenticator_app\"]").unwrap();
+        let c = Config::from_toml(
+            "[delivery]\nconsole = true\n[policy]\nallowed_methods=[\"authenticator_app\"]",
+        )
+        .unwrap();
         let e = c.validate().unwrap_err();
         assert!(e.0.contains("refused outside demo"), "{e}");
     }
@@ -695,7 +754,12 @@ mod tests {
         assert_eq!(c.listen.port(), 9999);
         assert_eq!(c.admin.token.as_deref(), Some("a-long-admin-token-123"));
         let bad = |k: &str| (k == "MFA_LISTEN").then(|| "nope".to_string());
-        assert!(Config::load(None, true, &bad).unwrap_err().0.contains("MFA_LISTEN"));
+        assert!(
+            Config::load(None, true, &bad)
+                .unwrap_err()
+                .0
+                .contains("MFA_LISTEN")
+        );
     }
 
     #[test]
@@ -703,7 +767,11 @@ mod tests {
         let c = parse_cidr("10.1.0.0/16").unwrap();
         assert!(c.contains("10.1.2.3".parse().unwrap()));
         assert!(!c.contains("10.2.0.1".parse().unwrap()));
-        assert!(parse_cidr("127.0.0.1").unwrap().contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(
+            parse_cidr("127.0.0.1")
+                .unwrap()
+                .contains("::ffff:127.0.0.1".parse().unwrap())
+        );
         assert!(parse_cidr("10.0.0.0/33").is_err());
     }
 }

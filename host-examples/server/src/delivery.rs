@@ -23,7 +23,11 @@ pub struct DeliveryError {
 
 impl std::fmt::Display for DeliveryError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the {} code could not be delivered: {}", self.channel, self.reason)
+        write!(
+            f,
+            "the {} code could not be delivered: {}",
+            self.channel, self.reason
+        )
     }
 }
 
@@ -198,7 +202,10 @@ impl Deliverer {
         }
         if self.console {
             // Demo mode only (refused at start otherwise): the code is printed for the person trying the demo.
-            #[allow(clippy::print_stdout, reason = "demo delivery prints to the console by design")]
+            #[allow(
+                clippy::print_stdout,
+                reason = "demo delivery prints to the console by design"
+            )]
             {
                 println!(
                     "[DEMO DELIVERY] {} to {}: code {} (expires at {})",
@@ -249,7 +256,13 @@ impl Deliverer {
                 Err(e) => {
                     last = format!(
                         "webhook unreachable ({})",
-                        if e.is_timeout() { "timed out" } else if e.is_connect() { "connection failed" } else { "request failed" }
+                        if e.is_timeout() {
+                            "timed out"
+                        } else if e.is_connect() {
+                            "connection failed"
+                        } else {
+                            "request failed"
+                        }
                     );
                 }
             }

@@ -52,6 +52,26 @@ impl<T> Step<T> {
     }
 }
 
+/// A token issued for a record (the record itself does not change).
+#[derive(Debug)]
+pub struct Issued<T> {
+    /// The token.
+    pub value: T,
+    /// Audit events.
+    pub audit: Vec<AuditEvent>,
+}
+
+impl<T> Issued<T> {
+    /// As a [`Step`] over an unchanged record.
+    pub fn into_step(self, rec: &UserRecord) -> Step<T> {
+        Step {
+            record: rec.clone(),
+            audit: self.audit,
+            result: Ok(self.value),
+        }
+    }
+}
+
 /// An app password as presented, checked for format only.
 pub struct PresentedAppPassword(ParsedAppPassword);
 
@@ -236,7 +256,12 @@ impl EngineHandle {
     // ----- verification --------------------------------------------------
 
     /// Send a sign-in code (default method when `None`).
-    pub fn send_code(&self, rec: &UserRecord, method: Option<MethodId>, now: u64) -> Step<Delivery> {
+    pub fn send_code(
+        &self,
+        rec: &UserRecord,
+        method: Option<MethodId>,
+        now: u64,
+    ) -> Step<Delivery> {
         run(rec, |r, a| {
             self.engine.send_code(r, method, now, &mut OsRandom, a)
         })
@@ -255,7 +280,9 @@ impl EngineHandle {
 
     /// Use a recovery code as the second factor.
     pub fn verify_recovery_code(&self, rec: &UserRecord, code: &str, now: u64) -> Step<Verified> {
-        run(rec, |r, a| self.engine.verify_recovery_code(r, code, now, a))
+        run(rec, |r, a| {
+            self.engine.verify_recovery_code(r, code, now, a)
+        })
     }
 
     /// Issue a new set of recovery codes.
@@ -275,12 +302,12 @@ impl EngineHandle {
         verified: &Verified,
         primary_amr: &[&str],
         now: u64,
-    ) -> Step<String> {
-        run(rec, |r, a| {
-            Ok(self
-                .engine
-                .issue_session(r, verified, primary_amr, now, &mut OsRandom, a))
-        })
+    ) -> Issued<String> {
+        let mut audit = Vec::new();
+        let value =
+            self.engine
+                .issue_session(rec, verified, primary_amr, now, &mut OsRandom, &mut audit);
+        Issued { value, audit }
     }
 
     /// Issue an MFA session token right after the user proved a new method
@@ -291,7 +318,7 @@ impl EngineHandle {
         confirmed: &Confirmed,
         primary_amr: &[&str],
         now: u64,
-    ) -> Step<String> {
+    ) -> Issued<String> {
         let method_type = rec
             .methods()
             .into_iter()
@@ -313,7 +340,7 @@ impl EngineHandle {
         rec: &UserRecord,
         primary_amr: &[&str],
         now: u64,
-    ) -> Step<String> {
+    ) -> Issued<String> {
         let verified = Verified {
             method_id: None,
             method_type: None,
@@ -325,10 +352,12 @@ impl EngineHandle {
     }
 
     /// Issue a remembered-device token; returns it with its expiry.
-    pub fn issue_device_token(&self, rec: &UserRecord, now: u64) -> Step<(String, u64)> {
-        run(rec, |r, a| {
-            Ok(self.engine.issue_device_token(r, now, &mut OsRandom, a))
-        })
+    pub fn issue_device_token(&self, rec: &UserRecord, now: u64) -> Issued<(String, u64)> {
+        let mut audit = Vec::new();
+        let value = self
+            .engine
+            .issue_device_token(rec, now, &mut OsRandom, &mut audit);
+        Issued { value, audit }
     }
 
     /// Verify an MFA session token.
@@ -399,7 +428,13 @@ impl EngineHandle {
     // ----- admin ---------------------------------------------------------
 
     /// Set the MFA state (disabled, enabled, enforced).
-    pub fn set_mfa_state(&self, rec: &UserRecord, state: MfaState, actor: &str, now: u64) -> Step<()> {
+    pub fn set_mfa_state(
+        &self,
+        rec: &UserRecord,
+        state: MfaState,
+        actor: &str,
+        now: u64,
+    ) -> Step<()> {
         run(rec, |r, a| {
             self.engine.set_mfa_state(r, state, actor, now, a);
             Ok(())

@@ -30,7 +30,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use config::{Cidr, Config};
 use delivery::Deliverer;
-use engine::{AuditEvent, AuditKind, EngineError, EngineHandle, MfaState, Policy, Step, UserRecord};
+use engine::{
+    AuditEvent, AuditKind, EngineError, EngineHandle, MfaState, Policy, Step, UserRecord,
+};
 use error::ApiError;
 use metrics::Metrics;
 use store::{AuditRow, Commit, Store};
@@ -169,8 +171,9 @@ fn load_keys(cfg: &Config) -> Result<(String, Vec<u8>, Vec<u8>, bool), String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && cfg.generate_keys() => {
-            let engine: serde_json::Value = serde_json::from_str(&EngineHandle::generate_keys_json())
-                .map_err(|e| format!("generated keys: {e}"))?;
+            let engine: serde_json::Value =
+                serde_json::from_str(&EngineHandle::generate_keys_json())
+                    .map_err(|e| format!("generated keys: {e}"))?;
             let file = KeyFile {
                 engine,
                 server: ServerKeys {
@@ -205,14 +208,24 @@ fn load_keys(cfg: &Config) -> Result<(String, Vec<u8>, Vec<u8>, bool), String> {
             ));
         }
     }
-    let file: KeyFile = serde_json::from_str(&text)
-        .map_err(|e| format!("key file {}: not a key file ({})", path.display(), e.classify_str()))?;
+    let file: KeyFile = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "key file {}: not a key file ({})",
+            path.display(),
+            e.classify_str()
+        )
+    })?;
     let b64 = |s: &str, what: &str| {
         data_encoding::BASE64URL_NOPAD
             .decode(s.as_bytes())
             .ok()
             .filter(|k| k.len() >= 32)
-            .ok_or_else(|| format!("key file {}: server.{what} must be 32 bytes of base64url", path.display()))
+            .ok_or_else(|| {
+                format!(
+                    "key file {}: server.{what} must be 32 bytes of base64url",
+                    path.display()
+                )
+            })
     };
     let cookie = b64(&file.server.cookie_key, "cookie_key")?;
     let cache = b64(&file.server.cache_key, "cache_key")?;
@@ -251,10 +264,12 @@ pub fn generate_key_file(path: &Path) -> Result<(), String> {
 
 /// Rotate the signing or sealing key of a key file; returns the new key id.
 pub fn rotate_key_file(path: &Path, what: &str) -> Result<String, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut file: KeyFile = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
-    let (json, id) = EngineHandle::rotate_keys_json(&file.engine.to_string(), what).map_err(|e| e.to_string())?;
+    let (json, id) = EngineHandle::rotate_keys_json(&file.engine.to_string(), what)
+        .map_err(|e| e.to_string())?;
     file.engine = serde_json::from_str(&json).map_err(|e| format!("rotated keys: {e}"))?;
     let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
     replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -263,10 +278,12 @@ pub fn rotate_key_file(path: &Path, what: &str) -> Result<String, String> {
 
 /// Remove a retired signing key from a key file.
 pub fn retire_signing_key(path: &Path, id: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut file: KeyFile = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
-    let json = EngineHandle::retire_signing_key_json(&file.engine.to_string(), id).map_err(|e| e.to_string())?;
+    let json = EngineHandle::retire_signing_key_json(&file.engine.to_string(), id)
+        .map_err(|e| e.to_string())?;
     file.engine = serde_json::from_str(&json).map_err(|e| format!("keys: {e}"))?;
     let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
     replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -318,8 +335,14 @@ impl AppState {
     /// Start: keys, database, settings, delivery; in demo mode also the demo user.
     pub async fn start(cfg: Config) -> Result<(Arc<Self>, StartInfo), String> {
         let (keys_json, cookie_key, cache_key, keys_created) = load_keys(&cfg)?;
-        let store = Store::connect(&cfg.storage).await.map_err(|e| e.to_string())?;
-        let policy = match store.get_setting(POLICY_SETTING).await.map_err(|e| e.to_string())? {
+        let store = Store::connect(&cfg.storage)
+            .await
+            .map_err(|e| e.to_string())?;
+        let policy = match store
+            .get_setting(POLICY_SETTING)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             Some(json) => serde_json::from_str::<Policy>(&json)
                 .map_err(|e| format!("stored service settings are unreadable: {e}"))?,
             None => cfg.policy.clone(),
@@ -356,7 +379,9 @@ impl AppState {
             keys_json,
             deliverer,
             metrics: Metrics::default(),
-            locks: (0..LOCK_SHARDS).map(|_| tokio::sync::Mutex::new(())).collect(),
+            locks: (0..LOCK_SHARDS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             records,
             ap_cache: Mutex::new(HashMap::new()),
             cookie_key,
@@ -377,20 +402,35 @@ impl AppState {
     }
 
     async fn seed_demo_user(&self, user: &str, password: &str) -> Result<(), String> {
-        let exists = self.store.get_user(user).await.map_err(|e| e.to_string())?.is_some();
+        let exists = self
+            .store
+            .get_user(user)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some();
         if exists {
             return Ok(());
         }
-        let hash = auth::hash_password(&self.cfg.auth.argon2, password).map_err(|e| e.to_string())?;
+        let hash =
+            auth::hash_password(&self.cfg.auth.argon2, password).map_err(|e| e.to_string())?;
         let now = unix_now();
         let rec = self.engine().new_record(user, now);
         self.store
-            .insert_user(user, rec.to_json(), rec.revision() as i64, "disabled", Some(hash), now as i64)
+            .insert_user(
+                user,
+                rec.to_json(),
+                rec.revision() as i64,
+                "disabled",
+                Some(hash),
+                now as i64,
+            )
             .await
             .map_err(|e| e.to_string())?;
-        self.run_op(user, false, false, |e, r, now| e.set_mfa_state(r, MfaState::Enabled, "demo-setup", now))
-            .await
-            .map_err(|e| e.to_string())?;
+        self.run_op(user, false, false, |e, r, now| {
+            e.set_mfa_state(r, MfaState::Enabled, "demo-setup", now)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         Ok(())
     }
 
@@ -406,7 +446,8 @@ impl AppState {
     pub async fn set_policy(&self, policy: Policy) -> Result<(), ApiError> {
         let engine = EngineHandle::new(policy.clone(), &self.keys_json)
             .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
-        let json = serde_json::to_string(&policy).map_err(|e| ApiError::internal(format!("settings: {e}")))?;
+        let json = serde_json::to_string(&policy)
+            .map_err(|e| ApiError::internal(format!("settings: {e}")))?;
         self.store
             .put_setting(POLICY_SETTING, json, unix_now() as i64)
             .await
@@ -420,7 +461,8 @@ impl AppState {
 
     fn lock_for(&self, user: &str) -> &tokio::sync::Mutex<()> {
         let h = hmac32(&self.cache_key, user.as_bytes());
-        let i = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) as usize % LOCK_SHARDS;
+        let i = u64::from_le_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]]) as usize
+            % LOCK_SHARDS;
         &self.locks[i]
     }
 
@@ -466,17 +508,31 @@ impl AppState {
     }
 
     /// Read a user's record, creating an empty one when `create` is set.
-    pub async fn load_or_create(&self, user: &str, create: bool) -> Result<Arc<UserRecord>, ApiError> {
+    pub async fn load_or_create(
+        &self,
+        user: &str,
+        create: bool,
+    ) -> Result<Arc<UserRecord>, ApiError> {
         if let Some(r) = self.load(user).await? {
             return Ok(r);
         }
         if !create {
-            return Err(ApiError::not_found("unknown_user", format!("no user {user}")));
+            return Err(ApiError::not_found(
+                "unknown_user",
+                format!("no user {user}"),
+            ));
         }
         let now = unix_now();
         let rec = self.engine().new_record(user, now);
         self.store
-            .insert_user(user, rec.to_json(), rec.revision() as i64, state_name(rec.state()), None, now as i64)
+            .insert_user(
+                user,
+                rec.to_json(),
+                rec.revision() as i64,
+                state_name(rec.state()),
+                None,
+                now as i64,
+            )
             .await
             .map_err(|e| store_err(&e))?;
         self.load(user)
@@ -488,7 +544,13 @@ impl AppState {
     /// serialised per user in this process, compare-and-swap on the revision
     /// against other processes (retried on a fresh record when it loses).
     /// `blocking`: the operation hashes with argon2id and runs off the async workers.
-    pub async fn run_op<T, F>(&self, user: &str, create: bool, blocking: bool, op: F) -> Result<Done<T>, ApiError>
+    pub async fn run_op<T, F>(
+        &self,
+        user: &str,
+        create: bool,
+        blocking: bool,
+        op: F,
+    ) -> Result<Done<T>, ApiError>
     where
         T: Send + 'static,
         F: Fn(&EngineHandle, &UserRecord, u64) -> Step<T> + Send + Sync + 'static,
@@ -536,7 +598,11 @@ impl AppState {
                             self.metrics.lockout(&format!("{factor:?}").to_lowercase());
                         }
                     }
-                    let record = if changed { Arc::new(step.record) } else { before };
+                    let record = if changed {
+                        Arc::new(step.record)
+                    } else {
+                        before
+                    };
                     self.remember(user, record.clone());
                     return Ok(Done {
                         result: step.result,
@@ -547,7 +613,10 @@ impl AppState {
                 Ok(false) => {
                     self.metrics.conflict();
                     self.forget(user);
-                    tracing::debug!(attempt, "record changed concurrently; retrying on the fresh record");
+                    tracing::debug!(
+                        attempt,
+                        "record changed concurrently; retrying on the fresh record"
+                    );
                     tokio::time::sleep(Duration::from_millis(1 + (attempt as u64 % 8))).await;
                 }
                 Err(e) => {
@@ -611,7 +680,15 @@ impl AppState {
     }
 
     /// Remember a successful check (hash = the stored PHC it matched).
-    pub fn ap_cache_put(&self, user: &str, id: &str, canonical: &str, scope: Option<&str>, hash: String, now: u64) {
+    pub fn ap_cache_put(
+        &self,
+        user: &str,
+        id: &str,
+        canonical: &str,
+        scope: Option<&str>,
+        hash: String,
+        now: u64,
+    ) {
         if self.cfg.gateway.cache_secs == 0 {
             return;
         }
@@ -630,7 +707,15 @@ impl AppState {
     }
 
     /// Whether this exact password was verified recently for this scope, against this stored hash.
-    pub fn ap_cache_hit(&self, user: &str, id: &str, canonical: &str, scope: Option<&str>, hash: &str, now: u64) -> bool {
+    pub fn ap_cache_hit(
+        &self,
+        user: &str,
+        id: &str,
+        canonical: &str,
+        scope: Option<&str>,
+        hash: &str,
+        now: u64,
+    ) -> bool {
         if self.cfg.gateway.cache_secs == 0 {
             return false;
         }
@@ -663,15 +748,21 @@ impl AppState {
 /// A storage error as an API answer (503: the database is the problem, not the request).
 pub fn store_err(e: &store::StoreError) -> ApiError {
     tracing::error!(error = %e, "storage failure");
-    ApiError::unavailable("storage_unavailable", "the database is not available; try again shortly")
+    ApiError::unavailable(
+        "storage_unavailable",
+        "the database is not available; try again shortly",
+    )
 }
 
 /// Listen and serve until Ctrl-C or SIGTERM.
 pub async fn serve(state: Arc<AppState>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let app = api::router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown())
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
 }
 
 async fn shutdown() {

@@ -1,6 +1,9 @@
 //! `mfa-server`: start the reference server, or manage its key file.
 #![forbid(unsafe_code)]
-#![allow(clippy::print_stdout, reason = "a command-line program reports on standard output")]
+#![allow(
+    clippy::print_stdout,
+    reason = "a command-line program reports on standard output"
+)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +41,9 @@ fn main() -> ExitCode {
 
 fn take_value(args: &[String], i: &mut usize, flag: &str) -> Result<String, String> {
     *i += 1;
-    args.get(*i).cloned().ok_or_else(|| format!("{flag} needs a value"))
+    args.get(*i)
+        .cloned()
+        .ok_or_else(|| format!("{flag} needs a value"))
 }
 
 fn run(args: Vec<String>) -> Result<(), String> {
@@ -81,7 +86,9 @@ fn run(args: Vec<String>) -> Result<(), String> {
 fn init_logging(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if cfg.log.format == "json" {
         builder.json().init();
     } else {
@@ -106,20 +113,27 @@ async fn serve(cfg: Config) -> Result<(), String> {
         println!("mfa-server demo on http://{addr}");
         println!("  storage:     {storage}");
         if let Some((u, p)) = &info.demo_user {
-            println!("  sign in as:  {u} / {p}  (MFA is enabled: you will be asked to \"Set it up now\")");
+            println!(
+                "  sign in as:  {u} / {p}  (MFA is enabled: you will be asked to \"Set it up now\")"
+            );
         }
         if let Some(t) = &info.generated_admin_token {
             println!("  admin token: {t}  (Authorization: Bearer …, valid for this run)");
         }
         println!("  codes sent by text, call or e-mail are printed here, marked [DEMO DELIVERY]");
         if !state.cfg.widget.dir.is_dir() {
-            println!("  widget directory {} not found: only the API is served", state.cfg.widget.dir.display());
+            println!(
+                "  widget directory {} not found: only the API is served",
+                state.cfg.widget.dir.display()
+            );
         }
         println!("  API description: http://{addr}/api/v1/openapi.json");
     } else {
         println!("mfa-server listening on http://{addr}");
     }
-    mfa_server::serve(state, listener).await.map_err(|e| e.to_string())
+    mfa_server::serve(state, listener)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn keys_command(args: &[String]) -> Result<(), String> {
@@ -135,22 +149,33 @@ fn keys_command(args: &[String]) -> Result<(), String> {
         i += 1;
     }
     let file = file.ok_or("--key-file FILE is required")?;
-    match rest.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match rest
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["generate"] => {
             generate_key_file(&file)?;
             println!("created {} (mode 0600)", file.display());
         }
         ["rotate-signing"] => {
             let id = rotate_key_file(&file, "signing")?;
-            println!("new signing key {id} is active; tokens signed by older keys stay valid until they expire. Restart the server, then retire the old key after the session lifetime and remembered-device days have passed.");
+            println!(
+                "new signing key {id} is active; tokens signed by older keys stay valid until they expire. Restart the server, then retire the old key after the session lifetime and remembered-device days have passed."
+            );
         }
         ["rotate-sealing"] => {
             let id = rotate_key_file(&file, "sealing")?;
-            println!("new sealing key {id} is active for new secrets; old keys still open existing ones. Restart the server.");
+            println!(
+                "new sealing key {id} is active for new secrets; old keys still open existing ones. Restart the server."
+            );
         }
         ["retire-signing", id] => {
             retire_signing_key(&file, id)?;
-            println!("signing key {id} removed; tokens it signed no longer verify. Restart the server.");
+            println!(
+                "signing key {id} removed; tokens it signed no longer verify. Restart the server."
+            );
         }
         _ => return Err(format!("unknown keys command\n\n{USAGE}")),
     }

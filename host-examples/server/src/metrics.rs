@@ -39,7 +39,9 @@ fn bump<K: Ord>(m: &Mutex<BTreeMap<K, u64>>, k: K) {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl Metrics {
@@ -61,7 +63,10 @@ impl Metrics {
 
     /// A delivery attempt's result.
     pub fn delivery(&self, channel: &'static str, ok: bool) {
-        bump(&self.deliveries, (channel, if ok { "ok" } else { "failed" }));
+        bump(
+            &self.deliveries,
+            (channel, if ok { "ok" } else { "failed" }),
+        );
     }
 
     /// A primary sign-in's result.
@@ -92,56 +97,100 @@ impl Metrics {
     /// The text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP mfa_verifications_total Second-factor verifications by method and outcome.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_verifications_total Second-factor verifications by method and outcome."
+        );
         let _ = writeln!(out, "# TYPE mfa_verifications_total counter");
         if let Ok(g) = self.verifications.lock() {
             for ((m, o), v) in g.iter() {
-                let _ = writeln!(out, "mfa_verifications_total{{method=\"{m}\",outcome=\"{}\"}} {v}", esc(o));
+                let _ = writeln!(
+                    out,
+                    "mfa_verifications_total{{method=\"{m}\",outcome=\"{}\"}} {v}",
+                    esc(o)
+                );
             }
         }
-        let _ = writeln!(out, "# HELP mfa_lockouts_total Factors locked after too many failures.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_lockouts_total Factors locked after too many failures."
+        );
         let _ = writeln!(out, "# TYPE mfa_lockouts_total counter");
         if let Ok(g) = self.lockouts.lock() {
             for (f, v) in g.iter() {
                 let _ = writeln!(out, "mfa_lockouts_total{{factor=\"{}\"}} {v}", esc(f));
             }
         }
-        let _ = writeln!(out, "# HELP mfa_app_password_checks_total App-password checks by outcome and cache use.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_app_password_checks_total App-password checks by outcome and cache use."
+        );
         let _ = writeln!(out, "# TYPE mfa_app_password_checks_total counter");
         if let Ok(g) = self.app_password_checks.lock() {
             for ((o, c), v) in g.iter() {
-                let _ = writeln!(out, "mfa_app_password_checks_total{{outcome=\"{}\",cache=\"{c}\"}} {v}", esc(o));
+                let _ = writeln!(
+                    out,
+                    "mfa_app_password_checks_total{{outcome=\"{}\",cache=\"{c}\"}} {v}",
+                    esc(o)
+                );
             }
         }
-        let _ = writeln!(out, "# HELP mfa_deliveries_total Code deliveries by channel and result.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_deliveries_total Code deliveries by channel and result."
+        );
         let _ = writeln!(out, "# TYPE mfa_deliveries_total counter");
         if let Ok(g) = self.deliveries.lock() {
             for ((c, r), v) in g.iter() {
-                let _ = writeln!(out, "mfa_deliveries_total{{channel=\"{c}\",result=\"{r}\"}} {v}");
+                let _ = writeln!(
+                    out,
+                    "mfa_deliveries_total{{channel=\"{c}\",result=\"{r}\"}} {v}"
+                );
             }
         }
-        let _ = writeln!(out, "# HELP mfa_sign_ins_total Primary sign-ins by outcome.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_sign_ins_total Primary sign-ins by outcome."
+        );
         let _ = writeln!(out, "# TYPE mfa_sign_ins_total counter");
         if let Ok(g) = self.sign_ins.lock() {
             for (o, v) in g.iter() {
                 let _ = writeln!(out, "mfa_sign_ins_total{{outcome=\"{o}\"}} {v}");
             }
         }
-        let _ = writeln!(out, "# HELP mfa_argon2_seconds Time of operations that hash with argon2id.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_argon2_seconds Time of operations that hash with argon2id."
+        );
         let _ = writeln!(out, "# TYPE mfa_argon2_seconds histogram");
         if let Ok(g) = self.argon2.lock() {
             for (op, h) in g.iter() {
                 for (i, b) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "mfa_argon2_seconds_bucket{{op=\"{op}\",le=\"{b}\"}} {}", h.counts[i]);
+                    let _ = writeln!(
+                        out,
+                        "mfa_argon2_seconds_bucket{{op=\"{op}\",le=\"{b}\"}} {}",
+                        h.counts[i]
+                    );
                 }
-                let _ = writeln!(out, "mfa_argon2_seconds_bucket{{op=\"{op}\",le=\"+Inf\"}} {}", h.count);
+                let _ = writeln!(
+                    out,
+                    "mfa_argon2_seconds_bucket{{op=\"{op}\",le=\"+Inf\"}} {}",
+                    h.count
+                );
                 let _ = writeln!(out, "mfa_argon2_seconds_sum{{op=\"{op}\"}} {}", h.sum);
                 let _ = writeln!(out, "mfa_argon2_seconds_count{{op=\"{op}\"}} {}", h.count);
             }
         }
-        let _ = writeln!(out, "# HELP mfa_store_conflicts_total Record writes that lost a compare-and-swap race and were retried.");
+        let _ = writeln!(
+            out,
+            "# HELP mfa_store_conflicts_total Record writes that lost a compare-and-swap race and were retried."
+        );
         let _ = writeln!(out, "# TYPE mfa_store_conflicts_total counter");
-        let _ = writeln!(out, "mfa_store_conflicts_total {}", self.conflicts.load(Ordering::Relaxed));
+        let _ = writeln!(
+            out,
+            "mfa_store_conflicts_total {}",
+            self.conflicts.load(Ordering::Relaxed)
+        );
         out
     }
 }

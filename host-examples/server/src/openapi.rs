@@ -11,9 +11,17 @@ mod tests {
         assert_eq!(v["openapi"], "3.1.0");
         let paths = v["paths"].as_object().unwrap();
         for p in [
-            "/api/v1/sign-in", "/api/v1/verify", "/api/v1/methods/confirm", "/api/v1/app-passwords",
-            "/api/v1/app-passwords/verify", "/api/v1/admin/users", "/api/v1/admin/audit",
-            "/api/v1/admin/settings", "/.well-known/jwks.json", "/metrics", "/healthz",
+            "/api/v1/sign-in",
+            "/api/v1/verify",
+            "/api/v1/methods/confirm",
+            "/api/v1/app-passwords",
+            "/api/v1/app-passwords/verify",
+            "/api/v1/admin/users",
+            "/api/v1/admin/audit",
+            "/api/v1/admin/settings",
+            "/.well-known/jwks.json",
+            "/metrics",
+            "/healthz",
         ] {
             assert!(paths.contains_key(p), "{p} missing");
         }

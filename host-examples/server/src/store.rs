@@ -7,6 +7,7 @@
 //! commit), so each commit still reaches the disk before it is acknowledged
 //! while the cost of the flush is shared.
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -203,7 +204,12 @@ const SQL_GET_USER: &str = "SELECT record, revision, password_hash FROM users WH
 const SQL_INSERT_USER: &str = "INSERT INTO users (user_id, password_hash, record, revision, mfa_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (user_id) DO NOTHING";
 const SQL_CAS: &str = "UPDATE users SET record = $1, revision = $2, mfa_state = $3, updated_at = $4 WHERE user_id = $5 AND revision = $6";
 const SQL_REV: &str = "SELECT 1 FROM users WHERE user_id = $1 AND revision = $2";
-const SQL_AUDIT: &str = "INSERT INTO audit_log (at, user_id, actor, event, method, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+const AUDIT_INSERT_HEAD: &str =
+    "INSERT INTO audit_log (at, user_id, actor, event, method, detail) ";
+/// Record writes per statement (six parameters each).
+const CAS_ROWS_PER_UPDATE: usize = 500;
+/// Six parameters a row, well under SQLite's and PostgreSQL's parameter limits.
+const AUDIT_ROWS_PER_INSERT: usize = 500;
 const SQL_SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE user_id = $2";
 const SQL_PUT_SETTING: &str = "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 const SQL_GET_SETTING: &str = "SELECT value FROM settings WHERE name = $1";
@@ -220,10 +226,7 @@ impl Store {
                 .connect(&cfg.url)
                 .await
                 .map_err(|e| {
-                    StoreError(format!(
-                        "cannot connect to {}: {e}",
-                        redact_url(&cfg.url)
-                    ))
+                    StoreError(format!("cannot connect to {}: {e}", redact_url(&cfg.url)))
                 })?;
             migrator(POSTGRES_INIT)
                 .run(&pool)
@@ -247,7 +250,9 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(sync)
             .busy_timeout(Duration::from_secs(10))
-            .statement_cache_capacity(64);
+            .statement_cache_capacity(64)
+            // Read pages through a memory map instead of one system call per page.
+            .pragma("mmap_size", "268435456");
         let mut writer = SqliteConnection::connect_with(&opts)
             .await
             .map_err(|e| StoreError(format!("cannot open {}: {e}", cfg.url)))?;
@@ -368,14 +373,18 @@ impl Store {
     /// Read a setting.
     pub async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
         let v = match &self.backend {
-            Backend::Sqlite { read, .. } => sqlx::query_scalar(&lite(SQL_GET_SETTING))
-                .bind(name)
-                .fetch_optional(read)
-                .await,
-            Backend::Postgres(pool) => sqlx::query_scalar(SQL_GET_SETTING)
-                .bind(name)
-                .fetch_optional(pool)
-                .await,
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_scalar(&lite(SQL_GET_SETTING))
+                    .bind(name)
+                    .fetch_optional(read)
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(SQL_GET_SETTING)
+                    .bind(name)
+                    .fetch_optional(pool)
+                    .await
+            }
         };
         v.map_err(db("read setting"))
     }
@@ -509,14 +518,12 @@ async fn sqlite_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteJ
     let mut jobs: Vec<WriteJob> = Vec::with_capacity(batch);
     let cas = lite(SQL_CAS);
     let rev = lite(SQL_REV);
-    let audit = lite(SQL_AUDIT);
     let insert = lite(SQL_INSERT_USER);
     let set_pw = lite(SQL_SET_PASSWORD);
     let put = lite(SQL_PUT_SETTING);
     let stmts = LiteSql {
         cas: &cas,
         rev: &rev,
-        audit: &audit,
         insert: &insert,
         set_pw: &set_pw,
         put: &put,
@@ -549,7 +556,6 @@ async fn sqlite_writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<WriteJ
 struct LiteSql<'a> {
     cas: &'a str,
     rev: &'a str,
-    audit: &'a str,
     insert: &'a str,
     set_pw: &'a str,
     put: &'a str,
@@ -564,14 +570,81 @@ async fn apply_batch(
         .execute(&mut *conn)
         .await
         .map_err(db("begin"))?;
-    let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    let mut results = vec![false; jobs.len()];
+    // Record writes of distinct users go in one compare-and-swap statement;
+    // everything else (and a second write of the same user) follows in order.
+    let mut bulk: Vec<usize> = Vec::new();
+    let mut users: HashSet<&str> = HashSet::new();
+    for (i, job) in jobs.iter().enumerate() {
+        if let WriteOp::Commit(c) = &job.op
+            && c.update.is_some()
+            && users.insert(c.user_id.as_str())
+        {
+            bulk.push(i);
+        }
+    }
+    for chunk in bulk.chunks(CAS_ROWS_PER_UPDATE) {
+        let mut q =
+            sqlx::QueryBuilder::<sqlx::Sqlite>::new("WITH v(uid, rec, rev, st, upd, exp) AS (");
+        q.push_values(chunk, |mut b, i| {
+            if let WriteOp::Commit(c) = &jobs[*i].op
+                && let Some((json, revision, state)) = &c.update
+            {
+                b.push_bind(&c.user_id)
+                    .push_bind(json)
+                    .push_bind(revision)
+                    .push_bind(state)
+                    .push_bind(c.now)
+                    .push_bind(c.expected_revision);
+            }
+        });
+        q.push(") UPDATE users SET record = v.rec, revision = v.rev, mfa_state = v.st, updated_at = v.upd FROM v WHERE users.user_id = v.uid AND users.revision = v.exp RETURNING users.user_id");
+        let written: Vec<String> = match q.build_query_scalar().fetch_all(&mut *conn).await {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                return Err(db("write users")(e));
+            }
+        };
+        let written: HashSet<&str> = written.iter().map(String::as_str).collect();
+        for i in chunk {
+            if let WriteOp::Commit(c) = &jobs[*i].op {
+                results[*i] = written.contains(c.user_id.as_str());
+            }
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if bulk.binary_search(&i).is_ok() {
+            continue;
+        }
         match apply_one(conn, &job.op, s).await {
-            Ok(r) => results.push(r),
+            Ok(r) => results[i] = r,
             Err(e) => {
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
                 return Err(e);
             }
+        }
+    }
+    let mut audit: Vec<&AuditRow> = Vec::new();
+    for (job, ok) in jobs.iter().zip(&results) {
+        if *ok && let WriteOp::Commit(c) = &job.op {
+            audit.extend(c.audit.iter());
+        }
+    }
+    // The audit events of the whole batch, in as few statements as possible.
+    for chunk in audit.chunks(AUDIT_ROWS_PER_INSERT) {
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(AUDIT_INSERT_HEAD);
+        q.push_values(chunk, |mut b, a| {
+            b.push_bind(a.at)
+                .push_bind(&a.user_id)
+                .push_bind(&a.actor)
+                .push_bind(&a.event)
+                .push_bind(&a.method)
+                .push_bind(&a.detail);
+        });
+        if let Err(e) = q.build().execute(&mut *conn).await {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(db("write audit")(e));
         }
     }
     if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
@@ -611,20 +684,6 @@ async fn apply_one(
                     .map_err(db("check revision"))?
                     .is_some(),
             };
-            if ok {
-                for a in &c.audit {
-                    sqlx::query(s.audit)
-                        .bind(a.at)
-                        .bind(&a.user_id)
-                        .bind(&a.actor)
-                        .bind(&a.event)
-                        .bind(&a.method)
-                        .bind(&a.detail)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db("write audit"))?;
-                }
-            }
             Ok(ok)
         }
         WriteOp::InsertUser {
@@ -698,14 +757,17 @@ async fn pg_write(pool: &PgPool, op: WriteOp) -> Result<bool, StoreError> {
                 tx.rollback().await.map_err(db("rollback"))?;
                 return Ok(false);
             }
-            for a in &c.audit {
-                sqlx::query(SQL_AUDIT)
-                    .bind(a.at)
-                    .bind(&a.user_id)
-                    .bind(&a.actor)
-                    .bind(&a.event)
-                    .bind(&a.method)
-                    .bind(&a.detail)
+            for chunk in c.audit.chunks(AUDIT_ROWS_PER_INSERT) {
+                let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(AUDIT_INSERT_HEAD);
+                q.push_values(chunk, |mut b, a| {
+                    b.push_bind(a.at)
+                        .push_bind(&a.user_id)
+                        .push_bind(&a.actor)
+                        .push_bind(&a.event)
+                        .push_bind(&a.method)
+                        .push_bind(&a.detail);
+                });
+                q.build()
                     .execute(&mut *tx)
                     .await
                     .map_err(db("write audit"))?;

@@ -36,7 +36,10 @@ async fn one_code_once(db: Db, policy: &str, expect_all_replay: bool) {
         if status == 200 {
             ok += 1;
         } else {
-            assert!(status == 401 || status == 429, "refusals are 4xx: {status} {code}");
+            assert!(
+                status == 401 || status == 429,
+                "refusals are 4xx: {status} {code}"
+            );
             *refused.entry(code).or_insert(0) += 1;
         }
     }
@@ -44,8 +47,13 @@ async fn one_code_once(db: Db, policy: &str, expect_all_replay: bool) {
     if expect_all_replay {
         assert_eq!(refused.get("replay"), Some(&99), "{refused:?}");
     } else {
-        assert!(refused.keys().all(|k| ["replay", "retry_later", "locked"].contains(&k.as_str())), "{refused:?}");
-        assert!(refused.get("replay").is_some());
+        assert!(
+            refused
+                .keys()
+                .all(|k| ["replay", "retry_later", "locked"].contains(&k.as_str())),
+            "{refused:?}"
+        );
+        assert!(refused.contains_key("replay"));
     }
 }
 
@@ -82,9 +90,15 @@ async fn two_processes_one_database_postgres() {
     let mut tasks = Vec::new();
     for i in 0..60 {
         let mut c = c.clone();
-        c.base = if i % 2 == 0 { a.url.clone() } else { b.url.clone() };
+        c.base = if i % 2 == 0 {
+            a.url.clone()
+        } else {
+            b.url.clone()
+        };
         let code = code.clone();
-        tasks.push(tokio::spawn(async move { c.post("/api/v1/verify", json!({"code": code})).await.status }));
+        tasks.push(tokio::spawn(async move {
+            c.post("/api/v1/verify", json!({"code": code})).await.status
+        }));
     }
     let mut ok = 0;
     for t in tasks {
@@ -98,7 +112,13 @@ async fn two_processes_one_database_postgres() {
 fn write_key(dir: &std::path::Path, key: &[u8]) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).mode(0o600).open(dir.join("mfa-keys.json")).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(dir.join("mfa-keys.json"))
+        .unwrap();
     f.write_all(key).unwrap();
 }
 
@@ -116,10 +136,16 @@ async fn crash_flow(db: Db) {
         tasks.push(tokio::spawn(async move {
             for i in 0..10_000 {
                 let r = c
-                    .http_post_quiet("/api/v1/app-passwords", json!({"name": format!("w{w}-{i}")}))
+                    .http_post_quiet(
+                        "/api/v1/app-passwords",
+                        json!({"name": format!("w{w}-{i}")}),
+                    )
                     .await;
                 match r {
-                    Some((201, v)) => ack.lock().unwrap().push((v["id"].as_str().unwrap().to_string(), v["password"].as_str().unwrap().to_string())),
+                    Some((201, v)) => ack.lock().unwrap().push((
+                        v["id"].as_str().unwrap().to_string(),
+                        v["password"].as_str().unwrap().to_string(),
+                    )),
                     Some((s, v)) => panic!("unexpected answer {s}: {v}"),
                     None => return,
                 }
@@ -136,20 +162,38 @@ async fn crash_flow(db: Db) {
         t.await.unwrap();
     }
     let acked = acknowledged.lock().unwrap().clone();
-    assert!(acked.len() >= 40, "the burst was running ({} acknowledged)", acked.len());
+    assert!(
+        acked.len() >= 40,
+        "the burst was running ({} acknowledged)",
+        acked.len()
+    );
     server.restart();
     let mut gw = server.client();
-    gw.headers.push(("x-mfa-gateway-token".into(), GATEWAY.into()));
+    gw.headers
+        .push(("x-mfa-gateway-token".into(), GATEWAY.into()));
     let mut c = c.clone();
     c.base = server.url.clone();
     let r = c.get("/api/v1/app-passwords").await;
-    let stored: Vec<String> = r.json["app_passwords"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
-    for (id, password) in &acked {
-        assert!(stored.contains(id), "acknowledged app password {id} survived the crash");
+    let stored: Vec<String> = r.json["app_passwords"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    for (id, _) in &acked {
+        assert!(
+            stored.contains(id),
+            "acknowledged app password {id} survived the crash"
+        );
     }
     // Every acknowledged one verifies (a sample of 20 keeps the test short; all are listed above).
     for (_, password) in acked.iter().step_by((acked.len() / 20).max(1)) {
-        let r = gw.post("/api/v1/app-passwords/verify", json!({"user": "crash@example.com", "password": password})).await;
+        let r = gw
+            .post(
+                "/api/v1/app-passwords/verify",
+                json!({"user": "crash@example.com", "password": password}),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
 }
@@ -165,15 +209,36 @@ async fn sigkill_during_app_password_burst_postgres() {
 }
 
 trait QuietPost {
-    async fn http_post_quiet(&mut self, path: &str, body: serde_json::Value) -> Option<(u16, serde_json::Value)>;
+    async fn http_post_quiet(
+        &mut self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Option<(u16, serde_json::Value)>;
 }
 
 impl QuietPost for Client {
     /// POST that returns `None` when the connection fails (the server was killed).
-    async fn http_post_quiet(&mut self, path: &str, body: serde_json::Value) -> Option<(u16, serde_json::Value)> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let resp = http.post(format!("{}{path}", self.base)).header("cookie", cookie.join("; ")).json(&body).send().await.ok()?;
+    async fn http_post_quiet(
+        &mut self,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Option<(u16, serde_json::Value)> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let cookie: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let resp = http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie.join("; "))
+            .json(&body)
+            .send()
+            .await
+            .ok()?;
         let status = resp.status().as_u16();
         let v = resp.json().await.ok()?;
         Some((status, v))
@@ -190,27 +255,53 @@ async fn trusted_header_mode() {
     );
     let server = Server::start(&dir, &cfg);
     let mut admin = server.admin();
-    let r = admin.put("/api/v1/admin/users/jo@example.com/state", json!({"state": "enabled"})).await;
+    let r = admin
+        .put(
+            "/api/v1/admin/users/jo@example.com/state",
+            json!({"state": "enabled"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let mut c = server.client();
     let r = c.get("/api/v1/session").await;
     assert_eq!((r.status, r.code()), (401, "not_signed_in"));
-    c.headers.push(("x-remote-user".into(), "Jo@Example.com".into()));
+    c.headers
+        .push(("x-remote-user".into(), "Jo@Example.com".into()));
     let r = c.get("/api/v1/session").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["user"], "jo@example.com");
     assert_eq!(r.json["next"]["next"], "register");
-    let r = c.post("/api/v1/sign-in", json!({"user": "jo@example.com", "password": "x"})).await;
+    let r = c
+        .post(
+            "/api/v1/sign-in",
+            json!({"user": "jo@example.com", "password": "x"}),
+        )
+        .await;
     assert_eq!((r.status, r.code()), (409, "trusted_header_mode"));
-    let r = c.post("/api/v1/methods/authenticator", json!({"account": "Jo"})).await;
+    let r = c
+        .post("/api/v1/methods/authenticator", json!({"account": "Jo"}))
+        .await;
     let secret = secret_of(r.json["otpauth_uri"].as_str().unwrap());
-    let r = c.post("/api/v1/methods/confirm", json!({"code": totp(&secret, 0)})).await;
+    let r = c
+        .post("/api/v1/methods/confirm", json!({"code": totp(&secret, 0)}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = c.post("/api/v1/app-passwords", json!({"name": "mail"})).await;
+    let r = c
+        .post("/api/v1/app-passwords", json!({"name": "mail"}))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let session = c.cookies["mfa_session"].clone();
     let r = c.get("/.well-known/jwks.json").await;
-    let claims = mfa_core::Jwks::parse(&r.text).unwrap().verify(&session, "mfa-wasm", "mfa-wasm", mfa_core::TokenKind::Session, now()).unwrap();
+    let claims = mfa_core::Jwks::parse(&r.text)
+        .unwrap()
+        .verify(
+            &session,
+            "mfa-wasm",
+            "mfa-wasm",
+            mfa_core::TokenKind::Session,
+            now(),
+        )
+        .unwrap();
     assert!(claims.amr.contains(&"ext".to_string()));
     // Another user's header cannot ride on Jo's session.
     let mut other = c.clone();
@@ -221,10 +312,13 @@ async fn trusted_header_mode() {
     // From an address that is not trusted, the header is refused.
     let dir2 = temp_dir("untrusted");
     let url2 = db_url(Db::Sqlite, &dir2).unwrap();
-    let cfg2 = cfg.replace("[\"127.0.0.1/32\", \"::1\"]", "[\"10.9.9.9\"]").replace(&url, &url2);
+    let cfg2 = cfg
+        .replace("[\"127.0.0.1/32\", \"::1\"]", "[\"10.9.9.9\"]")
+        .replace(&url, &url2);
     let server2 = Server::start(&dir2, &cfg2);
     let mut c2 = server2.client();
-    c2.headers.push(("x-remote-user".into(), "jo@example.com".into()));
+    c2.headers
+        .push(("x-remote-user".into(), "jo@example.com".into()));
     let r = c2.get("/api/v1/session").await;
     assert_eq!((r.status, r.code()), (403, "untrusted_proxy"));
 }
@@ -245,13 +339,21 @@ async fn demo_mode_works_with_nothing_configured() {
     let l2 = lines.clone();
     std::thread::spawn(move || {
         use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             l2.lock().unwrap().push(line);
         }
     });
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let url = loop {
-        if let Some(l) = lines.lock().unwrap().iter().find(|l| l.starts_with("mfa-server demo on http://")) {
+        if let Some(l) = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.starts_with("mfa-server demo on http://"))
+        {
             break l.trim_start_matches("mfa-server demo on ").to_string();
         }
         assert!(std::time::Instant::now() < deadline, "demo did not start");
@@ -262,25 +364,43 @@ async fn demo_mode_works_with_nothing_configured() {
     assert!(out.contains("admin token:"));
     // Key file created with mode 0600.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.join("mfa-demo-keys.json")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(dir.join("mfa-demo-keys.json"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     let mut c = Client::new(&url);
     let r = sign_in(&mut c, "demo@example.com", "demo-password").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["next"]["next"], "register", "Set it up now");
     // An e-mail code is printed on the console, marked as demo.
-    let r = c.post("/api/v1/methods/email", json!({"address": "me@example.org"})).await;
+    let r = c
+        .post(
+            "/api/v1/methods/email",
+            json!({"address": "me@example.org"}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let line = loop {
-        if let Some(l) = lines.lock().unwrap().iter().find(|l| l.starts_with("[DEMO DELIVERY] email")) {
+        if let Some(l) = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.starts_with("[DEMO DELIVERY] email"))
+        {
             break l.clone();
         }
-        assert!(std::time::Instant::now() < deadline, "no demo delivery line");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no demo delivery line"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     let code = find_code(&line, 6);
-    let r = c.post("/api/v1/methods/confirm", json!({"code": code})).await;
+    let r = c
+        .post("/api/v1/methods/confirm", json!({"code": code}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let _ = child.kill();
     let _ = child.wait();
@@ -290,12 +410,18 @@ fn start_fails(config: &str, env: &[(&str, &str)]) -> String {
     let dir = temp_dir("bad-config");
     std::fs::write(dir.join("c.toml"), config).unwrap();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mfa-server"));
-    cmd.current_dir(&dir).arg("--config").arg(dir.join("c.toml")).env_remove("MFA_DEMO");
+    cmd.current_dir(&dir)
+        .arg("--config")
+        .arg(dir.join("c.toml"))
+        .env_remove("MFA_DEMO");
     for (k, v) in env {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    assert!(!out.status.success(), "a bad configuration must stop the start");
+    assert!(
+        !out.status.success(),
+        "a bad configuration must stop the start"
+    );
     String::from_utf8_lossy(&out.stderr).to_string()
 }
 
@@ -307,11 +433,23 @@ fn bad_configuration_is_refused_with_a_clear_message() {
     assert!(e.contains("storage.url"), "{e}");
     let e = start_fails("listen = 5\n", &[]);
     assert!(e.contains("listen") || e.contains("line 1"), "{e}");
-    let e = start_fails("[policy]\nallowed_methods = [\"authenticator_app\"]\nlockout_threshold = 1000\n", &[]);
+    let e = start_fails(
+        "[policy]\nallowed_methods = [\"authenticator_app\"]\nlockout_threshold = 1000\n",
+        &[],
+    );
     assert!(e.contains("lockout_threshold"), "{e}");
-    let e = start_fails("[policy]\nallowed_methods = [\"authenticator_app\"]\n[keys]\nfile = \"missing.json\"\n", &[]);
-    assert!(e.contains("missing.json") && e.contains("keys generate"), "{e}");
-    let e = start_fails("[policy]\nallowed_methods = [\"authenticator_app\"]\n", &[("MFA_LISTEN", "not an address")]);
+    let e = start_fails(
+        "[policy]\nallowed_methods = [\"authenticator_app\"]\n[keys]\nfile = \"missing.json\"\n",
+        &[],
+    );
+    assert!(
+        e.contains("missing.json") && e.contains("keys generate"),
+        "{e}"
+    );
+    let e = start_fails(
+        "[policy]\nallowed_methods = [\"authenticator_app\"]\n",
+        &[("MFA_LISTEN", "not an address")],
+    );
     assert!(e.contains("MFA_LISTEN"), "{e}");
 }
 
@@ -320,11 +458,22 @@ fn key_commands_rotate_and_refuse_open_permissions() {
     let dir = temp_dir("keys");
     let file = dir.join("k.json");
     let bin = env!("CARGO_BIN_EXE_mfa-server");
-    let run = |args: &[&str]| std::process::Command::new(bin).args(args).arg("--key-file").arg(&file).output().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(bin)
+            .args(args)
+            .arg("--key-file")
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
     assert!(run(&["keys", "generate"]).status.success());
     let before: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     let out = run(&["keys", "rotate-signing"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(after["engine"]["signing"].as_array().unwrap().len(), 2);
     let old = before["engine"]["active_signing"].as_str().unwrap();
@@ -332,10 +481,16 @@ fn key_commands_rotate_and_refuse_open_permissions() {
     assert!(run(&["keys", "retire-signing", old]).status.success());
     assert!(!run(&["keys", "retire-signing", "nope"]).status.success());
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     // A key file others can read is refused at start.
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let cfg = format!("[keys]\nfile = \"{}\"\n[policy]\nallowed_methods = [\"authenticator_app\"]\n", file.display());
+    let cfg = format!(
+        "[keys]\nfile = \"{}\"\n[policy]\nallowed_methods = [\"authenticator_app\"]\n",
+        file.display()
+    );
     let e = start_fails(&cfg, &[]);
     assert!(e.contains("chmod 600"), "{e}");
 }

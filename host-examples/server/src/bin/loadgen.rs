@@ -9,7 +9,10 @@
 //! `totp` sends every request for a different user with that user's current code,
 //! so each request is a real success that writes the replay step.
 #![forbid(unsafe_code)]
-#![allow(clippy::print_stdout, reason = "a benchmark tool reports on standard output")]
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark tool reports on standard output"
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,7 +26,10 @@ use hyper_util::rt::TokioIo;
 use mfa_core::{OtpAuthUri, Totp};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 fn need(args: &[String], name: &str) -> Result<String, String> {
@@ -81,22 +87,37 @@ impl Conn {
             .ok_or("only http:// URLs")?
             .trim_end_matches('/')
             .to_string();
-        let stream = tokio::net::TcpStream::connect(&host).await.map_err(|e| format!("connect {host}: {e}"))?;
+        let stream = tokio::net::TcpStream::connect(&host)
+            .await
+            .map_err(|e| format!("connect {host}: {e}"))?;
         let _ = stream.set_nodelay(true);
-        let (tx, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
+        let (tx, conn) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
         tokio::spawn(conn);
         Ok(Self { tx, host })
     }
 
-    async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: String) -> Result<(StatusCode, Vec<u8>, Vec<String>), String> {
-        let mut b = Request::builder().method(method).uri(path).header("host", &self.host);
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> Result<(StatusCode, Vec<u8>, Vec<String>), String> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", &self.host);
         if !body.is_empty() {
             b = b.header("content-type", "application/json");
         }
         for (k, v) in headers {
             b = b.header(*k, *v);
         }
-        let req = b.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+        let req = b
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
         self.tx.ready().await.map_err(|e| e.to_string())?;
         let resp = self.tx.send_request(req).await.map_err(|e| e.to_string())?;
         let status = resp.status();
@@ -108,7 +129,13 @@ impl Conn {
             .filter_map(|v| v.split(';').next())
             .map(str::to_string)
             .collect();
-        let body = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes().to_vec();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes()
+            .to_vec();
         Ok((status, body, cookies))
     }
 }
@@ -143,12 +170,21 @@ async fn setup(args: &[String]) -> Result<(), String> {
                 }
                 let user = format!("{prefix}{i}@example.com");
                 let auth = format!("Bearer {admin}");
-                let (st, b, _) = c.send("PUT", &format!("/api/v1/admin/users/{user}/state"), &[("authorization", &auth)], r#"{"state":"enabled"}"#.into()).await?;
+                let (st, b, _) = c
+                    .send(
+                        "PUT",
+                        &format!("/api/v1/admin/users/{user}/state"),
+                        &[("authorization", &auth)],
+                        r#"{"state":"enabled"}"#.into(),
+                    )
+                    .await?;
                 if !st.is_success() {
                     return Err(format!("set state: {st} {}", String::from_utf8_lossy(&b)));
                 }
                 let h = [("x-remote-user", user.as_str())];
-                let (st, b, _) = c.send("POST", "/api/v1/methods/authenticator", &h, "{}".into()).await?;
+                let (st, b, _) = c
+                    .send("POST", "/api/v1/methods/authenticator", &h, "{}".into())
+                    .await?;
                 if !st.is_success() {
                     return Err(format!("begin: {st} {}", String::from_utf8_lossy(&b)));
                 }
@@ -156,20 +192,42 @@ async fn setup(args: &[String]) -> Result<(), String> {
                 let uri = v["otpauth_uri"].as_str().ok_or("no otpauth_uri")?;
                 let (parsed, _) = OtpAuthUri::parse(uri).map_err(|e| e.to_string())?;
                 let secret = data_encoding::BASE32_NOPAD.encode(parsed.secret());
-                let code = mfa_core::totp_code(parsed.secret(), &Totp::default(), now()).map_err(|e| e.to_string())?;
-                let (st, b, cookies) = c.send("POST", "/api/v1/methods/confirm", &h, format!(r#"{{"code":"{code}"}}"#)).await?;
+                let code = mfa_core::totp_code(parsed.secret(), &Totp::default(), now())
+                    .map_err(|e| e.to_string())?;
+                let (st, b, cookies) = c
+                    .send(
+                        "POST",
+                        "/api/v1/methods/confirm",
+                        &h,
+                        format!(r#"{{"code":"{code}"}}"#),
+                    )
+                    .await?;
                 if !st.is_success() {
                     return Err(format!("confirm: {st} {}", String::from_utf8_lossy(&b)));
                 }
                 let mut ap = String::new();
                 if with_ap {
                     let cookie = cookies.join("; ");
-                    let h2 = [("x-remote-user", user.as_str()), ("cookie", cookie.as_str())];
-                    let (st, b, _) = c.send("POST", "/api/v1/app-passwords", &h2, r#"{"name":"bench"}"#.into()).await?;
+                    let h2 = [
+                        ("x-remote-user", user.as_str()),
+                        ("cookie", cookie.as_str()),
+                    ];
+                    let (st, b, _) = c
+                        .send(
+                            "POST",
+                            "/api/v1/app-passwords",
+                            &h2,
+                            r#"{"name":"bench"}"#.into(),
+                        )
+                        .await?;
                     if !st.is_success() {
-                        return Err(format!("app password: {st} {}", String::from_utf8_lossy(&b)));
+                        return Err(format!(
+                            "app password: {st} {}",
+                            String::from_utf8_lossy(&b)
+                        ));
                     }
-                    let v: serde_json::Value = serde_json::from_slice(&b).map_err(|e| e.to_string())?;
+                    let v: serde_json::Value =
+                        serde_json::from_slice(&b).map_err(|e| e.to_string())?;
                     ap = v["password"].as_str().unwrap_or_default().to_string();
                 }
                 lines.push(format!("{user}\t{secret}\t{ap}"));
@@ -212,9 +270,15 @@ async fn bench(args: &[String], kind: Kind) -> Result<(), String> {
         .map(|l| {
             let mut it = l.split('\t');
             let name = it.next().unwrap_or_default().to_string();
-            let secret = data_encoding::BASE32_NOPAD.decode(it.next().unwrap_or_default().as_bytes()).unwrap_or_default();
+            let secret = data_encoding::BASE32_NOPAD
+                .decode(it.next().unwrap_or_default().as_bytes())
+                .unwrap_or_default();
             let app_password = it.next().unwrap_or_default().to_string();
-            User { name, secret, app_password }
+            User {
+                name,
+                secret,
+                app_password,
+            }
         })
         .collect();
     if users.is_empty() {
@@ -237,13 +301,18 @@ async fn bench(args: &[String], kind: Kind) -> Result<(), String> {
             })
             .collect(),
     );
-    let limit = if kind == Kind::Totp { bodies.len().min(max_requests) } else { max_requests };
+    let limit = if kind == Kind::Totp {
+        bodies.len().min(max_requests)
+    } else {
+        max_requests
+    };
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs_f64(secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..conc {
-        let (url, bodies, next, gateway) = (url.clone(), bodies.clone(), next.clone(), gateway.clone());
+        let (url, bodies, next, gateway) =
+            (url.clone(), bodies.clone(), next.clone(), gateway.clone());
         tasks.push(tokio::spawn(async move {
             let mut c = Conn::open(&url).await?;
             let mut lat: Vec<u32> = Vec::with_capacity(1 << 16);
@@ -257,10 +326,23 @@ async fn bench(args: &[String], kind: Kind) -> Result<(), String> {
                 let (user, body) = &bodies[i % bodies.len()];
                 let t0 = Instant::now();
                 let (st, _, _) = match kind {
-                    Kind::Totp => c.send("POST", "/api/v1/verify", &[("x-remote-user", user)], body.clone()).await?,
+                    Kind::Totp => {
+                        c.send(
+                            "POST",
+                            "/api/v1/verify",
+                            &[("x-remote-user", user)],
+                            body.clone(),
+                        )
+                        .await?
+                    }
                     Kind::AppPassword => {
-                        let h: Vec<(&str, &str)> = gateway.as_deref().map(|g| ("x-mfa-gateway-token", g)).into_iter().collect();
-                        c.send("POST", "/api/v1/app-passwords/verify", &h, body.clone()).await?
+                        let h: Vec<(&str, &str)> = gateway
+                            .as_deref()
+                            .map(|g| ("x-mfa-gateway-token", g))
+                            .into_iter()
+                            .collect();
+                        c.send("POST", "/api/v1/app-passwords/verify", &h, body.clone())
+                            .await?
                     }
                 };
                 lat.push(t0.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
@@ -285,7 +367,11 @@ async fn bench(args: &[String], kind: Kind) -> Result<(), String> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     lat.sort_unstable();
-    let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
     println!(
         "{{\"requests\":{},\"ok\":{},\"seconds\":{:.2},\"rps\":{:.0},\"p50_us\":{},\"p99_us\":{},\"statuses\":{:?}}}",
         lat.len(),

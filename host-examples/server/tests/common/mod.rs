@@ -1,6 +1,9 @@
 //! Test harness: the real server binary on 127.0.0.1 with an ephemeral port,
 //! a throwaway PostgreSQL cluster, an SMTP sink and a webhook receiver.
-#![allow(dead_code, reason = "each test file uses a different part of the harness")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "tests fail loudly")]
 
 use std::collections::HashMap;
@@ -23,7 +26,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// A fresh temporary directory under the target directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let base = std::env::temp_dir().join(format!("mfa-server-test-{}-{tag}-{n}", std::process::id()));
+    let base =
+        std::env::temp_dir().join(format!("mfa-server-test-{}-{tag}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).unwrap();
     base
@@ -90,7 +94,11 @@ impl Pg {
         std::fs::create_dir_all(&dir).unwrap();
         let root = is_root();
         if root {
-            let st = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().unwrap();
+            let st = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .unwrap();
             assert!(st.success(), "chown of the PostgreSQL directory failed");
         }
         let run = |args: &[&str]| {
@@ -110,30 +118,82 @@ impl Pg {
         };
         let data = dir.join("data");
         let initdb = bin.join("initdb");
-        let out = run(&[initdb.to_str().unwrap(), "-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"])
-            .stdout(Stdio::null())
-            .output()
-            .expect("initdb could not run");
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = run(&[
+            initdb.to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .expect("initdb could not run");
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let pg_ctl = bin.join("pg_ctl");
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200", dir.display());
-        let out = run(&[pg_ctl.to_str().unwrap(), "-D", data.to_str().unwrap(), "-o", &opts, "-l", dir.join("log").to_str().unwrap(), "-w", "-t", "30", "start"])
-            .stdout(Stdio::null())
-            .output()
-            .expect("pg_ctl could not run");
-        assert!(out.status.success(), "pg_ctl start failed: {}", String::from_utf8_lossy(&out.stderr));
+        let opts = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+            dir.display()
+        );
+        let out = run(&[
+            pg_ctl.to_str().unwrap(),
+            "-D",
+            data.to_str().unwrap(),
+            "-o",
+            &opts,
+            "-l",
+            dir.join("log").to_str().unwrap(),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        ])
+        .stdout(Stdio::null())
+        .output()
+        .expect("pg_ctl could not run");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Stop the cluster when this test process ends.
         let stop = if root {
-            format!("runuser -u postgres -- {} -D {} -m immediate stop", pg_ctl.display(), data.display())
+            format!(
+                "runuser -u postgres -- {} -D {} -m immediate stop",
+                pg_ctl.display(),
+                data.display()
+            )
         } else {
-            format!("{} -D {} -m immediate stop", pg_ctl.display(), data.display())
+            format!(
+                "{} -D {} -m immediate stop",
+                pg_ctl.display(),
+                data.display()
+            )
         };
         let watcher = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
             pid = std::process::id(),
             dir = dir.display()
         );
-        Command::new("sh").arg("-c").arg(watcher).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        // Deliberately not waited for: it outlives this process to stop the cluster.
+        #[allow(
+            clippy::zombie_processes,
+            reason = "the watcher must outlive the test process"
+        )]
+        let _watcher = Command::new("sh")
+            .arg("-c")
+            .arg(watcher)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         Pg { port, bin, dir }
     }
 
@@ -143,21 +203,43 @@ impl Pg {
         let name = format!("t{}_{n}", std::process::id());
         let psql = self.bin.join("psql");
         let out = Command::new(psql)
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-c"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+            ])
             .arg(format!("CREATE DATABASE {name}"))
             .output()
             .expect("psql could not run");
-        assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "CREATE DATABASE failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
     }
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 // ----- the server ----------------------------------------------------------------
@@ -193,7 +275,8 @@ dir = "no-such-dir"
 }
 
 /// Policy lines: fast argon2 and authenticator apps only unless more is configured.
-pub const FAST_POLICY: &str = "[policy]\nargon2 = { m_kib = 64, t = 1, p = 1 }\nallowed_methods = [\"authenticator_app\"]\n";
+pub const FAST_POLICY: &str =
+    "[policy]\nargon2 = { m_kib = 64, t = 1, p = 1 }\nallowed_methods = [\"authenticator_app\"]\n";
 
 impl Server {
     /// Start the binary with this configuration in `dir`; waits until it answers.
@@ -238,7 +321,10 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.split("http://").nth(1) {
-                    let _ = tx.send(format!("http://{}", rest.split_whitespace().next().unwrap_or("")));
+                    let _ = tx.send(format!(
+                        "http://{}",
+                        rest.split_whitespace().next().unwrap_or("")
+                    ));
                 }
                 lines.lock().unwrap().push(line);
             }
@@ -300,6 +386,9 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -330,7 +419,10 @@ impl Resp {
 impl Client {
     pub fn new(base: &str) -> Self {
         Client {
-            http: reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .unwrap(),
             base: base.to_string(),
             cookies: HashMap::new(),
             bearer: None,
@@ -347,9 +439,18 @@ impl Client {
         self.finish(rb).await
     }
 
-    pub async fn raw(&mut self, method: &str, path: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+    pub async fn raw(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Resp {
         let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut rb = self.http.request(m, format!("{}{path}", self.base)).body(body);
+        let mut rb = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .body(body);
         if let Some(ct) = content_type {
             rb = rb.header("content-type", ct);
         }
@@ -358,7 +459,11 @@ impl Client {
 
     async fn finish(&mut self, mut rb: reqwest::RequestBuilder) -> Resp {
         if !self.cookies.is_empty() {
-            let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             rb = rb.header("cookie", c.join("; "));
         }
         if let Some(b) = &self.bearer {
@@ -382,7 +487,12 @@ impl Client {
         }
         let text = resp.text().await.unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, json, headers, text }
+        Resp {
+            status,
+            json,
+            headers,
+            text,
+        }
     }
 
     pub async fn get(&mut self, path: &str) -> Resp {
@@ -400,7 +510,10 @@ impl Client {
 }
 
 pub fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// The secret inside an otpauth URI.
@@ -417,13 +530,22 @@ pub fn totp(secret: &[u8], steps: i64) -> String {
 
 /// Create a user with a password and MFA enabled.
 pub async fn create_user(admin: &mut Client, user: &str, password: &str) {
-    let r = admin.post("/api/v1/admin/users", json!({"user": user, "password": password, "state": "enabled"})).await;
+    let r = admin
+        .post(
+            "/api/v1/admin/users",
+            json!({"user": user, "password": password, "state": "enabled"}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
 
 /// Sign in; returns the answer.
 pub async fn sign_in(c: &mut Client, user: &str, password: &str) -> Resp {
-    c.post("/api/v1/sign-in", json!({"user": user, "password": password})).await
+    c.post(
+        "/api/v1/sign-in",
+        json!({"user": user, "password": password}),
+    )
+    .await
 }
 
 /// A user who signed in and registered an authenticator app; returns (client, secret, recovery codes).
@@ -437,9 +559,16 @@ pub async fn enrolled_user(server: &Server, user: &str) -> (Client, Vec<u8>, Vec
     let r = c.post("/api/v1/methods/authenticator", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
     let secret = secret_of(r.json["otpauth_uri"].as_str().unwrap());
-    let r = c.post("/api/v1/methods/confirm", json!({"code": totp(&secret, 0)})).await;
+    let r = c
+        .post("/api/v1/methods/confirm", json!({"code": totp(&secret, 0)}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let codes: Vec<String> = r.json["recovery_codes"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let codes: Vec<String> = r.json["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     assert!(c.cookies.contains_key("mfa_session"));
     (c, secret, codes)
 }
@@ -460,7 +589,9 @@ impl SmtpSink {
         let store = messages.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let store = store.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = sock.into_split();
@@ -536,35 +667,48 @@ pub fn find_code(text: &str, digits: usize) -> String {
 // ----- webhook receiver ----------------------------------------------------------
 
 /// Receives text/call webhooks; checks nothing itself (tests check the signature).
+/// Calls received: (signature header, body).
+pub type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 pub struct Webhook {
     pub url: String,
-    pub received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub received: Received,
     /// Status to answer with.
     pub status: Arc<AtomicU32>,
 }
 
 impl Webhook {
     pub async fn start() -> Self {
-        let received: Arc<Mutex<Vec<(String, Vec<u8>)>>> = Arc::new(Mutex::new(Vec::new()));
+        let received: Received = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU32::new(200));
         let (rec, st) = (received.clone(), status.clone());
         let app = axum::Router::new().route(
             "/hook",
-            axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                let (rec, st) = (rec.clone(), st.clone());
-                async move {
-                    let sig = headers.get("x-mfa-signature").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-                    rec.lock().unwrap().push((sig, body.to_vec()));
-                    axum::http::StatusCode::from_u16(st.load(Ordering::Relaxed) as u16).unwrap()
-                }
-            }),
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (rec, st) = (rec.clone(), st.clone());
+                    async move {
+                        let sig = headers
+                            .get("x-mfa-signature")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        rec.lock().unwrap().push((sig, body.to_vec()));
+                        axum::http::StatusCode::from_u16(st.load(Ordering::Relaxed) as u16).unwrap()
+                    }
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Webhook { url, received, status }
+        Webhook {
+            url,
+            received,
+            status,
+        }
     }
 
     pub async fn wait(&self, n: usize) -> (String, Vec<u8>) {
