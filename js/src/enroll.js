@@ -33,12 +33,12 @@ export class MfaEnrollElement extends MfaElement {
     const next = (session.next && session.next.next) || 'continue';
     this.mode = next === 'register' || next === 'reregister' ? next : 'add';
     if (this.mode === 'add' && !session.mfa) {
-      this.view(t('enroll_title'), h('p', {}, t('wait_verify')));
+      this.view(t('enroll_title'), h('p', {}, t(next === 'continue' ? 'mfa_off' : 'wait_verify')));
       this.emit('mfa-next', { next });
       return;
     }
     const only = (this.getAttribute('methods') || '').split(/[\s,]+/).filter(Boolean);
-    this.allowed = (session.next.allowed || methods.allowed || []).filter((m) => !only.length || only.includes(m));
+    this.allowed = ((session.next || {}).allowed || methods.allowed || []).filter((m) => !only.length || only.includes(m));
     this.choose();
   }
 

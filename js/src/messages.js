@@ -116,6 +116,7 @@ export const messages = {
   add_another: 'Add another method',
   continue: 'Continue',
   wait_verify: 'You need to verify your identity before you can add methods.',
+  mfa_off: 'Multi-factor authentication is not turned on for your account, so there is nothing to set up.',
 
   // <mfa-verify>
   verify_title: 'Verify your identity',

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Widget budget figures for docs/BENCHMARKS.md: bytes a browser downloads
-// (raw and gzip) and the time from navigation start to the first interactive
-// element of <mfa-enroll> (the first radio button, enabled and focusable) in
-// headless Chromium against the real server, cold (fresh profile) and warm
-// (cached). Usage: node tests/browser/bench.mjs [runs]   (default 10, at most 50)
+// (raw and gzip, from js/pkg/sizes.json) and the time from navigation start
+// to the first interactive element of <mfa-enroll> (its first radio button)
+// in headless Chromium against the real server, cold (fresh profile) and
+// warm (cached), for the demo page (ES modules from js/src) and for a host
+// page that loads the single-file build from js/dist.
+// Usage: node tests/browser/bench.mjs [runs]   (default 10, at most 50)
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, jsDir, startBrowser, startServer } from './harness.mjs';
@@ -12,8 +14,13 @@ const runs = Math.min(50, Math.max(1, Number(process.argv[2]) || 10));
 const server = await startServer();
 const account = await server.createUser('bench@example.com');
 
-async function measure(browser) {
+const HOST = `<!doctype html><html lang="en"><head><title>Host</title>
+<link rel="stylesheet" href="/dist/theme.min.css"><script type="module" src="/dist/mfa-widget.min.js"></script>
+</head><body><mfa-enroll api="/api/v1"></mfa-enroll></body></html>`;
+
+async function measure(browser, variant) {
   const page = await browser.context.newPage();
+  await page.route(`${server.base}/host.html`, (route) => route.fulfill({ contentType: 'text/html', body: HOST }));
   await page.request.post(`${server.base}/api/v1/sign-in`, { data: account });
   await page.addInitScript(() => {
     new MutationObserver((_, obs) => {
@@ -24,7 +31,7 @@ async function measure(browser) {
       }
     }).observe(document, { childList: true, subtree: true });
   });
-  await page.goto(`${server.base}/`);
+  await page.goto(`${server.base}${variant === 'bundle' ? '/host.html' : '/'}`);
   await page.waitForFunction(() => window.__firstInteractive !== undefined, null, { timeout: 10000 });
   const t = await page.evaluate(() => ({
     firstInteractive: window.__firstInteractive,
@@ -35,13 +42,14 @@ async function measure(browser) {
   return t;
 }
 
-const cold = [];
-const warm = [];
+const samples = { modules: { cold: [], warm: [] }, bundle: { cold: [], warm: [] } };
 for (let i = 0; i < runs; i++) {
-  const browser = await startBrowser();
-  cold.push(await measure(browser));
-  warm.push(await measure(browser));
-  await browser.close();
+  for (const variant of ['modules', 'bundle']) {
+    const browser = await startBrowser();
+    samples[variant].cold.push(await measure(browser, variant));
+    samples[variant].warm.push(await measure(browser, variant));
+    await browser.close();
+  }
 }
 await server.stop();
 
@@ -55,7 +63,11 @@ const summary = (xs) => ({
   engineLoadedMs: median(xs.map((x) => x.engineLoaded)),
 });
 const sizes = JSON.parse(readFileSync(join(jsDir, 'pkg', 'sizes.json'), 'utf8'));
-const result = { runs, cold: summary(cold), warm: summary(warm), sizes: sizes.total };
+const result = {
+  runs,
+  modules: { cold: summary(samples.modules.cold), warm: summary(samples.modules.warm), size: sizes.modules.total },
+  bundle: { cold: summary(samples.bundle.cold), warm: summary(samples.bundle.warm), size: sizes.bundle && sizes.bundle.total },
+};
 mkdirSync(artifacts, { recursive: true });
-writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify({ ...result, samples: { cold, warm } }, null, 2)}\n`);
+writeFileSync(join(artifacts, 'bench.json'), `${JSON.stringify({ ...result, samples }, null, 2)}\n`);
 console.log(JSON.stringify(result, null, 2));
