@@ -3,7 +3,7 @@
 //! Built for `wasm32-wasip2`, this crate exports the world `mfa:engine/component`
 //! from `wit/` over [`mfa_core`]. It only translates: WIT types into engine
 //! types and back, engine errors into the WIT `error` variant (all in
-//! [`convert`]). Every rule lives in `mfa-core`. Time is an argument of every
+//! `convert`). Every rule lives in `mfa-core`. Time is an argument of every
 //! call; randomness for new secrets comes from WASI (`getrandom`).
 //!
 //! Build: `cargo build -p mfa-component --target wasm32-wasip2 --release`

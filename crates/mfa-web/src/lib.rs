@@ -1,7 +1,7 @@
 //! Browser bindings of the mfa-wasm engine, for the enrolment widget.
 //!
 //! Thin: every rule lives in `mfa-core`; this crate translates types (through
-//! `serde-wasm-bindgen`) and errors (through [`into_error`], which keeps the
+//! `serde-wasm-bindgen`) and errors (through `into_error`, which keeps the
 //! engine's message). Time comes from the page as `Date.now()` milliseconds
 //! (`f64`), never from the system clock, which traps in browsers.
 #![forbid(unsafe_code)]
