@@ -218,7 +218,13 @@ impl Replay {
                     "secret_hex": hex(p.secret.expose()), "period": period, "counter": counter,
                 })
             });
-            self.check("otpauth", i, &c["result"], native, comp);
+            // Warnings are replayed by mfa-core's own vector test; here the
+            // parsed fields must agree between the component and native code.
+            let mut expected = c["result"].clone();
+            if let Some(ok) = expected.get_mut("ok").and_then(Value::as_object_mut) {
+                ok.remove("warnings");
+            }
+            self.check("otpauth", i, &expected, native, comp);
         }
 
         for (i, c) in section("app_password_parse").iter().enumerate() {
