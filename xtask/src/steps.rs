@@ -13,12 +13,43 @@ struct Tally {
     failed: u64,
     ignored: u64,
     failed_steps: Vec<String>,
+    /// Names of failed tests, with the step that ran them.
+    failed_tests: Vec<String>,
     steps: Vec<(String, f64, bool)>,
 }
 
 impl Tally {
-    /// Add the counts of one `test result:` line of the Rust test harness.
-    fn read_line(&mut self, line: &str) {
+    /// Read one line of test output: the Rust harness's `test NAME ... FAILED`
+    /// and `test result:` lines, and the TAP lines of `node --test`
+    /// (`not ok N - NAME` and the closing `# pass N` / `# fail N` / `# skipped N`).
+    fn read_line(&mut self, step: &str, line: &str) {
+        if let Some(name) = line
+            .strip_prefix("test ")
+            .and_then(|rest| rest.strip_suffix(" ... FAILED"))
+        {
+            self.failed_tests.push(format!("{name} ({step})"));
+            return;
+        }
+        if let Some(name) = line
+            .strip_prefix("not ok ")
+            .and_then(|rest| rest.split_once(" - ").map(|(_, name)| name))
+        {
+            self.failed_tests.push(format!("{name} ({step})"));
+            return;
+        }
+        for (prefix, count) in [
+            ("# pass ", &mut self.passed),
+            ("# fail ", &mut self.failed),
+            ("# skipped ", &mut self.ignored),
+        ] {
+            if let Some(n) = line
+                .strip_prefix(prefix)
+                .and_then(|n| n.trim().parse::<u64>().ok())
+            {
+                *count += n;
+                return;
+            }
+        }
         let Some(rest) = line.trim().strip_prefix("test result: ") else {
             return;
         };
@@ -55,7 +86,7 @@ fn step(tally: &mut Tally, name: &str, mut cmd: Command, env: &[(String, String)
             if let Some(out) = child.stdout.take() {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
                     println!("{line}");
-                    tally.read_line(&line);
+                    tally.read_line(name, &line);
                 }
             }
             child.wait().is_ok_and(|s| s.success())
@@ -236,6 +267,9 @@ pub fn test(args: &[String]) -> Result<bool, String> {
     if !t.failed_steps.is_empty() {
         eprintln!("failed steps: {}", t.failed_steps.join(", "));
     }
+    for name in &t.failed_tests {
+        eprintln!("failed test: {name}");
+    }
     // A failed step that is not a test (lint, build) counts as one failure.
     let failed = t.failed + t.failed_steps.len() as u64;
     println!(
@@ -403,4 +437,33 @@ pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut c = cargo();
     c.args(["run", "--release", "-p", "mfa-server", "--", "--demo"]);
     Ok(step(&mut t, "mfa-server --demo (Ctrl-C to stop)", c, &[]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn counts_rust_and_node_results_and_names_failures() {
+        let mut t = Tally::default();
+        for line in [
+            "test flows::replay_refused ... ok",
+            "test limits::memory_bomb ... FAILED",
+            "test result: FAILED. 7 passed; 1 failed; 2 ignored; 0 measured; 0 filtered out; finished in 1.2s",
+            "not ok 3 - locked state after wrong codes",
+            "# pass 11",
+            "# fail 1",
+            "# skipped 0",
+        ] {
+            t.read_line("step", line);
+        }
+        assert_eq!((t.passed, t.failed, t.ignored), (18, 2, 2));
+        assert_eq!(
+            t.failed_tests,
+            [
+                "limits::memory_bomb (step)",
+                "locked state after wrong codes (step)"
+            ]
+        );
+    }
 }

@@ -71,6 +71,15 @@ fn project(actual: &Value, expected: &Value) -> Value {
                 .collect();
             json!({ "ok": kept })
         }
+        // A file may record a contact by its value alone (`"ok": "+44…"`):
+        // compare the number or address, the other fields were compared
+        // between component and native already.
+        (Some(Value::Object(a)), Some(Value::String(_))) => {
+            match ["e164", "address"].iter().find_map(|k| a.get(*k)) {
+                Some(v) => json!({ "ok": v }),
+                None => actual.clone(),
+            }
+        }
         _ => actual.clone(),
     }
 }
@@ -317,7 +326,7 @@ impl Replay {
                     }),
                 )
             };
-            self.check("phone", i, &c["result"], native, comp);
+self.check("phone", i, &c["result"], native, comp);
         }
 
         for (i, c) in section("email").iter().enumerate() {
