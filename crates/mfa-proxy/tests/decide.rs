@@ -8,7 +8,7 @@ use mfa_core::{
     UserRecord, Verified,
 };
 use mfa_proxy::cache::CacheKey;
-use mfa_proxy::config::Config;
+use mfa_proxy::config::{AppPasswordSource, AppPasswords, Config};
 use mfa_proxy::gate::{Decision, Denial, Event, Facts, Gate, HeaderEdit, Metrics, SharedStore};
 use mfa_proxy::remote::Answer;
 use serde_json::json;
@@ -877,4 +877,45 @@ fn remote_verification_follows_the_contract() {
         &m,
     );
     assert_eq!(status(&d), 429);
+}
+
+#[test]
+fn the_gateway_token_is_checked_and_never_shown() {
+    let secret = "gw-token-0123456789-abcdef";
+    let mut c = remote_config();
+    c["app_passwords"]["remote"]["gateway_token"] = json!(secret);
+    let parsed = Config::parse(c.to_string().as_bytes()).expect("a valid gateway token");
+    let Some(AppPasswords {
+        source: AppPasswordSource::Remote(remote),
+        ..
+    }) = &parsed.app_passwords
+    else {
+        panic!("remote mode expected");
+    };
+    assert_eq!(
+        remote.gateway_token.as_ref().map(|t| t.expose()),
+        Some(secret)
+    );
+    assert!(
+        !format!("{parsed:?}").contains(secret),
+        "the token never appears in Debug output"
+    );
+
+    for bad in [
+        "short",
+        "has a space in it 0123456789",
+        "tab\there-0123456789",
+    ] {
+        let mut c = remote_config();
+        c["app_passwords"]["remote"]["gateway_token"] = json!(bad);
+        let msg = config_error(c);
+        assert!(
+            msg.contains("`app_passwords.remote.gateway_token`"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains(bad),
+            "the message does not quote the token: {msg}"
+        );
+    }
 }
