@@ -424,9 +424,28 @@ fn refusals_of_app_passwords() {
         1,
         "the out-of-scope answer is cached"
     );
-    // Bob on the general route is fine.
+    // Bob on the general route is fine, from the same cache entry: one
+    // argon2 run per credential, whatever the routes it is used on.
     let d = run("bob@example.com", &w.bob_pw, "mail.example.com");
     assert_eq!(edit(&d, "x-mfa-user"), Some(Some("bob@example.com")));
+    assert_eq!(
+        m.of(Event::HashComputed),
+        1,
+        "a verified credential serves every route"
+    );
+    // And the other way round: alice (no scopes) first on the general route, then imap.
+    let d = run("alice@example.com", &w.alice_pw, "mail.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    let d = run("alice@example.com", &w.alice_pw, "imap.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    assert_eq!(m.of(Event::HashComputed), 2);
+    let d = run("bob@example.com", &w.bob_pw, "imap.example.com");
+    assert_eq!(
+        status(&d),
+        403,
+        "the cached entry still refuses a scope the credential lacks"
+    );
+    assert_eq!(m.of(Event::HashComputed), 2);
     // No route for another domain: refused.
     let d = run("alice@example.com", &w.alice_pw, "evil.test");
     assert_eq!((status(&d), code(&d)), (403, "no_route".into()));
