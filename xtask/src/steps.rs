@@ -195,9 +195,30 @@ pub fn test(args: &[String]) -> Result<bool, String> {
         }
     }
 
+    // The gateway filter's remote-mode test runs the reference server with the
+    // engine component built above; building the server here names the step
+    // that failed instead of failing inside a test.
+    let mut test_env = env.clone();
+    if exists("host-examples/server") {
+        let mut c = cargo();
+        c.args(["build", "-p", "mfa-server", "--locked"]);
+        step(
+            &mut t,
+            "build the server (gateway and browser tests)",
+            c,
+            &env,
+        );
+    }
+    let component = root().join("target/wasm32-wasip2/release/mfa_component.wasm");
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() && component.is_file() {
+        test_env.push((
+            "MFA_COMPONENT_WASM".to_string(),
+            component.display().to_string(),
+        ));
+    }
     let mut c = cargo();
     c.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
-    step(&mut t, "tests (cargo test --workspace)", c, &env);
+    step(&mut t, "tests (cargo test --workspace)", c, &test_env);
 
     if exists("crates/mfa-web") && !quick {
         let mut c = cargo();

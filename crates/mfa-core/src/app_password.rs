@@ -298,6 +298,18 @@ impl AppPasswordCredential {
         })
     }
 
+    /// Whether this app password may be used where `wanted` is required.
+    ///
+    /// No scopes on the credential: any scope. `route:/api` allows `route:/api`
+    /// and paths under it on whole segments (`route:/api/v1`, not
+    /// `route:/apix`). `None` (no scope required) is always allowed. This is
+    /// the rule [`verify`](Self::verify) applies after the hash matched; a
+    /// gateway that remembers a verified credential applies it per route
+    /// without hashing again.
+    pub fn allows_scope(&self, wanted: Option<&str>) -> bool {
+        scope_allows(&self.scopes, wanted)
+    }
+
     /// Check that the fields are usable (for gateway configuration).
     pub fn validate(&self) -> Result<(), Error> {
         if self.user.is_empty() || self.user.contains(':') {
@@ -340,6 +352,24 @@ mod tests {
             ParsedAppPassword::parse("hunter2"),
             Err(Error::MalformedAppPassword)
         );
+    }
+
+    #[test]
+    fn credential_scope_rule_is_the_verify_rule() {
+        let cred = |scopes: &[&str]| AppPasswordCredential {
+            user: "alice@example.com".into(),
+            id: "abcd".into(),
+            hash: String::new(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
+        };
+        let smtp = cred(&["smtp", "route:/api"]);
+        assert!(smtp.allows_scope(None));
+        assert!(smtp.allows_scope(Some("smtp")));
+        assert!(smtp.allows_scope(Some("route:/api/v1")));
+        assert!(!smtp.allows_scope(Some("route:/apix")));
+        assert!(!smtp.allows_scope(Some("imap")));
+        assert!(cred(&[]).allows_scope(Some("imap")), "no scopes: any scope");
     }
 
     #[test]

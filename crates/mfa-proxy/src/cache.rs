@@ -3,7 +3,9 @@
 //! A verified app password is remembered in the host's shared data under
 //! HMAC-SHA256(key, configuration fingerprint, user, password, scope), so
 //! argon2 (or the call to the server) runs once per credential per TTL, not per
-//! request. The key is drawn at random when the first VM starts and kept in
+//! request. Inline credentials carry their scopes, so their entries leave the
+//! scope out and serve every route (the scope is checked per request); in
+//! remote mode the server decides scopes and entries are per scope. The key is drawn at random when the first VM starts and kept in
 //! shared data for the other workers: without it nobody can test a guess
 //! against the stored names. Nothing secret is stored: an entry says who the
 //! credential belongs to and until when the answer holds.

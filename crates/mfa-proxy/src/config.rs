@@ -148,6 +148,27 @@ pub struct Remote {
     /// No answer in time, a 5xx or an unreadable answer: the request is refused
     /// with 503 (the filter always fails closed).
     pub timeout_ms: u64,
+    /// The shared token the server expects in `x-mfa-gateway-token`
+    /// (the server's `gateway.token`). Default none.
+    pub gateway_token: Option<GatewayToken>,
+}
+
+/// The shared secret that lets the gateway use the server's verify endpoint.
+/// Never shown in `Debug` output, logs or errors.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GatewayToken(String);
+
+impl GatewayToken {
+    /// The token, for the `x-mfa-gateway-token` header of the call.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for GatewayToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayToken").finish_non_exhaustive()
+    }
 }
 
 /// App password settings.
@@ -275,6 +296,8 @@ struct RawRemote {
     path: Option<String>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    gateway_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -592,11 +615,26 @@ fn check_app_passwords(raw: RawAppPasswords) -> Result<AppPasswords, ConfigError
                 1,
                 60_000,
             )?;
+            let gateway_token = match r.gateway_token {
+                None => None,
+                Some(t)
+                    if (16..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    Some(GatewayToken(t))
+                }
+                Some(_) => {
+                    return Err(ConfigError::new(
+                        "app_passwords.remote.gateway_token",
+                        "must be the server's gateway token: 16 to 256 visible ASCII characters",
+                    ));
+                }
+            };
             AppPasswordSource::Remote(Remote {
                 cluster: r.cluster,
                 authority,
                 path,
                 timeout_ms,
+                gateway_token,
             })
         }
     };

@@ -301,15 +301,19 @@ impl Filter {
 }
 
 fn dispatch(remote: &Remote, body: &[u8]) -> Result<u32, String> {
+    let mut headers = vec![
+        (":method", "POST"),
+        (":path", remote.path.as_str()),
+        (":authority", remote.authority.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    if let Some(token) = &remote.gateway_token {
+        headers.push(("x-mfa-gateway-token", token.expose()));
+    }
     hostcalls::dispatch_http_call(
         &remote.cluster,
-        vec![
-            (":method", "POST"),
-            (":path", &remote.path),
-            (":authority", &remote.authority),
-            ("content-type", "application/json"),
-            ("accept", "application/json"),
-        ],
+        headers,
         Some(body),
         Vec::new(),
         Duration::from_millis(remote.timeout_ms),

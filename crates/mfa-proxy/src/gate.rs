@@ -652,12 +652,21 @@ impl Gate {
             }
             _ => (None, Err(CoreError::MalformedAppPassword)),
         };
+        // Inline credentials carry their scopes, so one entry per credential
+        // serves every route (the scope is checked per request, without
+        // hashing); the server decides scopes in remote mode, so there the
+        // entry is per scope.
+        let inline = match &cfg.source {
+            AppPasswordSource::Inline(creds) => Some(creds),
+            AppPasswordSource::Remote(_) => None,
+        };
+        let slot_scope = if inline.is_some() { None } else { scope };
         let credential_slot = match (user, &parsed) {
             (Some(user), Ok(parsed)) if cfg.cache_ttl_secs > 0 => Some(self.key.credential_slot(
                 &self.config.fingerprint,
                 user,
                 parsed.canonical().expose(),
-                scope,
+                slot_scope,
             )),
             _ => None,
         };
@@ -665,6 +674,14 @@ impl Gate {
             match self.cached(store, slot, now) {
                 Some(Entry::Verified { user: cached, id }) if cached == user => {
                     metrics.count(Event::CacheHit);
+                    if let (Some(creds), Some(_)) = (inline, scope)
+                        && !creds
+                            .iter()
+                            .find(|c| c.user == cached && c.id == id)
+                            .is_some_and(|c| c.allows_scope(scope))
+                    {
+                        return self.out_of_scope(metrics);
+                    }
                     let identity = Identity {
                         user: cached,
                         method: "app_password",
@@ -734,10 +751,12 @@ impl Gate {
                         now,
                     );
                 };
+                // The scope is checked after the hash matched (as `verify` would),
+                // so that the cached answer serves every route of this credential.
                 // The policy parameters only decide `needs_rehash`, which a gateway cannot act on.
                 let result = cred.verify(
                     parsed.canonical().expose(),
-                    scope,
+                    None,
                     now,
                     &Argon2Params::default(),
                 );
@@ -758,22 +777,15 @@ impl Gate {
                             cred.expires_at,
                         );
                         self.clear_failures(store, &user_slot);
+                        if !cred.allows_scope(scope) {
+                            return self.out_of_scope(metrics);
+                        }
                         let identity = Identity {
                             user: cred.user.clone(),
                             method: "app_password",
                             app_password_id: Some(m.id),
                         };
                         self.allow(metrics, Some(identity), strip)
-                    }
-                    Err(CoreError::OutOfScope { .. }) => {
-                        self.remember(
-                            store,
-                            credential_slot.as_deref(),
-                            &Entry::OutOfScope,
-                            now,
-                            cred.expires_at,
-                        );
-                        self.out_of_scope(metrics)
                     }
                     Err(e) => self.app_password_failed(
                         store,

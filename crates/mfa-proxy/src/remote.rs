@@ -8,9 +8,16 @@
 //! - `403 {"error":{"code":"out_of_scope",…}}`: valid, but not for this scope;
 //! - `429` with `Retry-After`: too many failures for this user.
 //!
+//! The call carries `x-mfa-gateway-token` when one is configured; a 401 with
+//! the code `gateway_token` (missing or wrong token) is a configuration fault
+//! and is treated like no answer.
+//!
 //! Anything else (5xx, a timeout, an unreadable body) means the filter cannot
 //! tell, and it refuses the request with 503.
 use serde::Deserialize;
+
+/// The server's error code when the gateway token is missing or wrong.
+pub const GATEWAY_TOKEN_REFUSED: &str = "gateway_token";
 
 /// The request body.
 pub fn request_body(user: &str, canonical_password: &str, scope: Option<&str>) -> Vec<u8> {
@@ -94,13 +101,22 @@ pub fn interpret(status: Option<u16>, retry_after: Option<&str>, body: &[u8]) ->
                 why: "200 without the expected {\"user\",\"id\",…} body".into(),
             },
         },
-        401 => Answer::Rejected {
-            code: serde_json::from_slice::<ErrorBody>(body)
+        401 => {
+            let code = serde_json::from_slice::<ErrorBody>(body)
                 .map(|b| b.error.code)
                 .ok()
                 .filter(|c| c.len() <= 64 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
-                .unwrap_or_else(|| "rejected".to_string()),
-        },
+                .unwrap_or_else(|| "rejected".to_string());
+            if code == GATEWAY_TOKEN_REFUSED {
+                // The gateway is not allowed to ask: a configuration fault, not
+                // the client's credential. Fail closed without counting a failure.
+                Answer::Unavailable {
+                    why: "the server refused the gateway token: set app_passwords.remote.gateway_token to the server's gateway.token".into(),
+                }
+            } else {
+                Answer::Rejected { code }
+            }
+        }
         403 => Answer::OutOfScope,
         429 => Answer::Throttled {
             retry_after: retry_after
@@ -160,6 +176,17 @@ mod tests {
             interpret(Some(200), None, b"{}"),
             Answer::Unavailable { .. }
         ));
+        assert!(
+            matches!(
+                interpret(
+                    Some(401),
+                    None,
+                    br#"{"error":{"code":"gateway_token","message":"send the configured gateway token"}}"#
+                ),
+                Answer::Unavailable { .. }
+            ),
+            "a refused gateway token is the gateway's fault, not the client's"
+        );
         assert!(matches!(
             interpret(Some(502), None, b""),
             Answer::Unavailable { .. }

@@ -8,7 +8,7 @@ use mfa_core::{
     UserRecord, Verified,
 };
 use mfa_proxy::cache::CacheKey;
-use mfa_proxy::config::Config;
+use mfa_proxy::config::{AppPasswordSource, AppPasswords, Config};
 use mfa_proxy::gate::{Decision, Denial, Event, Facts, Gate, HeaderEdit, Metrics, SharedStore};
 use mfa_proxy::remote::Answer;
 use serde_json::json;
@@ -424,9 +424,28 @@ fn refusals_of_app_passwords() {
         1,
         "the out-of-scope answer is cached"
     );
-    // Bob on the general route is fine.
+    // Bob on the general route is fine, from the same cache entry: one
+    // argon2 run per credential, whatever the routes it is used on.
     let d = run("bob@example.com", &w.bob_pw, "mail.example.com");
     assert_eq!(edit(&d, "x-mfa-user"), Some(Some("bob@example.com")));
+    assert_eq!(
+        m.of(Event::HashComputed),
+        1,
+        "a verified credential serves every route"
+    );
+    // And the other way round: alice (no scopes) first on the general route, then imap.
+    let d = run("alice@example.com", &w.alice_pw, "mail.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    let d = run("alice@example.com", &w.alice_pw, "imap.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    assert_eq!(m.of(Event::HashComputed), 2);
+    let d = run("bob@example.com", &w.bob_pw, "imap.example.com");
+    assert_eq!(
+        status(&d),
+        403,
+        "the cached entry still refuses a scope the credential lacks"
+    );
+    assert_eq!(m.of(Event::HashComputed), 2);
     // No route for another domain: refused.
     let d = run("alice@example.com", &w.alice_pw, "evil.test");
     assert_eq!((status(&d), code(&d)), (403, "no_route".into()));
@@ -877,4 +896,45 @@ fn remote_verification_follows_the_contract() {
         &m,
     );
     assert_eq!(status(&d), 429);
+}
+
+#[test]
+fn the_gateway_token_is_checked_and_never_shown() {
+    let secret = "gw-token-0123456789-abcdef";
+    let mut c = remote_config();
+    c["app_passwords"]["remote"]["gateway_token"] = json!(secret);
+    let parsed = Config::parse(c.to_string().as_bytes()).expect("a valid gateway token");
+    let Some(AppPasswords {
+        source: AppPasswordSource::Remote(remote),
+        ..
+    }) = &parsed.app_passwords
+    else {
+        panic!("remote mode expected");
+    };
+    assert_eq!(
+        remote.gateway_token.as_ref().map(|t| t.expose()),
+        Some(secret)
+    );
+    assert!(
+        !format!("{parsed:?}").contains(secret),
+        "the token never appears in Debug output"
+    );
+
+    for bad in [
+        "short",
+        "has a space in it 0123456789",
+        "tab\there-0123456789",
+    ] {
+        let mut c = remote_config();
+        c["app_passwords"]["remote"]["gateway_token"] = json!(bad);
+        let msg = config_error(c);
+        assert!(
+            msg.contains("`app_passwords.remote.gateway_token`"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains(bad),
+            "the message does not quote the token: {msg}"
+        );
+    }
 }

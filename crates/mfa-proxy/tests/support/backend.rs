@@ -1,6 +1,8 @@
 //! Loopback services for the filter's tests, benchmarks and demo: an upstream
-//! that echoes the request headers it received, and an app-password verify
-//! service that implements the server's contract with the real engine.
+//! that echoes the request headers it received, and (for the demo in
+//! `examples/demo-backend.rs`) an app-password verify service that implements
+//! the server's contract with the real engine. The tests of remote mode run
+//! against the real server instead (`support/server.rs`).
 #![allow(
     dead_code,
     reason = "shared by several test crates and an example; each uses a part"
@@ -223,8 +225,6 @@ pub fn echo_upstream(port: u16) -> std::io::Result<Server> {
 /// The app-password verify service: users' records in memory, checked by the engine.
 pub struct VerifyService {
     pub server: Server,
-    state: Arc<Mutex<VerifyState>>,
-    calls: Arc<AtomicUsize>,
 }
 
 struct VerifyState {
@@ -303,29 +303,7 @@ impl VerifyService {
                 .map(|r| (r.user_id().to_string(), r))
                 .collect(),
         }));
-        let calls = Arc::new(AtomicUsize::new(0));
-        let (s, c) = (state.clone(), calls.clone());
-        let server = Server::start(port, move |req| {
-            c.fetch_add(1, Ordering::SeqCst);
-            verify(&s, req)
-        })?;
-        Ok(Self {
-            server,
-            state,
-            calls,
-        })
-    }
-
-    /// Verify calls received so far.
-    pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    /// Delete one app password of a user, as the user or an admin would.
-    pub fn delete_app_password(&self, user: &str, id: &str) -> Result<(), Error> {
-        let mut guard = self.state.lock().expect("state lock");
-        let VerifyState { engine, records } = &mut *guard;
-        let record = records.get_mut(user).ok_or(Error::UnknownAppPassword)?;
-        engine.delete_app_password(record, id, unix_now(), &mut Vec::new())
+        let server = Server::start(port, move |req| verify(&state, req))?;
+        Ok(Self { server })
     }
 }

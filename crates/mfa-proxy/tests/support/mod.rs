@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "shared by several test crates; each uses a part")]
 
 pub mod backend;
+pub mod server;
 
 use std::fs;
 use std::io::{Read, Write};
@@ -23,7 +24,7 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root")
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| {
@@ -303,6 +304,27 @@ pub fn request(
     path: &str,
     headers: &[(&str, &str)],
 ) -> Result<Response, String> {
+    request_with_body(port, method, path, headers, None)
+}
+
+/// [`request`] with a JSON body (`content-type: application/json`).
+pub fn request_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &serde_json::Value,
+) -> Result<Response, String> {
+    request_with_body(port, method, path, headers, Some(&body.to_string()))
+}
+
+fn request_with_body(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Response, String> {
     let addr = ("127.0.0.1", port);
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect :{port}: {e}"))?;
     stream
@@ -312,7 +334,14 @@ pub fn request(
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
-    req.push_str("\r\n");
+    if let Some(body) = body {
+        req.push_str(&format!(
+            "content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        req.push_str("\r\n");
+    }
     stream
         .write_all(req.as_bytes())
         .map_err(|e| e.to_string())?;
@@ -419,4 +448,30 @@ pub fn bootstrap(admin: u16, listeners: &[String], clusters: &[String]) -> Strin
         listeners.concat(),
         clusters.concat()
     )
+}
+
+/// A password with the same id and a valid checksum, but another secret:
+/// two secret symbols changed so that the weighted checksum still holds.
+pub fn wrong_but_well_formed(password: &str) -> String {
+    let canonical: Vec<u8> = password.bytes().filter(|b| *b != b'-').collect();
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    // Symbols 0..4 are the id, 30..32 the checksum.
+    for i in 4..30 {
+        for j in i + 1..30 {
+            for a in ALPHABET {
+                for b in ALPHABET {
+                    let mut c = canonical.clone();
+                    c[i] = *a;
+                    c[j] = *b;
+                    if c != canonical {
+                        let s = String::from_utf8(c).expect("ascii");
+                        if mfa_core::ParsedAppPassword::parse(&s).is_ok() {
+                            return s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    panic!("no well-formed variant found");
 }
