@@ -19,6 +19,7 @@ fn params() -> TotpParams {
 fn misbehaving_host(timeout: Duration, memory: usize) -> MfaHost {
     MfaHost::builder()
         .component_file(common::misbehaving_component())
+        .cache_dir(common::cache_dir())
         .keys(keys_json(b"limits"))
         .policy(host_policy(&test_policy()))
         .max_instances(2)
@@ -100,6 +101,7 @@ fn argon2_default_parameters_need_more_than_a_tiny_memory_limit() {
     // refused as a memory limit, never a crash of the host.
     let host = MfaHost::builder()
         .component_file(common::component())
+        .cache_dir(common::cache_dir())
         .keys(keys_json(b"limits"))
         .memory_limit(8 << 20)
         .build()

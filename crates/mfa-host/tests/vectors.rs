@@ -326,7 +326,7 @@ impl Replay {
                     }),
                 )
             };
-self.check("phone", i, &c["result"], native, comp);
+            self.check("phone", i, &c["result"], native, comp);
         }
 
         for (i, c) in section("email").iter().enumerate() {

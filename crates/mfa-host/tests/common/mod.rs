@@ -129,12 +129,19 @@ pub fn test_policy() -> mfa_core::Policy {
         .expect("valid test policy")
 }
 
+/// The precompiled-component cache the tests share, so that the component is
+/// compiled once per run rather than once per host.
+pub fn cache_dir() -> PathBuf {
+    target_dir().join("mfa-host-test-cache")
+}
+
 /// A host over the shipped component with `policy` and keys from `seed`.
 pub fn host_with(policy: &mfa_core::Policy, seed: &[u8]) -> MfaHost {
     MfaHost::builder()
         .component_file(component())
         .keys(keys_json(seed))
         .policy(host_policy(policy))
+        .cache_dir(cache_dir())
         .max_instances(4)
         .build()
         .expect("host builds")
