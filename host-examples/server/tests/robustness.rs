@@ -436,7 +436,8 @@ fn bad_configuration_is_refused_with_a_clear_message() {
     let e = start_fails("listen = 5\n", &[]);
     assert!(e.contains("listen") || e.contains("line 1"), "{e}");
     let e = start_fails(
-        "[policy]\nallowed_methods = [\"authenticator_app\"]\nlockout_threshold = 1000\n",
+        // The engine checks the policy when it starts, after the key file is read.
+        "[keys]\ngenerate = true\n[policy]\nallowed_methods = [\"authenticator_app\"]\nlockout_threshold = 1000\n",
         &[],
     );
     assert!(e.contains("lockout_threshold"), "{e}");
