@@ -412,7 +412,7 @@ struct SendReq {
 fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static str {
     let id = id.or(rec.default_method());
     rec.methods()
-        .into_iter()
+        .iter()
         .find(|m| Some(m.id) == id)
         .map(|m| method_type_str(m.method_type))
         .unwrap_or("unknown")
