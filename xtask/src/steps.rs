@@ -252,8 +252,19 @@ pub fn test(args: &[String]) -> Result<bool, String> {
                 &env,
             ) {
                 let mut c = cargo();
+                c.args([
+                    "build",
+                    "-p",
+                    "mfa-component",
+                    "--target",
+                    "wasm32-wasip2",
+                    "--release",
+                    "--locked",
+                ]);
+                let component = step(&mut t, "build the engine component for the server", c, &env);
+                let mut c = cargo();
                 c.args(["build", "-p", "mfa-server", "--locked"]);
-                if step(&mut t, "build the server for the browser tests", c, &env) {
+                if component && step(&mut t, "build the server for the browser tests", c, &env) {
                     let mut c = Command::new("node");
                     c.current_dir(root()).args([
                         "--test",
@@ -436,7 +447,7 @@ fn json_number(text: &str, key: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// `cargo xtask demo`: build the widget and start the server in demo mode.
+/// `cargo xtask demo`: build the widget and the engine component, and start the server in demo mode.
 pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
     setup::apt(&["chromium"]).ok();
@@ -453,6 +464,18 @@ pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut c = Command::new("node");
     c.current_dir(root()).arg("js/build.mjs");
     if !step(&mut t, "build the widget", c, &[]) {
+        return Ok(false);
+    }
+    let mut c = cargo();
+    c.args([
+        "build",
+        "-p",
+        "mfa-component",
+        "--target",
+        "wasm32-wasip2",
+        "--release",
+    ]);
+    if !step(&mut t, "build the engine component", c, &[]) {
         return Ok(false);
     }
     let mut c = cargo();

@@ -91,6 +91,24 @@ impl wengine::GuestEngine for EngineRes {
         core::Keys::generate(&mut WasiRandom).to_json()
     }
 
+    fn rotate_key(keys: String, kind: wengine::KeyKind) -> Result<wengine::RotatedKeys, w::Error> {
+        let mut keys = core::Keys::from_json(&keys).map_err(into_error)?;
+        let kid = match kind {
+            wengine::KeyKind::Signing => keys.rotate_signing(&mut WasiRandom),
+            wengine::KeyKind::Sealing => keys.rotate_sealing(&mut WasiRandom),
+        };
+        Ok(wengine::RotatedKeys {
+            keys: keys.to_json(),
+            kid,
+        })
+    }
+
+    fn retire_signing_key(keys: String, kid: String) -> Result<String, w::Error> {
+        let mut keys = core::Keys::from_json(&keys).map_err(into_error)?;
+        keys.retire_signing(&kid).map_err(into_error)?;
+        Ok(keys.to_json())
+    }
+
     fn policy(&self) -> w::Policy {
         policy_out(self.engine.policy())
     }

@@ -70,3 +70,16 @@ pub use types::*;
 pub fn generate_key_file(wasm: &[u8]) -> Result<String, Error> {
     runtime::generate_key_file(wasm)
 }
+
+/// Rotate one key of a key file: a fresh key of `kind` becomes active (made by
+/// the component from `wasm`), older keys stay to verify tokens and open seeds
+/// they made. Returns the new key file (secret) and the new key's id.
+pub fn rotate_key(wasm: &[u8], key_file: &str, kind: KeyKind) -> Result<(String, String), Error> {
+    runtime::rotate_key(wasm, key_file, kind)
+}
+
+/// A key file without the retired signing key `kid`; tokens it signed stop
+/// verifying. The active signing key cannot be retired.
+pub fn retire_signing_key(wasm: &[u8], key_file: &str, kid: &str) -> Result<String, Error> {
+    runtime::retire_signing_key(wasm, key_file, kid)
+}

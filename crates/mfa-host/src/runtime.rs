@@ -402,8 +402,11 @@ impl Runtime {
     }
 }
 
-/// A new key file from the component (see [`crate::generate_key_file`]).
-pub(crate) fn generate_key_file(wasm: &[u8]) -> Result<String, Error> {
+/// One call on a fresh, unpooled instance of `wasm` (for key-file tools).
+fn one_shot<T>(
+    wasm: &[u8],
+    f: impl FnOnce(&mut Store<StoreState>, &Bindings) -> wasmtime::Result<T>,
+) -> Result<T, Error> {
     let settings = Settings {
         cache_dir: None,
         max_instances: 1,
@@ -431,14 +434,41 @@ pub(crate) fn generate_key_file(wasm: &[u8]) -> Result<String, Error> {
     store.limiter(|s| &mut s.limits);
     // No epoch thread here: the deadline is never reached for this one call.
     store.set_epoch_deadline(u64::MAX);
-    let trap = |e: wasmtime::Error| Error::Trap {
-        message: format!("{e:#}"),
-    };
     let api = Bindings::instantiate(&mut store, &component, &linker).map_err(|e| Error::Load {
         reason: format!("the component does not fit this host: {e:#}"),
     })?;
-    api.mfa_engine_engine()
-        .engine()
-        .call_generate_keys(&mut store)
-        .map_err(trap)
+    f(&mut store, &api).map_err(|e| Error::Trap {
+        message: format!("{e:#}"),
+    })
+}
+
+/// A new key file from the component (see [`crate::generate_key_file`]).
+pub(crate) fn generate_key_file(wasm: &[u8]) -> Result<String, Error> {
+    one_shot(wasm, |store, api| {
+        api.mfa_engine_engine().engine().call_generate_keys(store)
+    })
+}
+
+/// A key file with a new active key of `kind` (see [`crate::rotate_key`]).
+pub(crate) fn rotate_key(
+    wasm: &[u8],
+    keys: &str,
+    kind: crate::KeyKind,
+) -> Result<(String, String), Error> {
+    let r = one_shot(wasm, |store, api| {
+        api.mfa_engine_engine()
+            .engine()
+            .call_rotate_key(store, keys, kind)
+    })?;
+    r.map(|k| (k.keys, k.kid)).map_err(Error::from)
+}
+
+/// A key file without a retired signing key (see [`crate::retire_signing_key`]).
+pub(crate) fn retire_signing_key(wasm: &[u8], keys: &str, kid: &str) -> Result<String, Error> {
+    let r = one_shot(wasm, |store, api| {
+        api.mfa_engine_engine()
+            .engine()
+            .call_retire_signing_key(store, keys, kid)
+    })?;
+    r.map_err(Error::from)
 }

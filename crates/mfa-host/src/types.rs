@@ -12,7 +12,7 @@ use crate::bindings::exports::mfa::engine::{
 pub use crate::bindings::exports::mfa::engine::app_passwords::AppPasswordRequest;
 pub use crate::bindings::exports::mfa::engine::contacts::{Email, Phone};
 pub use crate::bindings::exports::mfa::engine::engine::{
-    AppPasswordInfo, FactorState, Jwk, MaskedPhone, Method, MethodKind, RecordSummary,
+    AppPasswordInfo, FactorState, Jwk, KeyKind, MaskedPhone, Method, MethodKind, RecordSummary,
 };
 pub use crate::bindings::exports::mfa::engine::enrolment::{NextStep, PhoneNumber, VerifyOptions};
 pub use crate::bindings::exports::mfa::engine::otp::{OtpKind, UriWarning};

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use crate::auth::{self, Caller, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
 use crate::config::AuthMode;
 use crate::engine::{
-    Delivery, EngineError, MethodId, MethodType, MfaState, NextStep, PhoneChannel, Policy,
-    Registration, UserRecord,
+    Delivery, EngineError, EngineHandle, Factor, MethodId, MethodType, MfaState, NextStep,
+    PhoneChannel, Policy, Registration, Step, UserRecord, Verified, method_type_str,
 };
 use crate::error::ApiError;
 use crate::{AppState, store_err, unix_now};
@@ -108,11 +108,11 @@ fn with_cookies(mut resp: Response, cookies: Vec<header::HeaderValue>) -> Respon
 }
 
 fn next_json(next: &NextStep) -> Value {
-    serde_json::to_value(next).unwrap_or(Value::Null)
+    crate::engine::next_json(next)
 }
 
 fn methods_json(rec: &UserRecord) -> Value {
-    serde_json::to_value(rec.methods()).unwrap_or(Value::Null)
+    rec.methods_json()
 }
 
 // ----- router ------------------------------------------------------------
@@ -318,7 +318,13 @@ async fn sign_in(
     {
         let done = s
             .run_op(&user, false, false, |e, r, now| {
-                e.issue_session_for_device(r, &["pwd"], now).into_step(r)
+                e.issue_session(
+                    r.as_record(),
+                    &EngineHandle::verified_by_device(),
+                    &["pwd"],
+                    now,
+                    r.revision(),
+                )
             })
             .await?;
         let (token, _, now) = done.into_api()?;
@@ -378,6 +384,7 @@ async fn session(
             "methods": methods_json(&rec),
             "recovery_codes_left": rec.recovery_codes_left(),
             "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
+            "remember_device_days": s.engine().policy().remember_device_days,
         }),
     ))
 }
@@ -405,14 +412,14 @@ struct SendReq {
 fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static str {
     let id = id.or(rec.default_method());
     rec.methods()
-        .into_iter()
+        .iter()
         .find(|m| Some(m.id) == id)
-        .map(|m| m.method_type.as_str())
+        .map(|m| method_type_str(m.method_type))
         .unwrap_or("unknown")
 }
 
 async fn deliver(s: &AppState, d: &Delivery) -> Result<(), ApiError> {
-    let channel = d.channel.as_str();
+    let channel = method_type_str(d.channel);
     match s.deliverer.deliver(d).await {
         Ok(()) => {
             s.metrics.delivery(channel, true);
@@ -430,8 +437,13 @@ async fn deliver(s: &AppState, d: &Delivery) -> Result<(), ApiError> {
     }
 }
 
-fn sent_json(d: &Delivery) -> Value {
-    json!({"channel": d.channel, "masked_destination": d.masked_destination, "expires_at": d.expires_at})
+fn sent_json(s: &AppState, d: &Delivery) -> Value {
+    json!({
+        "channel": method_type_str(d.channel),
+        "masked_destination": d.masked_destination,
+        "expires_at": d.expires_at,
+        "digits": s.engine().policy().code_digits,
+    })
 }
 
 async fn send_code(
@@ -449,12 +461,12 @@ async fn send_code(
         .await?;
     let (delivery, _, _) = done.into_api()?;
     deliver(&s, &delivery).await?;
-    Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
+    Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
 }
 
 /// A verified second factor with the tokens issued for it.
 struct Signed {
-    verified: crate::engine::Verified,
+    verified: Verified,
     session: String,
     device: Option<(String, u64)>,
 }
@@ -462,41 +474,36 @@ struct Signed {
 /// After a successful verification in the same operation: issue the session
 /// (and the remembered-device token), so one write stores all of it.
 fn sign_after(
-    e: &crate::engine::EngineHandle,
-    step: crate::engine::Step<crate::engine::Verified>,
+    e: &EngineHandle,
+    before: &UserRecord,
+    mut step: Step<Verified>,
     amr: &'static str,
     remember: bool,
     now: u64,
-) -> crate::engine::Step<Result<Signed, EngineError>> {
-    let verified = match step.result {
+) -> Step<Result<Signed, EngineError>> {
+    let verified = match std::mem::replace(&mut step.result, Err(EngineError::NoActiveCode)) {
         Ok(v) => v,
-        Err(err) => {
-            return crate::engine::Step {
-                record: step.record,
-                audit: step.audit,
-                result: Ok(Err(err)),
-            };
-        }
+        Err(err) => return step.with(Ok(Err(err))),
     };
-    let mut audit = step.audit;
-    let session = e.issue_session(&step.record, &verified, &[amr], now);
-    audit.extend(session.audit);
+    let session = e.issue_session(step.record(before), &verified, &[amr], now, step.revision);
+    let session = match step.absorb(session) {
+        Ok(t) => t,
+        Err(err) => return step.with(Ok(Err(err))),
+    };
     let mut device = None;
     if remember {
-        let d = e.issue_device_token(&step.record, now);
-        audit.extend(d.audit);
-        device = Some(d.value);
+        let d = e.issue_device_token(step.record(before), now, step.revision);
+        match step.absorb(d) {
+            Ok(d) => device = Some(d),
+            Err(err) => return step.with(Ok(Err(err))),
+        }
     }
     let signed = Signed {
         verified,
-        session: session.value,
+        session,
         device,
     };
-    crate::engine::Step {
-        record: step.record,
-        audit,
-        result: Ok(Ok(signed)),
-    }
+    step.with(Ok(Ok(signed)))
 }
 
 fn signed_response(s: &AppState, c: &Caller, signed: &Signed, now: u64) -> Response {
@@ -533,12 +540,8 @@ async fn verify(
     let done = s
         .run_op(&c.user, false, false, move |e, r, now| {
             let label = method_label(r, method);
-            let step = sign_after(e, e.verify(r, method, &code, now), amr, remember, now);
-            crate::engine::Step {
-                record: step.record,
-                audit: step.audit,
-                result: step.result.map(|x| (label, x)),
-            }
+            sign_after(e, r, e.verify(r, method, &code, now), amr, remember, now)
+                .map(|x| (label, x))
         })
         .await?;
     let ((label, result), _, now) = done.into_api()?;
@@ -548,7 +551,7 @@ async fn verify(
             Ok(signed_response(&s, &c, &signed, now))
         }
         Err(e) => {
-            s.metrics.verification(label, e.code());
+            s.metrics.verification(label, crate::error::static_code(&e));
             Err(ApiError::from_engine(&e, now))
         }
     }
@@ -573,7 +576,14 @@ async fn verify_recovery(
     let started = Instant::now();
     let done = s
         .run_op(&c.user, false, true, move |e, r, now| {
-            sign_after(e, e.verify_recovery_code(r, &code, now), amr, remember, now)
+            sign_after(
+                e,
+                r,
+                e.verify_recovery_code(r, &code, now),
+                amr,
+                remember,
+                now,
+            )
         })
         .await?;
     s.time_argon2("recovery_code", started);
@@ -584,7 +594,8 @@ async fn verify_recovery(
             Ok(signed_response(&s, &c, &signed, now))
         }
         Err(e) => {
-            s.metrics.verification("recovery_code", e.code());
+            s.metrics
+                .verification("recovery_code", crate::error::static_code(&e));
             Err(ApiError::from_engine(&e, now))
         }
     }
@@ -634,7 +645,7 @@ async fn list_methods(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Re
         .policy()
         .allowed_methods
         .iter()
-        .map(|m| m.as_str())
+        .map(|&m| method_type_str(m))
         .collect();
     Ok(ok_json(
         StatusCode::OK,
@@ -649,24 +660,18 @@ struct AuthenticatorReq {
     account: Option<String>,
 }
 
-fn registration_json(r: &Registration) -> Value {
+fn registration_json(s: &AppState, r: &Registration) -> Value {
     match r {
-        Registration::Authenticator {
-            uri,
-            manual_key,
-            issuer,
-            account,
-            expires_at,
-        } => json!({
+        Registration::Authenticator(a) => json!({
             "type": "authenticator",
-            "otpauth_uri": uri.expose(),
-            "manual_key": manual_key.expose(),
-            "issuer": issuer,
-            "account": account,
-            "expires_at": expires_at,
+            "otpauth_uri": a.uri.expose(),
+            "manual_key": a.manual_key.expose(),
+            "issuer": a.issuer,
+            "account": a.account,
+            "expires_at": a.expires_at,
         }),
         Registration::CodeSent { delivery } => {
-            let mut v = sent_json(delivery);
+            let mut v = sent_json(s, delivery);
             v["type"] = json!("code_sent");
             v
         }
@@ -687,7 +692,7 @@ async fn begin_authenticator(
         })
         .await?;
     let (reg, _, _) = done.into_api()?;
-    Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
 }
 
 #[derive(Deserialize)]
@@ -717,7 +722,7 @@ async fn begin_phone(
     if let Registration::CodeSent { delivery } = &reg {
         deliver(&s, delivery).await?;
     }
-    Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
 }
 
 #[derive(Deserialize)]
@@ -742,7 +747,7 @@ async fn begin_email(
     if let Registration::CodeSent { delivery } = &reg {
         deliver(&s, delivery).await?;
     }
-    Ok(ok_json(StatusCode::OK, &registration_json(&reg)))
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
 }
 
 #[derive(Deserialize)]
@@ -779,7 +784,7 @@ async fn resend(State(s): St, peer: Peer, headers: HeaderMap) -> Result<Response
         .await?;
     let (delivery, _, _) = done.into_api()?;
     deliver(&s, &delivery).await?;
-    Ok(ok_json(StatusCode::OK, &sent_json(&delivery)))
+    Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
 }
 
 #[derive(Deserialize)]
@@ -800,31 +805,26 @@ async fn confirm(
     let started = Instant::now();
     let done = s
         .run_op(&c.user, false, true, move |e, r, now| {
-            let step = e.confirm_registration(r, &req.code, now);
-            let Ok(confirmed) = &step.result else {
-                return crate::engine::Step {
-                    record: step.record,
-                    audit: step.audit,
-                    result: step.result.map(|c| (c, None)),
+            let mut step = e.confirm_registration(r, &req.code, now);
+            let confirmed =
+                match std::mem::replace(&mut step.result, Err(EngineError::NoActiveCode)) {
+                    Ok(c) => c,
+                    Err(err) => return step.with(Err(err)),
                 };
-            };
             if !fresh_session {
-                let confirmed = confirmed.clone();
-                return crate::engine::Step {
-                    record: step.record,
-                    audit: step.audit,
-                    result: Ok((confirmed, None)),
-                };
+                return step.with(Ok((confirmed, None)));
             }
             // Proving a new method during set-up is the second factor of this sign-in.
-            let session = e.issue_session_after_registration(&step.record, confirmed, &[amr], now);
-            let mut audit = step.audit;
-            audit.extend(session.audit);
-            let confirmed = confirmed.clone();
-            crate::engine::Step {
-                record: step.record,
-                audit,
-                result: Ok((confirmed, Some(session.value))),
+            let rec_after = match &step.stored {
+                Some(b) => e.record_after(r, b.clone(), now).ok(),
+                None => Some(r.clone()),
+            };
+            let method_type = rec_after.and_then(|x| x.method_type(confirmed.method_id));
+            let verified = EngineHandle::verified_by_registration(method_type, &confirmed);
+            let session = e.issue_session(step.record(r), &verified, &[amr], now, step.revision);
+            match step.absorb(session) {
+                Ok(t) => step.with(Ok((confirmed, Some(t)))),
+                Err(err) => step.with(Err(err)),
             }
         })
         .await?;
@@ -926,7 +926,7 @@ async fn list_app_passwords(
     let rec = s.load_or_create(&c.user, false).await?;
     Ok(ok_json(
         StatusCode::OK,
-        &json!({"app_passwords": rec.app_passwords(), "allowed": s.engine().policy().app_passwords_allowed}),
+        &json!({"app_passwords": rec.app_passwords_json(), "allowed": s.engine().policy().app_passwords_allowed}),
     ))
 }
 
@@ -1030,10 +1030,8 @@ async fn verify_app_password(
     // while the factor is not throttled and "last used" is fresh (otherwise the engine updates it).
     if let Ok(cred) = engine.app_password_credential(&rec, presented.id())
         && cred.expires_at.is_none_or(|x| now < x)
-        && rec
-            .locked_until(crate::engine::Factor::AppPassword, now)
-            .is_none()
-        && rec.consecutive_failures(crate::engine::Factor::AppPassword) == 0
+        && rec.locked_until(Factor::AppPassword, now).is_none()
+        && rec.consecutive_failures(Factor::AppPassword) == 0
         && s.ap_cache_hit(
             &user,
             presented.id(),
@@ -1043,7 +1041,7 @@ async fn verify_app_password(
             now,
         )
     {
-        let info = rec.app_passwords().into_iter().find(|a| a.id == cred.id);
+        let info = rec.app_passwords().iter().find(|a| a.id == cred.id);
         if let Some(info) = info.filter(|i| i.last_used_at.is_some_and(|t| now < t + 60)) {
             s.metrics.app_password_check("ok", "hit");
             return Ok(ok_json(
@@ -1178,17 +1176,9 @@ async fn admin_create_user(
         None => None,
     };
     let now = unix_now();
-    let rec = s.engine().new_record(&user, now);
     let created = s
         .store
-        .insert_user(
-            &user,
-            rec.to_json(),
-            rec.revision() as i64,
-            "disabled",
-            hash,
-            now as i64,
-        )
+        .insert_user(&user, String::new(), 0, "disabled", hash, now as i64)
         .await
         .map_err(|e| store_err(&e))?;
     if !created {
@@ -1212,11 +1202,11 @@ async fn admin_create_user(
 fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
     let now = unix_now();
     let locked: Vec<Value> = [
-        crate::engine::Factor::Authenticator,
-        crate::engine::Factor::Phone,
-        crate::engine::Factor::Email,
-        crate::engine::Factor::Recovery,
-        crate::engine::Factor::AppPassword,
+        Factor::Authenticator,
+        Factor::Phone,
+        Factor::Email,
+        Factor::Recovery,
+        Factor::AppPassword,
     ]
     .into_iter()
     .filter_map(|f| {
@@ -1230,7 +1220,7 @@ fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
         "must_reregister": rec.must_reregister(),
         "methods": methods_json(rec),
         "default_method": rec.default_method(),
-        "app_passwords": rec.app_passwords(),
+        "app_passwords": rec.app_passwords_json(),
         "recovery_codes_left": rec.recovery_codes_left(),
         "locked": locked,
         "next": next_json(&s.engine().enrollment_check(rec, now)),
@@ -1484,7 +1474,7 @@ struct SettingsPatch {
 
 fn settings_json(p: &Policy) -> Value {
     json!({
-        "allowed_methods": p.allowed_methods,
+        "allowed_methods": crate::engine::allowed_methods(p),
         "app_passwords_allowed": p.app_passwords_allowed,
         "max_app_passwords": p.max_app_passwords,
         "remember_device_days": p.remember_device_days,
@@ -1516,8 +1506,10 @@ async fn admin_put_settings(
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = p.$f { policy.$f = v; } )* };
     }
+    if let Some(m) = p.allowed_methods {
+        policy.allowed_methods = m.iter().map(|&t| t.into()).collect();
+    }
     set!(
-        allowed_methods,
         app_passwords_allowed,
         max_app_passwords,
         remember_device_days,
@@ -1533,7 +1525,7 @@ async fn admin_put_settings(
         organisation_domains
     );
     if !s.cfg.demo {
-        for m in &policy.allowed_methods {
+        for m in crate::engine::allowed_methods(&policy) {
             let ok = match m {
                 MethodType::AuthenticatorApp => true,
                 MethodType::Email => s.cfg.delivery.smtp.is_some(),

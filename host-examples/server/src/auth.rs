@@ -220,14 +220,17 @@ impl AppState {
 }
 
 /// argon2id parameters for primary passwords.
-fn argon(params: &mfa_core::Argon2Params) -> Result<Argon2<'static>, ApiError> {
+fn argon(params: &crate::engine::Argon2Settings) -> Result<Argon2<'static>, ApiError> {
     let p = Params::new(params.m_kib, params.t, params.p, Some(32))
         .map_err(|e| ApiError::internal(format!("auth.argon2: {e}")))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
 }
 
 /// Hash a primary password as an argon2id PHC string.
-pub fn hash_password(params: &mfa_core::Argon2Params, password: &str) -> Result<String, ApiError> {
+pub fn hash_password(
+    params: &crate::engine::Argon2Settings,
+    password: &str,
+) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
     crate::engine::random_bytes(&mut salt);
     let mut out = [0u8; 32];
@@ -272,7 +275,7 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
     ) else {
         return false;
     };
-    let Ok(a) = argon(&mfa_core::Argon2Params { m_kib, t, p }) else {
+    let Ok(a) = argon(&crate::engine::Argon2Settings { m_kib, t, p }) else {
         return false;
     };
     let mut out = vec![0u8; hash.len()];
@@ -305,7 +308,11 @@ mod tests {
 
     #[test]
     fn passwords_hash_and_verify() {
-        let p = mfa_core::Argon2Params::INSECURE_FOR_TESTS;
+        let p = crate::engine::Argon2Settings {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        };
         let h = hash_password(&p, "correct horse").unwrap();
         assert!(verify_password(&h, "correct horse"));
         assert!(!verify_password(&h, "correct horse!"));

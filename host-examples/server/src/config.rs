@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::{MethodType, Policy};
+use crate::engine::{ALL_METHODS, Argon2Settings, MethodType, PolicySettings};
 
 /// A configuration problem, with the key that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +48,10 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// Code delivery.
     pub delivery: DeliveryConfig,
-    /// Initial service settings (the admin API changes them at run time).
-    pub policy: Policy,
+    /// The engine component.
+    pub engine: EngineConfig,
+    /// Initial service settings over the engine's defaults (the admin API changes them at run time).
+    pub policy: PolicySettings,
     /// Static files (the widget).
     pub widget: WidgetConfig,
     /// Request limits.
@@ -70,7 +72,8 @@ impl Default for Config {
             admin: AdminConfig::default(),
             gateway: GatewayConfig::default(),
             delivery: DeliveryConfig::default(),
-            policy: Policy::default(),
+            engine: EngineConfig::default(),
+            policy: PolicySettings::default(),
             widget: WidgetConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
@@ -102,6 +105,55 @@ impl Default for StorageConfig {
             sqlite_synchronous: "full".into(),
             sqlite_batch: 256,
             record_cache: true,
+        }
+    }
+}
+
+/// The engine component (`mfa_component.wasm`, run in wasmtime).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// The component file. Env `MFA_COMPONENT_WASM`. Default: `mfa_component.wasm`
+    /// next to the executable, then the build output
+    /// `target/wasm32-wasip2/release/mfa_component.wasm`.
+    pub component: Option<PathBuf>,
+    /// Where the compiled component is cached. Default: `mfa-cache` beside the key file.
+    pub cache_dir: Option<PathBuf>,
+    /// Most engine calls at once (0: twice the processors, at least 4). Default 0.
+    pub max_instances: u32,
+}
+
+impl EngineConfig {
+    /// The component file to load: the configured one, else the first that exists
+    /// of the default places (the last one when none does, for the error message).
+    pub fn component_path(&self) -> PathBuf {
+        if let Some(p) = &self.component {
+            return p.clone();
+        }
+        let mut candidates = Vec::new();
+        if let Ok(exe) = std::env::current_exe()
+            && let Some(dir) = exe.parent()
+        {
+            candidates.push(dir.join("mfa_component.wasm"));
+            candidates.push(dir.join("../wasm32-wasip2/release/mfa_component.wasm"));
+        }
+        candidates.push(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/wasm32-wasip2/release/mfa_component.wasm"),
+        );
+        let last = candidates.last().cloned().unwrap_or_default();
+        candidates.into_iter().find(|p| p.is_file()).unwrap_or(last)
+    }
+
+    /// The cache directory for the compiled component.
+    pub fn cache_path(&self, key_file: &Path) -> PathBuf {
+        match &self.cache_dir {
+            Some(d) => d.clone(),
+            None => key_file
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .join("mfa-cache"),
         }
     }
 }
@@ -152,7 +204,7 @@ pub struct AuthConfig {
     /// Seconds sign-in waits after too many failed passwords. Default 300.
     pub password_lockout_secs: u64,
     /// argon2id parameters for primary passwords. Default m=19456 KiB, t=2, p=1.
-    pub argon2: mfa_core::Argon2Params,
+    pub argon2: Argon2Settings,
 }
 
 impl Default for AuthConfig {
@@ -164,7 +216,7 @@ impl Default for AuthConfig {
             pending_secs: 600,
             max_password_failures: 10,
             password_lockout_secs: 300,
-            argon2: mfa_core::Argon2Params::default(),
+            argon2: Argon2Settings::default(),
         }
     }
 }
@@ -348,6 +400,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("MFA_DEMO", "demo (1/true/yes)"),
     ("MFA_DATABASE_URL", "storage.url"),
     ("MFA_KEY_FILE", "keys.file"),
+    ("MFA_COMPONENT_WASM", "engine.component"),
     ("MFA_ADMIN_TOKEN", "admin.token"),
     ("MFA_GATEWAY_TOKEN", "gateway.token"),
     ("MFA_SMTP_PASSWORD", "delivery.smtp.password"),
@@ -418,6 +471,9 @@ impl Config {
         if let Some(v) = env("MFA_KEY_FILE") {
             self.keys.file = PathBuf::from(v);
         }
+        if let Some(v) = env("MFA_COMPONENT_WASM") {
+            self.engine.component = Some(PathBuf::from(v));
+        }
         if let Some(v) = env("MFA_ADMIN_TOKEN") {
             self.admin.token = Some(v);
         }
@@ -485,9 +541,9 @@ impl Config {
         if !(1..=10_000).contains(&self.storage.sqlite_batch) {
             return err("storage.sqlite_batch must be 1 to 10000");
         }
-        self.policy
-            .validate()
-            .map_err(|e| ConfigError(format!("[policy]: {e}")))?;
+        if self.engine.max_instances > 1024 {
+            return err("engine.max_instances must be 0 to 1024");
+        }
         if self.auth.mode == AuthMode::TrustedHeader {
             if axum::http::HeaderName::from_bytes(self.auth.header.as_bytes()).is_err() {
                 return err(format!(
@@ -581,7 +637,12 @@ impl Config {
             }
         }
         let console = self.console_delivery();
-        for m in &self.policy.allowed_methods {
+        for m in self
+            .policy
+            .allowed_methods
+            .as_deref()
+            .unwrap_or(&ALL_METHODS)
+        {
             let ok = match m {
                 MethodType::AuthenticatorApp => true,
                 MethodType::Email => console || self.delivery.smtp.is_some(),

@@ -10,7 +10,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 
 use crate::config::{Config, SmtpTls};
-use crate::engine::{Delivery, MethodType};
+use crate::engine::{Delivery, MethodType, method_type_str};
 
 /// Why a code could not be delivered (no code or destination inside).
 #[derive(Debug, Clone)]
@@ -167,9 +167,9 @@ impl Deliverer {
 
     /// Deliver a code by its channel.
     pub async fn deliver(&self, d: &Delivery) -> Result<(), DeliveryError> {
-        let channel = d.channel.as_str();
+        let channel = method_type_str(d.channel);
         let fail = |reason: String| DeliveryError { channel, reason };
-        match d.channel {
+        match MethodType::from(d.channel) {
             MethodType::Email => {
                 if let Some(smtp) = &self.smtp {
                     let to: Mailbox = d
@@ -224,7 +224,7 @@ impl Deliverer {
         let mut idb = [0u8; 12];
         crate::engine::random_bytes(&mut idb);
         let payload = WebhookPayload {
-            channel: d.channel.as_str(),
+            channel: method_type_str(d.channel),
             to: &d.destination,
             code: d.code.expose(),
             message: d.message.expose(),

@@ -87,8 +87,8 @@ impl ApiError {
 
     /// Map an engine error to an answer. `now` turns "until" times into `Retry-After`.
     pub fn from_engine(err: &EngineError, now: u64) -> Self {
-        use mfa_core::Error as E;
-        let code = err.code();
+        use crate::engine::EngineError as E;
+        let code = static_code(err);
         let message = err.to_string();
         let status = match err {
             E::RetryLater { until } | E::Locked { until } => {
@@ -128,6 +128,9 @@ impl ApiError {
             | E::InvalidPolicy { .. }
             | E::CorruptRecord { .. }
             | E::InvalidHash { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            E::Other { code, .. } if code == crate::engine::ENGINE_FAILURE => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         Self::new(status, code, message)
@@ -175,3 +178,54 @@ impl std::fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+const ENGINE_CODES: &[&str] = &[
+    "invalid_input",
+    "malformed_code",
+    "wrong_code",
+    "replay",
+    "code_expired",
+    "no_active_code",
+    "attempts_exhausted",
+    "retry_later",
+    "locked",
+    "method_not_allowed",
+    "unknown_method",
+    "no_pending_registration",
+    "registration_expired",
+    "app_passwords_disabled",
+    "app_password_limit",
+    "duplicate_name",
+    "malformed_app_password",
+    "unknown_app_password",
+    "wrong_app_password",
+    "app_password_revoked",
+    "app_password_expired",
+    "out_of_scope",
+    "malformed_recovery_code",
+    "wrong_recovery_code",
+    "no_recovery_codes",
+    "seal_broken",
+    "invalid_keys",
+    "invalid_policy",
+    "malformed_token",
+    "bad_signature",
+    "token_expired",
+    "wrong_token_kind",
+    "token_revoked",
+    "invalid_uri",
+    "invalid_secret",
+    "corrupt_record",
+    "invalid_hash",
+    crate::engine::ENGINE_FAILURE,
+];
+
+/// The engine error's stable code (`engine_error` for a code this server does not know).
+pub fn static_code(err: &EngineError) -> &'static str {
+    let code = err.code();
+    ENGINE_CODES
+        .iter()
+        .find(|c| **c == code)
+        .copied()
+        .unwrap_or("engine_error")
+}

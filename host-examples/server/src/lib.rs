@@ -5,7 +5,9 @@
 //! verify endpoint for gateways, an admin API, `/.well-known/jwks.json`,
 //! OpenAPI, Prometheus metrics and the widget's static files.
 //!
-//! The engine is reached only through [`engine::EngineHandle`]. Each user's
+//! The engine runs inside the WebAssembly component, embedded with
+//! `mfa-host` (wasmtime), and is reached only through
+//! [`engine::EngineHandle`]. Each user's
 //! engine record is stored with compare-and-swap on its revision ([`store`]),
 //! and operations on one user are serialised inside the process, so two
 //! concurrent uses of one code give exactly one success.
@@ -31,7 +33,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use config::{Cidr, Config};
 use delivery::Deliverer;
 use engine::{
-    AuditEvent, AuditKind, EngineError, EngineHandle, MfaState, Policy, Step, UserRecord,
+    AuditEvent, ComponentSettings, EngineError, EngineHandle, MfaState, Policy, PolicySettings,
+    Step, UserRecord,
 };
 use error::ApiError;
 use metrics::Metrics;
@@ -87,6 +90,8 @@ pub struct AppState {
     pub store: Store,
     engine: RwLock<EngineHandle>,
     keys_json: String,
+    wasm: Arc<[u8]>,
+    component: ComponentSettings,
     /// Code delivery.
     pub deliverer: Deliverer,
     /// Metrics.
@@ -165,15 +170,16 @@ pub fn replace_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// Load the key file, or create it when allowed. Returns (engine keys JSON, cookie key, cache key, created).
-fn load_keys(cfg: &Config) -> Result<(String, Vec<u8>, Vec<u8>, bool), String> {
+fn load_keys(cfg: &Config, wasm: &[u8]) -> Result<(String, Vec<u8>, Vec<u8>, bool), String> {
     let path = &cfg.keys.file;
     let mut created = false;
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && cfg.generate_keys() => {
+            let generated = EngineHandle::generate_keys_json(wasm)
+                .map_err(|e| format!("cannot generate keys: {e}"))?;
             let engine: serde_json::Value =
-                serde_json::from_str(&EngineHandle::generate_keys_json())
-                    .map_err(|e| format!("generated keys: {e}"))?;
+                serde_json::from_str(&generated).map_err(|e| format!("generated keys: {e}"))?;
             let file = KeyFile {
                 engine,
                 server: ServerKeys {
@@ -248,9 +254,11 @@ impl ClassifyStr for serde_json::Error {
 }
 
 /// Create a new key file (for `mfa-server keys generate`).
-pub fn generate_key_file(path: &Path) -> Result<(), String> {
-    let engine: serde_json::Value = serde_json::from_str(&EngineHandle::generate_keys_json())
-        .map_err(|e| format!("generated keys: {e}"))?;
+pub fn generate_key_file(path: &Path, wasm: &[u8]) -> Result<(), String> {
+    let generated =
+        EngineHandle::generate_keys_json(wasm).map_err(|e| format!("cannot generate keys: {e}"))?;
+    let engine: serde_json::Value =
+        serde_json::from_str(&generated).map_err(|e| format!("generated keys: {e}"))?;
     let file = KeyFile {
         engine,
         server: ServerKeys {
@@ -263,13 +271,12 @@ pub fn generate_key_file(path: &Path) -> Result<(), String> {
 }
 
 /// Rotate the signing or sealing key of a key file; returns the new key id.
-pub fn rotate_key_file(path: &Path, what: &str) -> Result<String, String> {
+pub fn rotate_key_file(path: &Path, what: &str, wasm: &[u8]) -> Result<String, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut file: KeyFile = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
-    let (json, id) = EngineHandle::rotate_keys_json(&file.engine.to_string(), what)
-        .map_err(|e| e.to_string())?;
+    let (json, id) = EngineHandle::rotate_keys_json(wasm, &file.engine.to_string(), what)?;
     file.engine = serde_json::from_str(&json).map_err(|e| format!("rotated keys: {e}"))?;
     let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
     replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -277,13 +284,12 @@ pub fn rotate_key_file(path: &Path, what: &str) -> Result<String, String> {
 }
 
 /// Remove a retired signing key from a key file.
-pub fn retire_signing_key(path: &Path, id: &str) -> Result<(), String> {
+pub fn retire_signing_key(path: &Path, id: &str, wasm: &[u8]) -> Result<(), String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut file: KeyFile = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
-    let json = EngineHandle::retire_signing_key_json(&file.engine.to_string(), id)
-        .map_err(|e| e.to_string())?;
+    let json = EngineHandle::retire_signing_key_json(wasm, &file.engine.to_string(), id)?;
     file.engine = serde_json::from_str(&json).map_err(|e| format!("keys: {e}"))?;
     let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
     replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -303,7 +309,7 @@ fn audit_rows(events: &[AuditEvent]) -> Vec<AuditRow> {
     events
         .iter()
         .map(|e| {
-            let value = serde_json::to_value(e).unwrap_or(serde_json::Value::Null);
+            let value = engine::audit_json(e);
             let event = value
                 .get("event")
                 .and_then(|v| v.as_str())
@@ -314,7 +320,7 @@ fn audit_rows(events: &[AuditEvent]) -> Vec<AuditRow> {
                 user_id: e.user_id.clone(),
                 actor: e.actor.clone(),
                 event,
-                method: e.method.map(|m| m.as_str().to_string()),
+                method: e.method.map(|m| engine::method_type_str(m).to_string()),
                 detail: value.to_string(),
             }
         })
@@ -334,20 +340,34 @@ fn hmac32(key: &[u8], data: &[u8]) -> [u8; 32] {
 impl AppState {
     /// Start: keys, database, settings, delivery; in demo mode also the demo user.
     pub async fn start(cfg: Config) -> Result<(Arc<Self>, StartInfo), String> {
-        let (keys_json, cookie_key, cache_key, keys_created) = load_keys(&cfg)?;
+        let wasm_path = cfg.engine.component_path();
+        let wasm: Arc<[u8]> = engine::read_component(&wasm_path)?.into();
+        let (keys_json, cookie_key, cache_key, keys_created) = load_keys(&cfg, &wasm)?;
+        let component = ComponentSettings {
+            wasm: wasm_path,
+            cache_dir: cfg.engine.cache_path(&cfg.keys.file),
+            max_instances: cfg.engine.max_instances,
+        };
         let store = Store::connect(&cfg.storage)
             .await
             .map_err(|e| e.to_string())?;
-        let policy = match store
+        let settings = match store
             .get_setting(POLICY_SETTING)
             .await
             .map_err(|e| e.to_string())?
         {
-            Some(json) => serde_json::from_str::<Policy>(&json)
+            Some(json) => serde_json::from_str::<PolicySettings>(&json)
                 .map_err(|e| format!("stored service settings are unreadable: {e}"))?,
             None => cfg.policy.clone(),
         };
-        let engine = EngineHandle::new(policy, &keys_json).map_err(|e| e.to_string())?;
+        let defaults = EngineHandle::new(&component, &wasm, None, &keys_json)
+            .map_err(|e| format!("engine component {}: {e}", component.wasm.display()))?;
+        let mut policy = defaults.policy().clone();
+        drop(defaults);
+        settings.apply(&mut policy);
+        let engine = EngineHandle::new(&component, &wasm, Some(policy), &keys_json)
+            .map_err(|e| format!("[policy] or key file refused by the engine: {e}"))?;
+        tracing::info!(component = %component.wasm.display(), cache = %component.cache_dir.display(), "engine component loaded");
         let deliverer = Deliverer::new(&cfg)?;
         let mut info = StartInfo {
             keys_created,
@@ -377,6 +397,8 @@ impl AppState {
             store,
             engine: RwLock::new(engine),
             keys_json,
+            wasm,
+            component,
             deliverer,
             metrics: Metrics::default(),
             locks: (0..LOCK_SHARDS)
@@ -414,16 +436,8 @@ impl AppState {
         let hash =
             auth::hash_password(&self.cfg.auth.argon2, password).map_err(|e| e.to_string())?;
         let now = unix_now();
-        let rec = self.engine().new_record(user, now);
         self.store
-            .insert_user(
-                user,
-                rec.to_json(),
-                rec.revision() as i64,
-                "disabled",
-                Some(hash),
-                now as i64,
-            )
+            .insert_user(user, String::new(), 0, "disabled", Some(hash), now as i64)
             .await
             .map_err(|e| e.to_string())?;
         self.run_op(user, false, false, |e, r, now| {
@@ -444,9 +458,22 @@ impl AppState {
 
     /// Replace the service settings: validated by the engine, stored, then in force.
     pub async fn set_policy(&self, policy: Policy) -> Result<(), ApiError> {
-        let engine = EngineHandle::new(policy.clone(), &self.keys_json)
-            .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
-        let json = serde_json::to_string(&policy)
+        let (component, wasm, keys) = (
+            self.component.clone(),
+            self.wasm.clone(),
+            self.keys_json.clone(),
+        );
+        let p = policy.clone();
+        let engine = tokio::task::spawn_blocking(move || {
+            EngineHandle::new(&component, &wasm, Some(p), &keys)
+        })
+        .await
+        .map_err(|_| ApiError::internal("loading the engine stopped unexpectedly"))?
+        .map_err(|e| match e {
+            mfa_host::Error::Engine(e) => ApiError::invalid("invalid_policy", e.to_string()),
+            other => ApiError::internal(format!("engine component: {other}")),
+        })?;
+        let json = serde_json::to_string(&PolicySettings::from_policy(&policy))
             .map_err(|e| ApiError::internal(format!("settings: {e}")))?;
         self.store
             .put_setting(POLICY_SETTING, json, unix_now() as i64)
@@ -500,8 +527,8 @@ impl AppState {
         };
         let rec = self
             .engine()
-            .record_from_json(&row.record_json)
-            .map_err(|e| ApiError::internal(format!("record of {user}: {e}")))?;
+            .record_from_stored(user, &row.record_json, unix_now())
+            .map_err(|e| ApiError::from_engine(&e, unix_now()))?;
         let rec = Arc::new(rec);
         self.remember(user, rec.clone());
         Ok(Some(rec))
@@ -523,13 +550,12 @@ impl AppState {
             ));
         }
         let now = unix_now();
-        let rec = self.engine().new_record(user, now);
         self.store
             .insert_user(
                 user,
-                rec.to_json(),
-                rec.revision() as i64,
-                state_name(rec.state()),
+                String::new(),
+                0,
+                state_name(MfaState::Disabled),
                 None,
                 now as i64,
             )
@@ -562,26 +588,33 @@ impl AppState {
             let now = unix_now();
             let engine = self.engine();
             let step = if blocking {
-                let (op, before) = (op.clone(), before.clone());
+                let (op, before, engine) = (op.clone(), before.clone(), engine.clone());
                 tokio::task::spawn_blocking(move || op(&engine, &before, now))
                     .await
                     .map_err(|_| ApiError::internal("an engine operation stopped unexpectedly"))?
             } else {
                 op(&engine, &before, now)
             };
-            let changed = step.changed(&before);
-            if !changed && step.audit.is_empty() {
+            if step.stored.is_none() && step.audit.is_empty() {
                 return Ok(Done {
                     result: step.result,
                     record: before,
                     now,
                 });
             }
-            let update = changed.then(|| {
+            let after = match step.stored {
+                Some(bytes) => Some(Arc::new(
+                    engine
+                        .record_after(&before, bytes, now)
+                        .map_err(|e| ApiError::from_engine(&e, now))?,
+                )),
+                None => None,
+            };
+            let update = after.as_ref().map(|r| {
                 (
-                    step.record.to_json(),
-                    step.record.revision() as i64,
-                    state_name(step.record.state()).to_string(),
+                    r.stored_text(),
+                    r.revision() as i64,
+                    state_name(r.state()).to_string(),
                 )
             });
             let commit = Commit {
@@ -594,15 +627,12 @@ impl AppState {
             match self.store.commit(commit).await {
                 Ok(true) => {
                     for e in &step.audit {
-                        if let AuditKind::Locked { factor, .. } = &e.kind {
-                            self.metrics.lockout(&format!("{factor:?}").to_lowercase());
+                        if let mfa_host::AuditKind::Locked(l) = &e.kind {
+                            self.metrics
+                                .lockout(engine::Factor::from(l.factor).as_str());
                         }
                     }
-                    let record = if changed {
-                        Arc::new(step.record)
-                    } else {
-                        before
-                    };
+                    let record = after.unwrap_or(before);
                     self.remember(user, record.clone());
                     return Ok(Done {
                         result: step.result,

@@ -149,6 +149,11 @@ fn keys_command(args: &[String]) -> Result<(), String> {
         i += 1;
     }
     let file = file.ok_or("--key-file FILE is required")?;
+    let component = mfa_server::config::EngineConfig {
+        component: std::env::var_os("MFA_COMPONENT_WASM").map(PathBuf::from),
+        ..Default::default()
+    };
+    let wasm = mfa_server::engine::read_component(&component.component_path())?;
     match rest
         .iter()
         .map(String::as_str)
@@ -156,23 +161,23 @@ fn keys_command(args: &[String]) -> Result<(), String> {
         .as_slice()
     {
         ["generate"] => {
-            generate_key_file(&file)?;
+            generate_key_file(&file, &wasm)?;
             println!("created {} (mode 0600)", file.display());
         }
         ["rotate-signing"] => {
-            let id = rotate_key_file(&file, "signing")?;
+            let id = rotate_key_file(&file, "signing", &wasm)?;
             println!(
                 "new signing key {id} is active; tokens signed by older keys stay valid until they expire. Restart the server, then retire the old key after the session lifetime and remembered-device days have passed."
             );
         }
         ["rotate-sealing"] => {
-            let id = rotate_key_file(&file, "sealing")?;
+            let id = rotate_key_file(&file, "sealing", &wasm)?;
             println!(
                 "new sealing key {id} is active for new secrets; old keys still open existing ones. Restart the server."
             );
         }
         ["retire-signing", id] => {
-            retire_signing_key(&file, id)?;
+            retire_signing_key(&file, id, &wasm)?;
             println!(
                 "signing key {id} removed; tokens it signed no longer verify. Restart the server."
             );

@@ -329,6 +329,7 @@ async fn demo_mode_works_with_nothing_configured() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mfa-server"))
         .current_dir(&dir)
         .args(["--demo", "--listen", "127.0.0.1:0"])
+        .env("MFA_COMPONENT_WASM", component())
         .env("MFA_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -413,7 +414,8 @@ fn start_fails(config: &str, env: &[(&str, &str)]) -> String {
     cmd.current_dir(&dir)
         .arg("--config")
         .arg(dir.join("c.toml"))
-        .env_remove("MFA_DEMO");
+        .env_remove("MFA_DEMO")
+        .env("MFA_COMPONENT_WASM", component());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -434,7 +436,8 @@ fn bad_configuration_is_refused_with_a_clear_message() {
     let e = start_fails("listen = 5\n", &[]);
     assert!(e.contains("listen") || e.contains("line 1"), "{e}");
     let e = start_fails(
-        "[policy]\nallowed_methods = [\"authenticator_app\"]\nlockout_threshold = 1000\n",
+        // The engine checks the policy when it starts, after the key file is read.
+        "[keys]\ngenerate = true\n[policy]\nallowed_methods = [\"authenticator_app\"]\nlockout_threshold = 1000\n",
         &[],
     );
     assert!(e.contains("lockout_threshold"), "{e}");
@@ -493,4 +496,20 @@ fn key_commands_rotate_and_refuse_open_permissions() {
     );
     let e = start_fails(&cfg, &[]);
     assert!(e.contains("chmod 600"), "{e}");
+}
+
+#[test]
+fn a_missing_component_names_the_file_and_how_to_build_it() {
+    let dir = temp_dir("no-component");
+    let url = format!("sqlite://{}", dir.join("db.sqlite").display());
+    let missing = dir.join("nowhere/mfa_component.wasm");
+    let err = start_fails(
+        &base_config(&url, FAST_POLICY),
+        &[("MFA_COMPONENT_WASM", missing.to_str().unwrap())],
+    );
+    assert!(err.contains(missing.to_str().unwrap()), "{err}");
+    assert!(
+        err.contains("cargo build -p mfa-component --target wasm32-wasip2 --release"),
+        "{err}"
+    );
 }

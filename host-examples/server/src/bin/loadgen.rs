@@ -23,7 +23,6 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use mfa_core::{OtpAuthUri, Totp};
 
 fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -190,10 +189,9 @@ async fn setup(args: &[String]) -> Result<(), String> {
                 }
                 let v: serde_json::Value = serde_json::from_slice(&b).map_err(|e| e.to_string())?;
                 let uri = v["otpauth_uri"].as_str().ok_or("no otpauth_uri")?;
-                let (parsed, _) = OtpAuthUri::parse(uri).map_err(|e| e.to_string())?;
-                let secret = data_encoding::BASE32_NOPAD.encode(parsed.secret());
-                let code = mfa_core::totp_code(parsed.secret(), &Totp::default(), now())
-                    .map_err(|e| e.to_string())?;
+                let seed = otpauth_secret(uri)?;
+                let secret = data_encoding::BASE32_NOPAD.encode(&seed);
+                let code = totp_code(&seed, now()).map_err(|e| e.to_string())?;
                 let (st, b, cookies) = c
                     .send(
                         "POST",
@@ -291,7 +289,7 @@ async fn bench(args: &[String], kind: Kind) -> Result<(), String> {
             .iter()
             .map(|u| match kind {
                 Kind::Totp => {
-                    let code = mfa_core::totp_code(&u.secret, &Totp::default(), t).unwrap_or_default();
+                    let code = totp_code(&u.secret, t).unwrap_or_default();
                     (u.name.clone(), format!(r#"{{"code":"{code}"}}"#))
                 }
                 Kind::AppPassword => (
@@ -383,4 +381,27 @@ async fn bench(args: &[String], kind: Kind) -> Result<(), String> {
         statuses
     );
     Ok(())
+}
+
+/// The shared secret of an `otpauth://` URI (the `secret` parameter, base32).
+fn otpauth_secret(uri: &str) -> Result<Vec<u8>, String> {
+    let query = uri.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let b32 = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("secret="))
+        .ok_or("the otpauth URI has no secret")?;
+    data_encoding::BASE32_NOPAD
+        .decode(b32.trim_end_matches('=').to_ascii_uppercase().as_bytes())
+        .map_err(|e| format!("the otpauth URI's secret is not base32: {e}"))
+}
+
+/// The code an authenticator app shows (RFC 6238: SHA-1, 6 digits, 30 s), as a client computes it.
+fn totp_code(secret: &[u8], unix: u64) -> Result<String, String> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(secret).map_err(|e| e.to_string())?;
+    mac.update(&(unix / 30).to_be_bytes());
+    let h = mac.finalize().into_bytes();
+    let off = usize::from(h[h.len() - 1] & 0x0f);
+    let bin = u32::from_be_bytes([h[off] & 0x7f, h[off + 1], h[off + 2], h[off + 3]]);
+    Ok(format!("{:06}", bin % 1_000_000))
 }

@@ -253,10 +253,65 @@ pub struct Server {
     pub stdout: Arc<Mutex<Vec<String>>>,
 }
 
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
+}
+
+/// The engine component: `MFA_COMPONENT_WASM`, or built now with cargo (a
+/// no-op when it is up to date) into the workspace's target directory.
+pub fn component() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(p) = std::env::var_os("MFA_COMPONENT_WASM") {
+            return PathBuf::from(p);
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(workspace_root())
+            .args([
+                "build",
+                "-p",
+                "mfa-component",
+                "--target",
+                "wasm32-wasip2",
+                "--release",
+                "--target-dir",
+            ])
+            .arg(&target)
+            .output()
+            .expect("run cargo to build the component");
+        assert!(
+            out.status.success(),
+            "building the component failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let wasm = target.join("wasm32-wasip2/release/mfa_component.wasm");
+        assert!(wasm.exists(), "cargo did not produce {}", wasm.display());
+        wasm
+    })
+}
+
+/// One compiled-component cache shared by the test servers of this run.
+fn engine_cache() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("mfa-server-test-{}-cache", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    })
+}
+
 /// Configuration for a test server: fast argon2, tokens, low limits.
 pub fn base_config(db: &str, extra: &str) -> String {
     format!(
         r#"listen = "127.0.0.1:0"
+[engine]
+cache_dir = "{cache}"
 [storage]
 url = "{db}"
 [keys]
@@ -270,7 +325,8 @@ argon2 = {{ m_kib = 64, t = 1, p = 1 }}
 [widget]
 dir = "no-such-dir"
 {extra}
-"#
+"#,
+        cache = engine_cache().display()
     )
 }
 
@@ -306,6 +362,7 @@ impl Server {
             .arg(&self.config)
             .args(&self.args)
             .env_remove("MFA_DEMO")
+            .env("MFA_COMPONENT_WASM", component())
             .env("MFA_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
