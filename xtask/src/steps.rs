@@ -199,7 +199,7 @@ pub fn test(args: &[String]) -> Result<bool, String> {
     // engine component built above; building the server here names the step
     // that failed instead of failing inside a test.
     let mut test_env = env.clone();
-    if exists("host-examples/server") {
+    let server_built = exists("host-examples/server") && {
         let mut c = cargo();
         c.args(["build", "-p", "mfa-server", "--locked"]);
         step(
@@ -207,8 +207,8 @@ pub fn test(args: &[String]) -> Result<bool, String> {
             "build the server (gateway and browser tests)",
             c,
             &env,
-        );
-    }
+        )
+    };
     let component = root().join("target/wasm32-wasip2/release/mfa_component.wasm");
     if std::env::var_os("CARGO_TARGET_DIR").is_none() && component.is_file() {
         test_env.push((
@@ -251,27 +251,20 @@ pub fn test(args: &[String]) -> Result<bool, String> {
                 c,
                 &env,
             ) {
-                let mut c = cargo();
-                c.args([
-                    "build",
-                    "-p",
-                    "mfa-component",
-                    "--target",
-                    "wasm32-wasip2",
-                    "--release",
-                    "--locked",
-                ]);
-                let component = step(&mut t, "build the engine component for the server", c, &env);
-                let mut c = cargo();
-                c.args(["build", "-p", "mfa-server", "--locked"]);
-                if component && step(&mut t, "build the server for the browser tests", c, &env) {
+                // The server (built above) runs the engine component built with the wasm targets.
+                if server_built {
                     let mut c = Command::new("node");
                     c.current_dir(root()).args([
                         "--test",
                         "--test-concurrency=1",
                         "tests/browser/",
                     ]);
-                    step(&mut t, "widget end to end (headless Chromium)", c, &env);
+                    step(
+                        &mut t,
+                        "widget end to end (headless Chromium)",
+                        c,
+                        &test_env,
+                    );
                 }
             }
         }

@@ -180,6 +180,21 @@ fn argon2(c: &mut Criterion) {
                 .expect("match")
         })
     });
+    // The portable RustCrypto backend natively: the same kind of code as the
+    // component runs (no AVX2 kernels), to tell the boundary from the backend.
+    g.bench_function("native_portable", |b| {
+        let salt = [7u8; 16];
+        let mut out = [0u8; 32];
+        b.iter(|| {
+            core::portable_argon2id_for_benchmarks(
+                &core::Argon2Params::default(),
+                password.as_bytes(),
+                &salt,
+                &mut out,
+            )
+            .expect("hash")
+        })
+    });
     g.bench_function("component", |b| {
         b.iter(|| {
             plain
