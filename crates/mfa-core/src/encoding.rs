@@ -78,7 +78,9 @@ fn encode(bytes: &[u8], alphabet: &[u8], bits: u32) -> String {
         acc &= (1 << held) - 1;
     }
     if held > 0 {
-        out.push(char::from(alphabet[((acc << (bits - held)) & mask) as usize]));
+        out.push(char::from(
+            alphabet[((acc << (bits - held)) & mask) as usize],
+        ));
     }
     out
 }
