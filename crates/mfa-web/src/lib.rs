@@ -1,7 +1,7 @@
 //! Browser bindings of the mfa-wasm engine, for the enrolment widget.
 //!
-//! Thin: every rule lives in `mfa-core`; this crate translates types (through
-//! `serde-wasm-bindgen`) and errors (through `into_error`, which keeps the
+//! Thin: every rule lives in `mfa-core`; this crate translates types (into plain
+//! JavaScript objects) and errors (through `into_error`, which keeps the
 //! engine's message). Nothing here reads the system clock, which traps in
 //! browsers. TOTP codes are not computed here: the widget estimates clock
 //! drift with the browser's WebCrypto HMAC from [`otpauth_secret`], which keeps
@@ -11,7 +11,6 @@
 use mfa_core::{
     EmailAddress, Error, OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, UriWarning,
 };
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// The one way engine errors cross into JavaScript: a `JsError` whose message
@@ -20,25 +19,21 @@ fn into_error(e: Error) -> JsError {
     JsError::new(&format!("{}: {e}", e.code()))
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("internal: cannot convert result: {e}")))
+/// A plain JavaScript object with these properties, in this order. (Built
+/// directly rather than through a serializer: the browser build carries every
+/// byte of code.)
+fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
+    let o = js_sys::Object::new();
+    for (name, value) in fields {
+        js_sys::Reflect::set(&o, &JsValue::from_str(name), value)
+            .map_err(|_| JsError::new("internal: cannot build the result object"))?;
+    }
+    Ok(o.into())
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UriView {
-    kind: &'static str,
-    issuer: Option<String>,
-    account: String,
-    algorithm: &'static str,
-    digits: u8,
-    period: Option<u32>,
-    counter: Option<u64>,
-    /// The secret in base32 groups of four, for manual entry.
-    manual_key: String,
-    warnings: Vec<String>,
+/// A JavaScript number, or `null`.
+fn number_or_null(n: Option<f64>) -> JsValue {
+    n.map_or(JsValue::NULL, JsValue::from_f64)
 }
 
 fn describe(w: &UriWarning) -> String {
@@ -72,17 +67,34 @@ pub fn parse_otpauth(uri: &str) -> Result<JsValue, JsError> {
         OtpKind::Totp { period } => ("totp", Some(period), None),
         OtpKind::Hotp { counter } => ("hotp", None, Some(counter)),
     };
-    to_js(&UriView {
-        kind,
-        issuer: parsed.issuer.clone(),
-        account: parsed.account.clone(),
-        algorithm: parsed.algorithm.as_str(),
-        digits: parsed.digits,
-        period,
-        counter,
-        manual_key: parsed.secret_base32().expose().to_string(),
-        warnings: warnings.iter().map(describe).collect(),
-    })
+    // JavaScript numbers are exact up to 2^53; a larger HOTP counter cannot be shown.
+    if counter.is_some_and(|c| c > (1u64 << 53)) {
+        return Err(JsError::new(
+            "invalid_input: the HOTP counter is too large for this page",
+        ));
+    }
+    let warnings: js_sys::Array = warnings
+        .iter()
+        .map(|w| JsValue::from_str(&describe(w)))
+        .collect();
+    object(&[
+        ("kind", kind.into()),
+        (
+            "issuer",
+            parsed
+                .issuer
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from_str),
+        ),
+        ("account", parsed.account.as_str().into()),
+        ("algorithm", parsed.algorithm.as_str().into()),
+        ("digits", parsed.digits.into()),
+        ("period", number_or_null(period.map(f64::from))),
+        ("counter", number_or_null(counter.map(|c| c as f64))),
+        // The secret in base32 groups of four, for manual entry.
+        ("manualKey", parsed.secret_base32().expose().into()),
+        ("warnings", warnings.into()),
+    ])
 }
 
 /// Render `text` as a QR code in SVG (no network, no canvas). The SVG has a
@@ -164,19 +176,6 @@ pub fn format_app_password(presented: &str, separator: &str) -> Result<String, J
     Ok(groups.join(separator))
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PhoneView {
-    /// The country calling code with its `+`, as the server takes it.
-    country_code: String,
-    /// The national number, digits only.
-    national: String,
-    /// The number in E.164 form, as it will be registered.
-    e164: String,
-    /// The number as sign-in pages will show it.
-    masked: String,
-}
-
 /// Check an authentication phone number as typed before it is sent to the
 /// server: a country code such as `+44` and a national number (spaces, dashes
 /// and a leading trunk `0` are fine), or a whole international number starting
@@ -194,12 +193,16 @@ pub fn check_phone(country_code: &str, number: &str) -> Result<JsValue, JsError>
         PhoneNumber::parse(country_code, number)
     }
     .map_err(into_error)?;
-    to_js(&PhoneView {
-        country_code: format!("+{}", phone.country_code),
-        national: phone.national.clone(),
-        e164: phone.e164(),
-        masked: phone.masked(),
-    })
+    object(&[
+        // The country calling code with its `+`, as the server takes it.
+        ("countryCode", format!("+{}", phone.country_code).into()),
+        // The national number, digits only.
+        ("national", phone.national.as_str().into()),
+        // The number in E.164 form, as it will be registered.
+        ("e164", phone.e164().into()),
+        // The number as sign-in pages will show it.
+        ("masked", phone.masked().into()),
+    ])
 }
 
 /// Check the syntax of an authentication e-mail address before it is sent to

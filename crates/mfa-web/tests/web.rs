@@ -82,7 +82,10 @@ fn codes_are_normalised_and_checked() {
 #[wasm_bindgen_test]
 fn otpauth_secret_is_the_keys_bytes() {
     // GEZDGNBVGY3TQOJQ... is base32 of the RFC 6238 SHA1 key "12345678901234567890".
-    assert_eq!(mfa_web::otpauth_secret(URI).unwrap(), b"12345678901234567890");
+    assert_eq!(
+        mfa_web::otpauth_secret(URI).unwrap(),
+        b"12345678901234567890"
+    );
     let err = message(mfa_web::otpauth_secret("otpauth://totp/A:b?issuer=A").unwrap_err());
     assert!(err.contains("secret"), "{err}");
 }
