@@ -48,9 +48,13 @@ if (!have.endsWith(` ${want}`)) {
 }
 
 console.log('build: cargo build -p mfa-web --release --target wasm32-unknown-unknown (opt-level z)');
+// Not stripped: wasm-bindgen reads the `target_features` section to use
+// reference types (a smaller glue); it drops the names itself and wasm-opt
+// shrinks the rest.
 run('cargo', ['build', '--quiet', '-p', 'mfa-web', '--release', '--target', 'wasm32-unknown-unknown'], {
   CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z',
   CARGO_PROFILE_RELEASE_PANIC: 'abort',
+  CARGO_PROFILE_RELEASE_STRIP: 'false',
 });
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
 const wasmIn = join(targetDir, 'wasm32-unknown-unknown', 'release', 'mfa_web.wasm');
