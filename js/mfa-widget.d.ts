@@ -150,10 +150,7 @@ export function engine(): Promise<{
   };
   qrSvg(text: string, label: string): string;
   normalizeCode(code: string, digits: number): string;
-  /** The secret of an otpauth URI as bytes. */
-  otpauthSecret(uri: string): Uint8Array;
-  /** Clock drift from a code typed during enrolment, computed with WebCrypto (null without a secure context). */
-  estimateDrift(uri: string, code: string, nowMs: number, maxSteps: number): Promise<{ offsetSteps: number; offsetSeconds: number; noticeable: boolean } | null>;
+  estimateDrift(uri: string, code: string, nowMs: number, maxSteps: number): { offsetSteps: number; offsetSeconds: number; noticeable: boolean } | null;
   checkPhone(countryCode: string, number: string): { countryCode: string; national: string; e164: string; masked: string };
   checkEmail(address: string): string;
   appPasswordId(presented: string): string;

@@ -117,21 +117,19 @@ export class MfaEnrollElement extends MfaElement {
         this.busy(f, async () => {
           const typed = code.input.value;
           if (!typed) return code.error(t('empty_code'));
-          let normal = null;
+          let drift = null;
           try {
-            normal = this.check(() => mfa.normalizeCode(typed, info.digits));
+            const normal = this.check(() => mfa.normalizeCode(typed, info.digits));
+            drift = this.check(() => mfa.estimateDrift(uri, normal, Date.now(), 10));
             note.hidden = true;
             const res = await this.client.confirm(normal);
             this.done('authenticator_app', res, res.clock_skew_steps != null ? res.clock_skew_steps * (info.period || 30) : null);
           } catch (e) {
             this.showError(e, code, submit);
             // A code that matches far from now: the phone's clock is off, say so.
-            if (e.code === 'wrong_code' && normal) {
-              const drift = await mfa.estimateDrift(uri, normal, Date.now(), 10).catch(() => null);
-              if (drift && drift.noticeable) {
-                note.textContent = driftText(drift.offsetSeconds);
-                note.hidden = false;
-              }
+            if (e.code === 'wrong_code' && drift && drift.noticeable) {
+              note.textContent = driftText(drift.offsetSeconds);
+              note.hidden = false;
             }
           }
         }),

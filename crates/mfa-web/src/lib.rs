@@ -1,16 +1,15 @@
 //! Browser bindings of the mfa-wasm engine, for the enrolment widget.
 //!
-//! Thin: every rule lives in `mfa-core`; this crate translates types (into plain
-//! JavaScript objects) and errors (through `into_error`, which keeps the
-//! engine's message). Nothing here reads the system clock, which traps in
-//! browsers. TOTP codes are not computed here: the widget estimates clock
-//! drift with the browser's WebCrypto HMAC from [`otpauth_secret`], which keeps
-//! SHA-1/256/512 out of the download.
+//! Thin: every rule lives in `mfa-core`; this crate translates types (through
+//! `serde-wasm-bindgen`) and errors (through `into_error`, which keeps the
+//! engine's message). Time comes from the page as `Date.now()` milliseconds
+//! (`f64`), never from the system clock, which traps in browsers.
 #![forbid(unsafe_code)]
 
 use mfa_core::{
-    EmailAddress, Error, OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, UriWarning,
+    EmailAddress, Error, OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, Totp, UriWarning,
 };
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 /// The one way engine errors cross into JavaScript: a `JsError` whose message
@@ -19,21 +18,34 @@ fn into_error(e: Error) -> JsError {
     JsError::new(&format!("{}: {e}", e.code()))
 }
 
-/// A plain JavaScript object with these properties, in this order. (Built
-/// directly rather than through a serializer: the browser build carries every
-/// byte of code.)
-fn object(fields: &[(&str, JsValue)]) -> Result<JsValue, JsError> {
-    let o = js_sys::Object::new();
-    for (name, value) in fields {
-        js_sys::Reflect::set(&o, &JsValue::from_str(name), value)
-            .map_err(|_| JsError::new("internal: cannot build the result object"))?;
-    }
-    Ok(o.into())
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("internal: cannot convert result: {e}")))
 }
 
-/// A JavaScript number, or `null`.
-fn number_or_null(n: Option<f64>) -> JsValue {
-    n.map_or(JsValue::NULL, JsValue::from_f64)
+fn seconds(now_ms: f64) -> Result<u64, JsError> {
+    if !now_ms.is_finite() || now_ms < 0.0 {
+        return Err(JsError::new(
+            "invalid_input: time must be Date.now() milliseconds",
+        ));
+    }
+    Ok((now_ms / 1000.0) as u64)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UriView {
+    kind: &'static str,
+    issuer: Option<String>,
+    account: String,
+    algorithm: &'static str,
+    digits: u8,
+    period: Option<u32>,
+    counter: Option<u64>,
+    /// The secret in base32 groups of four, for manual entry.
+    manual_key: String,
+    warnings: Vec<String>,
 }
 
 fn describe(w: &UriWarning) -> String {
@@ -53,8 +65,7 @@ fn describe(w: &UriWarning) -> String {
         UriWarning::UnknownParameter { parameter } => {
             format!("Unknown setting {parameter} ignored.")
         }
-        // A kind of warning newer than this widget: say something true.
-        _ => "Some settings of this key may not work in every authenticator app.".into(),
+        other => format!("{other:?}"),
     }
 }
 
@@ -67,34 +78,17 @@ pub fn parse_otpauth(uri: &str) -> Result<JsValue, JsError> {
         OtpKind::Totp { period } => ("totp", Some(period), None),
         OtpKind::Hotp { counter } => ("hotp", None, Some(counter)),
     };
-    // JavaScript numbers are exact up to 2^53; a larger HOTP counter cannot be shown.
-    if counter.is_some_and(|c| c > (1u64 << 53)) {
-        return Err(JsError::new(
-            "invalid_input: the HOTP counter is too large for this page",
-        ));
-    }
-    let warnings: js_sys::Array = warnings
-        .iter()
-        .map(|w| JsValue::from_str(&describe(w)))
-        .collect();
-    object(&[
-        ("kind", kind.into()),
-        (
-            "issuer",
-            parsed
-                .issuer
-                .as_deref()
-                .map_or(JsValue::NULL, JsValue::from_str),
-        ),
-        ("account", parsed.account.as_str().into()),
-        ("algorithm", parsed.algorithm.as_str().into()),
-        ("digits", parsed.digits.into()),
-        ("period", number_or_null(period.map(f64::from))),
-        ("counter", number_or_null(counter.map(|c| c as f64))),
-        // The secret in base32 groups of four, for manual entry.
-        ("manualKey", parsed.secret_base32().expose().into()),
-        ("warnings", warnings.into()),
-    ])
+    to_js(&UriView {
+        kind,
+        issuer: parsed.issuer.clone(),
+        account: parsed.account.clone(),
+        algorithm: parsed.algorithm.as_str(),
+        digits: parsed.digits,
+        period,
+        counter,
+        manual_key: parsed.secret_base32().expose().to_string(),
+        warnings: warnings.iter().map(describe).collect(),
+    })
 }
 
 /// Render `text` as a QR code in SVG (no network, no canvas). The SVG has a
@@ -143,15 +137,48 @@ pub fn normalize_code(code: &str, digits: u8) -> Result<String, JsError> {
     mfa_core::normalize_code(code, digits).map_err(into_error)
 }
 
-/// The shared secret of an `otpauth://` URI as bytes (a `Uint8Array`): the
-/// page computes the codes the authenticator app will show from it, to tell
-/// the user when their phone's clock is off (the widget does that with the
-/// browser's own HMAC, so the engine's hash functions stay out of the page).
-/// The same secret is on screen as the manual key during enrolment.
-#[wasm_bindgen(js_name = otpauthSecret)]
-pub fn otpauth_secret(uri: &str) -> Result<Vec<u8>, JsError> {
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Drift {
+    /// Steps between the phone's code and the page's clock (negative: phone behind).
+    offset_steps: i64,
+    /// The same in seconds.
+    offset_seconds: i64,
+    /// Whether the offset is large enough to tell the user about.
+    noticeable: bool,
+}
+
+/// Estimate the phone's clock drift during enrolment: which step within
+/// `±max_steps` of `Date.now()` the code from the app matches. `null` when it
+/// matches none (wrong code or a clock off by more than that).
+#[wasm_bindgen(js_name = estimateDrift)]
+pub fn estimate_drift(
+    uri: &str,
+    code: &str,
+    now_ms: f64,
+    max_steps: u8,
+) -> Result<JsValue, JsError> {
     let (parsed, _) = OtpAuthUri::parse(uri).map_err(into_error)?;
-    Ok(parsed.secret().to_vec())
+    let OtpKind::Totp { period } = parsed.kind else {
+        return Err(JsError::new(
+            "invalid_input: drift applies to time-based (totp) codes only",
+        ));
+    };
+    let params = Totp {
+        algorithm: parsed.algorithm,
+        digits: parsed.digits,
+        period,
+    };
+    let now = seconds(now_ms)?;
+    match mfa_core::check_totp_code(parsed.secret(), &params, code, now, max_steps.min(20)) {
+        Ok(m) => to_js(&Drift {
+            offset_steps: m.offset,
+            offset_seconds: m.offset * i64::from(period),
+            noticeable: m.offset.abs() >= 2,
+        }),
+        Err(Error::WrongCode) => Ok(JsValue::NULL),
+        Err(e) => Err(into_error(e)),
+    }
 }
 
 /// Check that text looks like an app password of this system (format and
@@ -176,6 +203,19 @@ pub fn format_app_password(presented: &str, separator: &str) -> Result<String, J
     Ok(groups.join(separator))
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhoneView {
+    /// The country calling code with its `+`, as the server takes it.
+    country_code: String,
+    /// The national number, digits only.
+    national: String,
+    /// The number in E.164 form, as it will be registered.
+    e164: String,
+    /// The number as sign-in pages will show it.
+    masked: String,
+}
+
 /// Check an authentication phone number as typed before it is sent to the
 /// server: a country code such as `+44` and a national number (spaces, dashes
 /// and a leading trunk `0` are fine), or a whole international number starting
@@ -193,16 +233,12 @@ pub fn check_phone(country_code: &str, number: &str) -> Result<JsValue, JsError>
         PhoneNumber::parse(country_code, number)
     }
     .map_err(into_error)?;
-    object(&[
-        // The country calling code with its `+`, as the server takes it.
-        ("countryCode", format!("+{}", phone.country_code).into()),
-        // The national number, digits only.
-        ("national", phone.national.as_str().into()),
-        // The number in E.164 form, as it will be registered.
-        ("e164", phone.e164().into()),
-        // The number as sign-in pages will show it.
-        ("masked", phone.masked().into()),
-    ])
+    to_js(&PhoneView {
+        country_code: format!("+{}", phone.country_code),
+        national: phone.national.clone(),
+        e164: phone.e164(),
+        masked: phone.masked(),
+    })
 }
 
 /// Check the syntax of an authentication e-mail address before it is sent to

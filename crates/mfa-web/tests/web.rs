@@ -80,14 +80,19 @@ fn codes_are_normalised_and_checked() {
 }
 
 #[wasm_bindgen_test]
-fn otpauth_secret_is_the_keys_bytes() {
-    // GEZDGNBVGY3TQOJQ... is base32 of the RFC 6238 SHA1 key "12345678901234567890".
-    assert_eq!(
-        mfa_web::otpauth_secret(URI).unwrap(),
-        b"12345678901234567890"
+fn drift_reports_the_phone_clock_offset() {
+    // RFC 6238 Appendix B: at 59 s the SHA1 code is 287082 (6 digits: last six of 94287082).
+    let now_ms = (59.0 + 2.0 * 30.0) * 1000.0; // the page is two steps ahead of the phone
+    let v = mfa_web::estimate_drift(URI, "287082", now_ms, 10).unwrap();
+    assert_eq!(field(&v, "offsetSteps").as_f64().unwrap(), -2.0);
+    assert_eq!(field(&v, "offsetSeconds").as_f64().unwrap(), -60.0);
+    assert!(field(&v, "noticeable").as_bool().unwrap());
+    assert!(
+        mfa_web::estimate_drift(URI, "000000", now_ms, 1)
+            .unwrap()
+            .is_null()
     );
-    let err = message(mfa_web::otpauth_secret("otpauth://totp/A:b?issuer=A").unwrap_err());
-    assert!(err.contains("secret"), "{err}");
+    assert!(mfa_web::estimate_drift(URI, "287082", f64::NAN, 1).is_err());
 }
 
 /// A well-formed app password built from its documented format: 30 symbols
