@@ -65,7 +65,8 @@ fn describe(w: &UriWarning) -> String {
         UriWarning::UnknownParameter { parameter } => {
             format!("Unknown setting {parameter} ignored.")
         }
-        other => format!("{other:?}"),
+        // A kind of warning newer than this widget: say something true.
+        _ => "Some settings of this key may not work in every authenticator app.".into(),
     }
 }
 
@@ -78,6 +79,13 @@ pub fn parse_otpauth(uri: &str) -> Result<JsValue, JsError> {
         OtpKind::Totp { period } => ("totp", Some(period), None),
         OtpKind::Hotp { counter } => ("hotp", None, Some(counter)),
     };
+    // JavaScript numbers are exact below 2^53 (Number.MAX_SAFE_INTEGER is
+    // 2^53 - 1); a larger HOTP counter cannot be shown.
+    if counter.is_some_and(|c| c >= (1u64 << 53)) {
+        return Err(JsError::new(
+            "invalid_input: the HOTP counter is too large for this page",
+        ));
+    }
     to_js(&UriView {
         kind,
         issuer: parsed.issuer.clone(),

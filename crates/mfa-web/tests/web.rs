@@ -95,6 +95,83 @@ fn drift_reports_the_phone_clock_offset() {
     assert!(mfa_web::estimate_drift(URI, "287082", f64::NAN, 1).is_err());
 }
 
+#[wasm_bindgen_test]
+fn drift_is_found_for_every_algorithm() {
+    // RFC 6238 Appendix B: keys of 20, 32 and 64 ASCII digits, 8-digit codes.
+    let cases = [
+        (
+            "SHA1",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+            "94287082",
+            "07081804",
+        ),
+        (
+            "SHA256",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA",
+            "46119246",
+            "68084774",
+        ),
+        (
+            "SHA512",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA",
+            "90693936",
+            "25091201",
+        ),
+    ];
+    for (algorithm, secret, at_59, at_1111111109) in cases {
+        let uri = format!(
+            "otpauth://totp/Contoso:alice?secret={secret}&issuer=Contoso&algorithm={algorithm}&digits=8"
+        );
+        // The page's clock three steps behind the phone that made the code.
+        let v = mfa_web::estimate_drift(&uri, at_1111111109, (1_111_111_109.0 - 90.0) * 1000.0, 10)
+            .unwrap();
+        assert_eq!(
+            field(&v, "offsetSteps").as_f64().unwrap(),
+            3.0,
+            "{algorithm}"
+        );
+        assert_eq!(
+            field(&v, "offsetSeconds").as_f64().unwrap(),
+            90.0,
+            "{algorithm}"
+        );
+        // The same clock: no drift worth a word.
+        let v = mfa_web::estimate_drift(&uri, at_59, 59_000.0, 10).unwrap();
+        assert_eq!(
+            field(&v, "offsetSteps").as_f64().unwrap(),
+            0.0,
+            "{algorithm}"
+        );
+        assert!(!field(&v, "noticeable").as_bool().unwrap(), "{algorithm}");
+        // Beyond the window searched: no estimate.
+        assert!(
+            mfa_web::estimate_drift(&uri, at_59, (59.0 + 300.0) * 1000.0, 3)
+                .unwrap()
+                .is_null(),
+            "{algorithm}"
+        );
+    }
+    let hotp = "otpauth://hotp/Contoso:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso&counter=1";
+    let err = message(mfa_web::estimate_drift(hotp, "755224", 59_000.0, 1).unwrap_err());
+    assert!(err.contains("totp"), "{err}");
+}
+
+#[wasm_bindgen_test]
+fn hotp_counters_beyond_javascript_numbers_are_refused_clearly() {
+    let uri = "otpauth://hotp/Contoso:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso&counter=9007199254740992";
+    let err = message(mfa_web::parse_otpauth(uri).unwrap_err());
+    assert_eq!(
+        err,
+        "invalid_input: the HOTP counter is too large for this page"
+    );
+    let ok = "otpauth://hotp/Contoso:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso&counter=9007199254740991";
+    let v = mfa_web::parse_otpauth(ok).unwrap();
+    assert_eq!(
+        field(&v, "counter").as_f64().unwrap(),
+        9_007_199_254_740_991.0
+    );
+}
+
 /// A well-formed app password built from its documented format: 30 symbols
 /// of the friendly alphabet and a checksum (weighted sum modulo 1021).
 fn app_password() -> String {
