@@ -71,7 +71,7 @@ if (noOpt) console.log('build: wasm-opt skipped (--no-opt)');
 else if (!existsSync(opt)) console.log('build: wasm-opt skipped (run `npm ci` in js/ to get binaryen)');
 else {
   const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue'];
-  run(opt, ['-Oz', ...features.map((f) => `--enable-${f}`), wasm, '-o', `${wasm}.opt`]);
+  run(opt, ['-Oz', '--converge', ...features.map((f) => `--enable-${f}`), wasm, '-o', `${wasm}.opt`]);
   renameSync(`${wasm}.opt`, wasm);
   console.log(`build: ${execFileSync(opt, ['--version']).toString().trim()} -Oz`);
 }

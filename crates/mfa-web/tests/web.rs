@@ -42,34 +42,63 @@ fn qr_svg_is_an_accessible_scalable_image() {
     assert!(svg.matches('M').count() > 100, "modules are drawn");
 }
 
-#[wasm_bindgen_test]
-fn qr_svg_draws_exactly_the_dark_modules() {
-    let svg = mfa_web::qr_svg(URI, "QR").unwrap();
-    let code =
-        qrcode::QrCode::with_error_correction_level(URI.as_bytes(), qrcode::EcLevel::M).unwrap();
-    let width = code.width();
+/// The modules the SVG path draws, as a grid with its quiet zone: `(side, dark)`.
+fn drawn_modules(svg: &str) -> (usize, Vec<bool>) {
+    let side: usize = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let path = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
-    let mut drawn = vec![false; width * width];
+    let mut drawn = vec![false; side * side];
     for run in path.split('M').filter(|r| !r.is_empty()) {
-        // "x yhNv1h-Nz", with the 4-module quiet zone around the symbol.
+        // "x yhNv1h-Nz"
         let (xy, rest) = run.split_once('h').unwrap();
         let (x, y) = xy.split_once(' ').unwrap();
         let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
         let n: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+        assert!(n > 0 && x + n <= side - 4 && x >= 4 && y >= 4 && y < side - 4);
         for i in 0..n {
-            assert!(
-                !drawn[(y - 4) * width + x - 4 + i],
-                "no module is drawn twice"
-            );
-            drawn[(y - 4) * width + x - 4 + i] = true;
+            assert!(!drawn[y * side + x + i], "no module is drawn twice");
+            drawn[y * side + x + i] = true;
         }
     }
-    let dark: Vec<bool> = code
-        .to_colors()
-        .iter()
-        .map(|c| *c == qrcode::Color::Dark)
-        .collect();
-    assert_eq!(drawn, dark);
+    (side, drawn)
+}
+
+#[wasm_bindgen_test]
+fn qr_svg_scans_back_to_the_uri() {
+    let svg = mfa_web::qr_svg(URI, "QR").unwrap();
+    let (side, dark) = drawn_modules(&svg);
+    // Rendered at 4 pixels a module and read by an independent decoder, as a phone would.
+    let scale = 4;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(side * scale, side * scale, |x, y| {
+            if dark[(y / scale) * side + x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code is found");
+    let (meta, content) = grids[0].decode().unwrap();
+    assert_eq!(content, URI);
+    assert_eq!(meta.ecc_level, 0, "error correction level M");
+    // The same symbol size as another encoder picks for this text at level M.
+    let other =
+        qrcode::QrCode::with_error_correction_level(URI.as_bytes(), qrcode::EcLevel::M).unwrap();
+    assert_eq!(side, other.width() + 8);
+}
+
+#[wasm_bindgen_test]
+fn qr_svg_refuses_text_beyond_the_largest_code() {
+    let err = message(mfa_web::qr_svg(&"x".repeat(3000), "QR").unwrap_err());
+    assert_eq!(err, "invalid_input: this text is too long for a QR code");
 }
 
 #[wasm_bindgen_test]
