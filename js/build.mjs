@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Build the widget: mfa-web for wasm32-unknown-unknown (release, optimised
-// for size), wasm-bindgen --target web into js/pkg, wasm-opt -Oz from the npm
+// for size), wasm-bindgen --target web into js/pkg, wasm-opt -Oz --converge from the npm
 // `binaryen` package, then one minified ES module in js/dist (esbuild) beside
 // a copy of the wasm, for pages without a bundler. The last two steps need
 // `npm ci` in js/ and are skipped (with a note) without it.
