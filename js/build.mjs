@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Build the widget: mfa-web for wasm32-unknown-unknown (release, optimised
-// for size), wasm-bindgen --target web into js/pkg, wasm-opt -Oz from the npm
+// for size), wasm-bindgen --target web into js/pkg, wasm-opt -Oz --converge from the npm
 // `binaryen` package, then one minified ES module in js/dist (esbuild) beside
 // a copy of the wasm, for pages without a bundler. The last two steps need
 // `npm ci` in js/ and are skipped (with a note) without it.
@@ -48,9 +48,13 @@ if (!have.endsWith(` ${want}`)) {
 }
 
 console.log('build: cargo build -p mfa-web --release --target wasm32-unknown-unknown (opt-level z)');
+// Not stripped: wasm-bindgen reads the `target_features` section to use
+// reference types (a smaller glue); it drops the names itself and wasm-opt
+// shrinks the rest.
 run('cargo', ['build', '--quiet', '-p', 'mfa-web', '--release', '--target', 'wasm32-unknown-unknown'], {
   CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z',
   CARGO_PROFILE_RELEASE_PANIC: 'abort',
+  CARGO_PROFILE_RELEASE_STRIP: 'false',
 });
 const targetDir = process.env.CARGO_TARGET_DIR || join(root, 'target');
 const wasmIn = join(targetDir, 'wasm32-unknown-unknown', 'release', 'mfa_web.wasm');
@@ -67,7 +71,7 @@ if (noOpt) console.log('build: wasm-opt skipped (--no-opt)');
 else if (!existsSync(opt)) console.log('build: wasm-opt skipped (run `npm ci` in js/ to get binaryen)');
 else {
   const features = ['bulk-memory', 'nontrapping-float-to-int', 'sign-ext', 'mutable-globals', 'reference-types', 'multivalue'];
-  run(opt, ['-Oz', ...features.map((f) => `--enable-${f}`), wasm, '-o', `${wasm}.opt`]);
+  run(opt, ['-Oz', '--converge', ...features.map((f) => `--enable-${f}`), wasm, '-o', `${wasm}.opt`]);
   renameSync(`${wasm}.opt`, wasm);
   console.log(`build: ${execFileSync(opt, ['--version']).toString().trim()} -Oz`);
 }

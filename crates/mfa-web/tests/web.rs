@@ -42,34 +42,63 @@ fn qr_svg_is_an_accessible_scalable_image() {
     assert!(svg.matches('M').count() > 100, "modules are drawn");
 }
 
-#[wasm_bindgen_test]
-fn qr_svg_draws_exactly_the_dark_modules() {
-    let svg = mfa_web::qr_svg(URI, "QR").unwrap();
-    let code =
-        qrcode::QrCode::with_error_correction_level(URI.as_bytes(), qrcode::EcLevel::M).unwrap();
-    let width = code.width();
+/// The modules the SVG path draws, as a grid with its quiet zone: `(side, dark)`.
+fn drawn_modules(svg: &str) -> (usize, Vec<bool>) {
+    let side: usize = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     let path = svg.split("d=\"").nth(1).unwrap().split('"').next().unwrap();
-    let mut drawn = vec![false; width * width];
+    let mut drawn = vec![false; side * side];
     for run in path.split('M').filter(|r| !r.is_empty()) {
-        // "x yhNv1h-Nz", with the 4-module quiet zone around the symbol.
+        // "x yhNv1h-Nz"
         let (xy, rest) = run.split_once('h').unwrap();
         let (x, y) = xy.split_once(' ').unwrap();
         let (x, y): (usize, usize) = (x.parse().unwrap(), y.parse().unwrap());
         let n: usize = rest.split_once('v').unwrap().0.parse().unwrap();
+        assert!(n > 0 && x + n <= side - 4 && x >= 4 && y >= 4 && y < side - 4);
         for i in 0..n {
-            assert!(
-                !drawn[(y - 4) * width + x - 4 + i],
-                "no module is drawn twice"
-            );
-            drawn[(y - 4) * width + x - 4 + i] = true;
+            assert!(!drawn[y * side + x + i], "no module is drawn twice");
+            drawn[y * side + x + i] = true;
         }
     }
-    let dark: Vec<bool> = code
-        .to_colors()
-        .iter()
-        .map(|c| *c == qrcode::Color::Dark)
-        .collect();
-    assert_eq!(drawn, dark);
+    (side, drawn)
+}
+
+#[wasm_bindgen_test]
+fn qr_svg_scans_back_to_the_uri() {
+    let svg = mfa_web::qr_svg(URI, "QR").unwrap();
+    let (side, dark) = drawn_modules(&svg);
+    // Rendered at 4 pixels a module and read by an independent decoder, as a phone would.
+    let scale = 4;
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(side * scale, side * scale, |x, y| {
+            if dark[(y / scale) * side + x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code is found");
+    let (meta, content) = grids[0].decode().unwrap();
+    assert_eq!(content, URI);
+    assert_eq!(meta.ecc_level, 0, "error correction level M");
+    // The same symbol size as another encoder picks for this text at level M.
+    let other =
+        qrcode::QrCode::with_error_correction_level(URI.as_bytes(), qrcode::EcLevel::M).unwrap();
+    assert_eq!(side, other.width() + 8);
+}
+
+#[wasm_bindgen_test]
+fn qr_svg_refuses_text_beyond_the_largest_code() {
+    let err = message(mfa_web::qr_svg(&"x".repeat(3000), "QR").unwrap_err());
+    assert_eq!(err, "invalid_input: this text is too long for a QR code");
 }
 
 #[wasm_bindgen_test]
@@ -93,6 +122,83 @@ fn drift_reports_the_phone_clock_offset() {
             .is_null()
     );
     assert!(mfa_web::estimate_drift(URI, "287082", f64::NAN, 1).is_err());
+}
+
+#[wasm_bindgen_test]
+fn drift_is_found_for_every_algorithm() {
+    // RFC 6238 Appendix B: keys of 20, 32 and 64 ASCII digits, 8-digit codes.
+    let cases = [
+        (
+            "SHA1",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+            "94287082",
+            "07081804",
+        ),
+        (
+            "SHA256",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA",
+            "46119246",
+            "68084774",
+        ),
+        (
+            "SHA512",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA",
+            "90693936",
+            "25091201",
+        ),
+    ];
+    for (algorithm, secret, at_59, at_1111111109) in cases {
+        let uri = format!(
+            "otpauth://totp/Contoso:alice?secret={secret}&issuer=Contoso&algorithm={algorithm}&digits=8"
+        );
+        // The page's clock three steps behind the phone that made the code.
+        let v = mfa_web::estimate_drift(&uri, at_1111111109, (1_111_111_109.0 - 90.0) * 1000.0, 10)
+            .unwrap();
+        assert_eq!(
+            field(&v, "offsetSteps").as_f64().unwrap(),
+            3.0,
+            "{algorithm}"
+        );
+        assert_eq!(
+            field(&v, "offsetSeconds").as_f64().unwrap(),
+            90.0,
+            "{algorithm}"
+        );
+        // The same clock: no drift worth a word.
+        let v = mfa_web::estimate_drift(&uri, at_59, 59_000.0, 10).unwrap();
+        assert_eq!(
+            field(&v, "offsetSteps").as_f64().unwrap(),
+            0.0,
+            "{algorithm}"
+        );
+        assert!(!field(&v, "noticeable").as_bool().unwrap(), "{algorithm}");
+        // Beyond the window searched: no estimate.
+        assert!(
+            mfa_web::estimate_drift(&uri, at_59, (59.0 + 300.0) * 1000.0, 3)
+                .unwrap()
+                .is_null(),
+            "{algorithm}"
+        );
+    }
+    let hotp = "otpauth://hotp/Contoso:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso&counter=1";
+    let err = message(mfa_web::estimate_drift(hotp, "755224", 59_000.0, 1).unwrap_err());
+    assert!(err.contains("totp"), "{err}");
+}
+
+#[wasm_bindgen_test]
+fn hotp_counters_beyond_javascript_numbers_are_refused_clearly() {
+    let uri = "otpauth://hotp/Contoso:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso&counter=9007199254740992";
+    let err = message(mfa_web::parse_otpauth(uri).unwrap_err());
+    assert_eq!(
+        err,
+        "invalid_input: the HOTP counter is too large for this page"
+    );
+    let ok = "otpauth://hotp/Contoso:alice?secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ&issuer=Contoso&counter=9007199254740991";
+    let v = mfa_web::parse_otpauth(ok).unwrap();
+    assert_eq!(
+        field(&v, "counter").as_f64().unwrap(),
+        9_007_199_254_740_991.0
+    );
 }
 
 /// A well-formed app password built from its documented format: 30 symbols
