@@ -9,7 +9,7 @@
 //! way.
 //!
 //! Operations never mutate the caller's record; they return a [`Step`], and
-//! steps chain ([`EngineHandle::then`]) so that one write stores a
+//! steps chain ([`Step::absorb`]) so that one write stores a
 //! verification together with the tokens issued for it.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
