@@ -1,42 +1,12 @@
 //! The example runs end to end against the shipped component, as its README shows.
-use std::path::{Path, PathBuf};
+#[path = "../../../crates/mfa-host/tests/common/mod.rs"]
+mod common;
+
 use std::process::Command;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
-}
-
-/// The component: `MFA_COMPONENT_WASM`, or built now (a no-op when up to date).
-fn component() -> PathBuf {
-    if let Some(p) = std::env::var_os("MFA_COMPONENT_WASM") {
-        return PathBuf::from(p);
-    }
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "-p",
-            "mfa-component",
-            "--target",
-            "wasm32-wasip2",
-            "--release",
-            "--target-dir",
-        ])
-        .arg(&target_dir)
-        .output()
-        .expect("run cargo to build the component");
-    assert!(
-        out.status.success(),
-        "building the component failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    target_dir.join("wasm32-wasip2/release/mfa_component.wasm")
+/// The shipped component: `MFA_COMPONENT_WASM`, or built now (a no-op when up to date).
+fn component() -> std::path::PathBuf {
+    common::component().to_path_buf()
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> (bool, String, String) {
