@@ -128,7 +128,18 @@ pub fn venv(pkgs: &[&str]) -> Result<PathBuf, String> {
 }
 
 /// A cargo-installed tool at an exact version.
-pub fn cargo_tool(bin: &str, krate: &str, version: &str, locked: bool) -> Result<PathBuf, String> {
+///
+/// `extra` are further `cargo install` arguments (features). The tools only
+/// ever handle a few small files, so they are built with `opt-level = 1` and
+/// without LTO: a cold install takes a fraction of the time of a full
+/// release build.
+pub fn cargo_tool(
+    bin: &str,
+    krate: &str,
+    version: &str,
+    locked: bool,
+    extra: &[&str],
+) -> Result<PathBuf, String> {
     let home = std::env::var("CARGO_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
@@ -145,12 +156,59 @@ pub fn cargo_tool(bin: &str, krate: &str, version: &str, locked: bool) -> Result
     }
     eprintln!("setup: cargo install {krate} {version} (a few minutes, once)");
     let mut cmd = Command::new("cargo");
-    cmd.args(["install", krate, "--version", version]);
+    cmd.args(["install", krate, "--version", version])
+        .args(extra)
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false");
     if locked {
         cmd.arg("--locked");
     }
     run(&mut cmd)?;
     Ok(path)
+}
+
+/// The targets `rust-toolchain.toml` pins, added with `rustup target add`
+/// when they are missing: rustup installs them by itself only where
+/// automatic installation is on (`RUSTUP_AUTO_INSTALL=0` turns it off).
+pub fn rust_targets() -> Result<(), String> {
+    let pinned = std::fs::read_to_string(root().join("rust-toolchain.toml"))
+        .map_err(|e| format!("cannot read rust-toolchain.toml: {e}"))?;
+    let wanted: Vec<String> = pinned
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("targets"))
+        .and_then(|rest| rest.split_once('[').map(|(_, list)| list))
+        .and_then(|list| list.split_once(']').map(|(items, _)| items))
+        .map(|items| {
+            items
+                .split(',')
+                .map(|t| t.trim().trim_matches('"').to_string())
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if wanted.is_empty() || !have("rustup") {
+        return Ok(());
+    }
+    let out = Command::new("rustup")
+        .current_dir(root())
+        .args(["target", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("cannot run rustup: {e}"))?;
+    let installed = String::from_utf8_lossy(&out.stdout).to_string();
+    let missing: Vec<&String> = wanted
+        .iter()
+        .filter(|t| !installed.lines().any(|l| l.trim() == t.as_str()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("setup: rustup target add {missing:?}");
+    run(Command::new("rustup")
+        .current_dir(root())
+        .args(["target", "add"])
+        .args(&missing))
 }
 
 /// Everything the full suite needs.
@@ -170,10 +228,17 @@ pub fn all() -> Result<Tools, String> {
         .parent()
         .map(|b| b.join("envoy"))
         .filter(|p| p.exists());
-    let wasm_tools = cargo_tool("wasm-tools", "wasm-tools", "1.263.0", true)?;
+    // Only `wasm-tools component wit` is used: the `component` feature alone.
+    let wasm_tools = cargo_tool(
+        "wasm-tools",
+        "wasm-tools",
+        "1.263.0",
+        true,
+        &["--no-default-features", "--features", "component"],
+    )?;
     // wasm-bindgen-cli must equal the crate's version; its lock file names a
     // dependency the registry no longer has, so it installs without --locked.
-    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false)?;
+    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false, &[])?;
     let pg_bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
         d.filter_map(Result::ok)
             .map(|e| e.path().join("bin"))

@@ -118,12 +118,16 @@ const WASM_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unkno
 pub fn test(args: &[String]) -> Result<bool, String> {
     let quick = args.iter().any(|a| a == "--quick");
     let started = Instant::now();
+    setup::rust_targets()?;
     let tools = if quick {
         Tools::default()
     } else {
         setup::all()?
     };
-    let env = tools.env();
+    let mut env = tools.env();
+    // A run of the suite builds each crate once: incremental caches would
+    // only take disk space.
+    env.push(("CARGO_INCREMENTAL".to_string(), "0".to_string()));
     let mut t = Tally::default();
 
     let mut c = cargo();
@@ -195,22 +199,31 @@ pub fn test(args: &[String]) -> Result<bool, String> {
         }
     }
 
-    // The gateway filter's remote-mode test runs the reference server with the
-    // engine component built above; building the server here names the step
-    // that failed instead of failing inside a test.
+    // Every test binary and the server are built in one step, with the same
+    // command line (and so the same feature unification) as the tests: the
+    // gateway and browser tests then start this very `mfa-server` instead of
+    // building it a second time with other features, and a broken build is
+    // named here instead of failing inside a test.
     let mut test_env = env.clone();
-    let server_built = exists("host-examples/server") && {
-        let mut c = cargo();
-        c.args(["build", "-p", "mfa-server", "--locked"]);
-        step(
-            &mut t,
-            "build the server (gateway and browser tests)",
-            c,
-            &env,
-        )
-    };
-    let component = root().join("target/wasm32-wasip2/release/mfa_component.wasm");
-    if std::env::var_os("CARGO_TARGET_DIR").is_none() && component.is_file() {
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--locked", "--no-run"]);
+    let tests_built = step(
+        &mut t,
+        "build the tests and the server (cargo test --no-run)",
+        c,
+        &env,
+    );
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"));
+    let server = target.join("debug/mfa-server");
+    let server_built = tests_built && server.is_file();
+    if server_built && std::env::var_os("MFA_SERVER_BIN").is_none() {
+        test_env.push(("MFA_SERVER_BIN".to_string(), server.display().to_string()));
+    }
+    let component = target.join("wasm32-wasip2/release/mfa_component.wasm");
+    if component.is_file() && std::env::var_os("MFA_COMPONENT_WASM").is_none() {
         test_env.push((
             "MFA_COMPONENT_WASM".to_string(),
             component.display().to_string(),
@@ -321,7 +334,7 @@ fn fuzz_targets() -> Vec<String> {
 }
 
 fn fuzz_steps(t: &mut Tally, secs: u32, env: &[(String, String)]) -> Result<(), String> {
-    setup::cargo_tool("cargo-fuzz", "cargo-fuzz", "0.13.2", true)?;
+    setup::cargo_tool("cargo-fuzz", "cargo-fuzz", "0.13.2", true, &[])?;
     for target in fuzz_targets() {
         let mut c = Command::new("cargo");
         c.current_dir(root().join("fuzz")).args([
@@ -443,7 +456,7 @@ fn json_number(text: &str, key: &str) -> f64 {
 /// `cargo xtask demo`: build the widget and the engine component, and start the server in demo mode.
 pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
-    setup::apt(&["chromium"]).ok();
+    setup::rust_targets()?;
     if !root().join("js/node_modules").exists() {
         setup::run(Command::new("npm").current_dir(root()).args([
             "ci",
@@ -453,7 +466,7 @@ pub fn demo(_args: &[String]) -> Result<bool, String> {
             "--no-fund",
         ]))?;
     }
-    setup::cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false)?;
+    setup::cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false, &[])?;
     let mut c = Command::new("node");
     c.current_dir(root()).arg("js/build.mjs");
     if !step(&mut t, "build the widget", c, &[]) {
