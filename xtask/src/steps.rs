@@ -16,6 +16,8 @@ struct Tally {
     /// Names of failed tests, with the step that ran them.
     failed_tests: Vec<String>,
     steps: Vec<(String, f64, bool)>,
+    /// Parts of the setup step, which run side by side (not added to the total).
+    setup_parts: Vec<(String, f64)>,
 }
 
 impl Tally {
@@ -112,23 +114,30 @@ fn exists(rel: &str) -> bool {
     root().join(rel).exists()
 }
 
-const WASM_TARGETS: [&str; 3] = ["wasm32-wasip2", "wasm32-wasip1", "wasm32-unknown-unknown"];
-
 /// `cargo xtask test [--quick]`.
 pub fn test(args: &[String]) -> Result<bool, String> {
     let quick = args.iter().any(|a| a == "--quick");
     let started = Instant::now();
+    let setup_started = Instant::now();
     setup::rust_targets()?;
     let tools = if quick {
         Tools::default()
     } else {
         setup::all()?
     };
+    let mut t = Tally::default();
+    t.steps.push((
+        "setup (install what is missing; the parts below overlap)".to_string(),
+        setup_started.elapsed().as_secs_f64(),
+        true,
+    ));
+    for (name, secs) in &tools.timings {
+        t.setup_parts.push((format!("  {name}"), *secs));
+    }
     let mut env = tools.env();
     // A run of the suite builds each crate once: incremental caches would
     // only take disk space.
     env.push(("CARGO_INCREMENTAL".to_string(), "0".to_string()));
-    let mut t = Tally::default();
 
     let mut c = cargo();
     c.args(["fmt", "--all", "--", "--check"]);
@@ -146,57 +155,45 @@ pub fn test(args: &[String]) -> Result<bool, String> {
     ]);
     step(&mut t, "lints (clippy, native)", c, &env);
 
-    for target in WASM_TARGETS {
-        let mut c = cargo();
-        c.args([
-            "clippy", "-p", "mfa-core", "--target", target, "--locked", "--", "-D", "warnings",
-        ]);
-        step(
-            &mut t,
-            &format!("lints (clippy, mfa-core for {target})"),
-            c,
-            &env,
-        );
-        let mut c = cargo();
-        c.args([
-            "build",
-            "-p",
-            "mfa-core",
-            "--release",
-            "--target",
-            target,
-            "--locked",
-        ]);
-        step(&mut t, &format!("build mfa-core for {target}"), c, &env);
-    }
+    // Each wasm crate is linted together with the engine for its target (the
+    // engine has target-specific code) and built once, in release: the
+    // builds are the artefacts the later steps run, and they compile the
+    // engine for that target too.
     for (krate, target, dir) in [
         ("mfa-component", "wasm32-wasip2", "crates/mfa-component"),
         ("mfa-proxy", "wasm32-wasip1", "crates/mfa-proxy"),
         ("mfa-web", "wasm32-unknown-unknown", "crates/mfa-web"),
     ] {
-        if exists(dir) {
-            let mut c = cargo();
-            c.args([
-                "clippy", "-p", krate, "--target", target, "--locked", "--", "-D", "warnings",
-            ]);
-            step(
-                &mut t,
-                &format!("lints (clippy, {krate} for {target})"),
-                c,
-                &env,
-            );
-            let mut c = cargo();
-            c.args([
-                "build",
-                "-p",
-                krate,
-                "--release",
-                "--target",
-                target,
-                "--locked",
-            ]);
-            step(&mut t, &format!("build {krate} for {target}"), c, &env);
+        if !exists(dir) {
+            continue;
         }
+        let mut c = cargo();
+        c.args([
+            "clippy", "-p", "mfa-core", "-p", krate, "--target", target, "--locked", "--", "-D",
+            "warnings",
+        ]);
+        step(
+            &mut t,
+            &format!("lints (clippy, mfa-core and {krate} for {target})"),
+            c,
+            &env,
+        );
+        // The browser package is built by the widget build below, with its
+        // size settings; building it here as well would only be overwritten.
+        if krate == "mfa-web" {
+            continue;
+        }
+        let mut c = cargo();
+        c.args([
+            "build",
+            "-p",
+            krate,
+            "--release",
+            "--target",
+            target,
+            "--locked",
+        ]);
+        step(&mut t, &format!("build {krate} for {target}"), c, &env);
     }
 
     // Every test binary and the server are built in one step, with the same
@@ -213,10 +210,7 @@ pub fn test(args: &[String]) -> Result<bool, String> {
         c,
         &env,
     );
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) })
-        .unwrap_or_else(|| root().join("target"));
+    let target = target_dir();
     let server = target.join("debug/mfa-server");
     let server_built = tests_built && server.is_file();
     if server_built && std::env::var_os("MFA_SERVER_BIN").is_none() {
@@ -280,6 +274,21 @@ pub fn test(args: &[String]) -> Result<bool, String> {
                     );
                 }
             }
+            // The fourth host of the engine: jco runs the component in Node.
+            let mut c = Command::new("node");
+            c.current_dir(root()).args(["--test", "tests/jco/"]);
+            step(
+                &mut t,
+                "component under jco (vector replay in Node)",
+                c,
+                &test_env,
+            );
+            // Last of the runs: the README's first command, as a newcomer types it.
+            if tests_built {
+                let mut c = Command::new("node");
+                c.current_dir(root()).args(["--test", "tests/readme/"]);
+                step(&mut t, "the README's demo command (end to end)", c, &env);
+            }
         }
     }
 
@@ -292,15 +301,7 @@ pub fn test(args: &[String]) -> Result<bool, String> {
         fuzz_steps(&mut t, 10, &env)?;
     }
 
-    eprintln!("\nsteps:");
-    for (name, secs, ok) in &t.steps {
-        eprintln!(
-            "  {:<58} {:>7.1} s  {}",
-            name,
-            secs,
-            if *ok { "ok" } else { "FAILED" }
-        );
-    }
+    print_summary(&t);
     eprintln!("total {:.1} min", started.elapsed().as_secs_f64() / 60.0);
     if !t.failed_steps.is_empty() {
         eprintln!("failed steps: {}", t.failed_steps.join(", "));
@@ -315,6 +316,27 @@ pub fn test(args: &[String]) -> Result<bool, String> {
         t.passed, failed, t.ignored
     );
     Ok(t.failed_steps.is_empty())
+}
+
+/// The table at the end of a run: every step with its time and share.
+fn print_summary(t: &Tally) {
+    let total: f64 = t.steps.iter().map(|(_, secs, _)| secs).sum();
+    eprintln!("\nsteps:");
+    eprintln!("  {:<62} {:>8} {:>6}  result", "step", "seconds", "share");
+    for (i, (name, secs, ok)) in t.steps.iter().enumerate() {
+        eprintln!(
+            "  {:<62} {:>8.1} {:>5.1}%  {}",
+            name,
+            secs,
+            100.0 * secs / total.max(f64::EPSILON),
+            if *ok { "ok" } else { "FAILED" }
+        );
+        if i == 0 {
+            for (part, secs) in &t.setup_parts {
+                eprintln!("  {part:<62} {secs:>8.1}");
+            }
+        }
+    }
 }
 
 fn fuzz_targets() -> Vec<String> {
@@ -453,7 +475,14 @@ fn json_number(text: &str, key: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// `cargo xtask demo`: build the widget and the engine component, and start the server in demo mode.
+/// `cargo xtask demo`: build the widget, the engine component and the
+/// server, then become the server in demo mode (Ctrl-C stops it).
+///
+/// The server is built with the same package selection as the suite's
+/// `cargo test --workspace --no-run` (`--workspace` plus the examples, which
+/// bring the dev-dependencies' features into the resolve): cargo then picks
+/// the same features for every dependency, so the demo and the suite share
+/// one build of wasmtime, sqlx and tokio instead of making two.
 pub fn demo(_args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
     setup::rust_targets()?;
@@ -484,14 +513,37 @@ pub fn demo(_args: &[String]) -> Result<bool, String> {
     if !step(&mut t, "build the engine component", c, &[]) {
         return Ok(false);
     }
-    // The release profile's whole-program LTO is for the shipped .wasm files;
-    // the native server is optimised without it, which builds in a fraction
-    // of the time (the engine itself runs inside the component built above).
     let mut c = cargo();
-    c.args(["run", "--release", "-p", "mfa-server", "--", "--demo"])
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
-    Ok(step(&mut t, "mfa-server --demo (Ctrl-C to stop)", c, &[]))
+    c.args(["build", "--workspace", "--bin", "mfa-server", "--examples"]);
+    if !step(&mut t, "build the server", c, &[]) {
+        return Ok(false);
+    }
+    let server = target_dir().join("debug/mfa-server");
+    eprintln!("\n==> mfa-server --demo (Ctrl-C to stop)");
+    // The server takes this process's place: Ctrl-C reaches it alone, it
+    // shuts down cleanly, and its exit status is the command's.
+    let mut c = Command::new(&server);
+    c.current_dir(root()).arg("--demo");
+    #[cfg(unix)]
+    {
+        let err = std::os::unix::process::CommandExt::exec(&mut c);
+        Err(format!("cannot start {}: {err}", server.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = c
+            .status()
+            .map_err(|e| format!("cannot start {}: {e}", server.display()))?;
+        Ok(status.success())
+    }
+}
+
+/// Cargo's target directory (`CARGO_TARGET_DIR` or `target/`).
+fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
 }
 
 #[cfg(test)]

@@ -418,6 +418,11 @@ fn truthy(v: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// Where demo mode keeps its state (database, key file, compiled-component
+/// cache) unless configured otherwise: one folder, relative to the working
+/// directory, that can be deleted to start over.
+pub const DEMO_DIR: &str = "mfa-demo";
+
 impl Config {
     /// Read the file (if any), apply `--demo` and the environment, and check everything.
     pub fn load(
@@ -439,10 +444,10 @@ impl Config {
             cfg.demo = true;
         }
         if cfg.demo && file.is_none() && env("MFA_DATABASE_URL").is_none() {
-            cfg.storage.url = "sqlite://mfa-demo.db".into();
+            cfg.storage.url = format!("sqlite://{DEMO_DIR}/mfa.db");
         }
         if cfg.demo && file.is_none() && env("MFA_KEY_FILE").is_none() {
-            cfg.keys.file = PathBuf::from("mfa-demo-keys.json");
+            cfg.keys.file = Path::new(DEMO_DIR).join("keys.json");
         }
         cfg.validate()?;
         Ok(cfg)
@@ -777,7 +782,12 @@ mod tests {
         assert!(e.0.contains("is configured: configure it"), "{e}");
         let c = Config::load(None, true, &no_env).unwrap();
         assert!(c.console_delivery());
-        assert_eq!(c.storage.url, "sqlite://mfa-demo.db");
+        assert_eq!(c.storage.url, "sqlite://mfa-demo/mfa.db");
+        assert_eq!(c.keys.file, Path::new("mfa-demo/keys.json"));
+        assert_eq!(
+            c.engine.cache_path(&c.keys.file),
+            Path::new("mfa-demo/mfa-cache")
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use mfa_server::config::{Config, ENV_OVERRIDES};
+use mfa_server::config::{Config, DEMO_DIR, ENV_OVERRIDES};
 use mfa_server::{AppState, generate_key_file, retire_signing_key, rotate_key_file};
 
 const USAGE: &str = "\
@@ -22,7 +22,8 @@ USAGE:
     mfa-server keys retire-signing KEY_ID --key-file FILE
 
 OPTIONS:
-    --demo           no setup: SQLite file mfa-demo.db, generated keys, codes printed
+    --demo           no setup: state in the folder mfa-demo/ (SQLite file, generated
+                     keys, compiled-component cache), codes printed
                      to the console, demo user demo@example.com / demo-password
     --config FILE    TOML configuration (see host-examples/server/README.md)
     --listen ADDR    address to listen on (default 127.0.0.1:8080)
@@ -75,6 +76,10 @@ fn run(args: Vec<String>) -> Result<(), String> {
         _ => std::env::var(k).ok(),
     };
     let cfg = Config::load(config.as_deref(), demo, &env).map_err(|e| e.to_string())?;
+    if cfg.demo {
+        std::fs::create_dir_all(DEMO_DIR)
+            .map_err(|e| format!("cannot create the demo folder {DEMO_DIR}/: {e}"))?;
+    }
     init_logging(&cfg);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -112,6 +117,9 @@ async fn serve(cfg: Config) -> Result<(), String> {
     if demo {
         println!("mfa-server demo on http://{addr}");
         println!("  storage:     {storage}");
+        if storage.contains(DEMO_DIR) || state.cfg.keys.file.starts_with(DEMO_DIR) {
+            println!("  state:       {DEMO_DIR}/ (delete the folder to start over)");
+        }
         if let Some((u, p)) = &info.demo_user {
             println!(
                 "  sign in as:  {u} / {p}  (MFA is enabled: you will be asked to \"Set it up now\")"
