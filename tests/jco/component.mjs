@@ -1,6 +1,7 @@
 // The engine component under jco: find the .wasm, transpile it to JavaScript
-// in a fresh temporary directory with the jco installed in js/node_modules
-// (`npm ci --prefix js`), and import the generated module.
+// in a fresh temporary directory with jco's transpiler installed in
+// js/node_modules (`npm ci --prefix js`; `@bytecodealliance/jco-transpile`
+// is the part of jco that `jco transpile` runs), and import the generated module.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -27,13 +28,13 @@ export function componentPath() {
   return path;
 }
 
-/** jco's JavaScript API, from js/node_modules (never a global install). */
+/** jco's transpiler, from js/node_modules (never a global install). */
 async function jco() {
   let entry;
   try {
-    entry = require.resolve('@bytecodealliance/jco');
+    entry = require.resolve('@bytecodealliance/jco-transpile');
   } catch {
-    throw new Error('@bytecodealliance/jco is not in js/node_modules: run `npm ci --prefix js`');
+    throw new Error('@bytecodealliance/jco-transpile is not in js/node_modules: run `npm ci --prefix js`');
   }
   return import(pathToFileURL(entry).href);
 }
@@ -44,14 +45,15 @@ async function jco() {
  * JavaScript was written to, and `dispose()` to remove it.
  */
 export async function loadComponent(wasmPath) {
-  const { transpile } = await jco();
+  const { transpileBytes } = await jco();
   const dir = await mkdtemp(join(tmpdir(), 'mfa-jco-'));
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
-    const { files } = await transpile(await readFile(wasmPath), {
+    const { files } = await transpileBytes(await readFile(wasmPath), {
       name: NAME,
-      noTypescript: true,
-      quiet: true,
+      emitTypescriptDeclarations: false,
+      // WIT errors arrive as thrown `ComponentError`s carrying the variant in `payload`.
+      noComponentErrorWrapping: false,
     });
     for (const [name, bytes] of Object.entries(files)) {
       const path = join(dir, name);
