@@ -207,13 +207,16 @@ pub(crate) fn check_scopes(scopes: &[String]) -> Result<Vec<String>, Error> {
     Ok(out)
 }
 
-/// Whether `granted` scopes allow `wanted`. No scopes: anything. `route:/api`
-/// allows `route:/api` and `route:/api/…` (whole path segments).
+/// Whether `granted` scopes allow `wanted`. No scopes: anything. A scoped
+/// password satisfies only a place that names one of its scopes: never one
+/// that asks for no scope (an `smtp`-only password must not open every other
+/// route). `route:/api` allows `route:/api` and `route:/api/…` (whole path
+/// segments).
 pub(crate) fn scope_allows(granted: &[String], wanted: Option<&str>) -> bool {
-    let Some(wanted) = wanted else { return true };
     if granted.is_empty() {
         return true;
     }
+    let Some(wanted) = wanted else { return false };
     granted.iter().any(|g| {
         g == wanted
             || (g.starts_with("route:")
@@ -302,7 +305,8 @@ impl AppPasswordCredential {
     ///
     /// No scopes on the credential: any scope. `route:/api` allows `route:/api`
     /// and paths under it on whole segments (`route:/api/v1`, not
-    /// `route:/apix`). `None` (no scope required) is always allowed. This is
+    /// `route:/apix`). A scoped credential does not satisfy `None` (a place
+    /// that names no scope); an unscoped one satisfies everything. This is
     /// the rule [`verify`](Self::verify) applies after the hash matched; a
     /// gateway that remembers a verified credential applies it per route
     /// without hashing again.
@@ -312,9 +316,7 @@ impl AppPasswordCredential {
 
     /// Check that the fields are usable (for gateway configuration).
     pub fn validate(&self) -> Result<(), Error> {
-        if self.user.is_empty() || self.user.contains(':') {
-            return Err(Error::input("user", "must be non-empty and contain no ':'"));
-        }
+        crate::UserId::parse(&self.user)?;
         if self.id.len() != ID_LEN || !self.id.bytes().all(|b| FRIENDLY.contains(&b)) {
             return Err(Error::input(
                 "id",
@@ -364,7 +366,11 @@ mod tests {
             expires_at: None,
         };
         let smtp = cred(&["smtp", "route:/api"]);
-        assert!(smtp.allows_scope(None));
+        assert!(
+            !smtp.allows_scope(None),
+            "a scoped password opens only its scopes"
+        );
+        assert!(cred(&[]).allows_scope(None));
         assert!(smtp.allows_scope(Some("smtp")));
         assert!(smtp.allows_scope(Some("route:/api/v1")));
         assert!(!smtp.allows_scope(Some("route:/apix")));
@@ -380,6 +386,8 @@ mod tests {
         assert!(!scope_allows(&g, Some("route:/apix")));
         assert!(!scope_allows(&g, Some("imap")));
         assert!(scope_allows(&[], Some("imap")));
+        assert!(scope_allows(&[], None));
+        assert!(!scope_allows(&g, None));
         assert!(check_scopes(&["SMTP".into()]).is_err());
     }
 }

@@ -46,6 +46,7 @@ mod recovery;
 mod secret;
 mod throttle;
 mod token;
+mod user_id;
 
 pub use app_password::{
     APP_PASSWORD_LEN, AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword,
@@ -74,6 +75,7 @@ pub use recovery::RecoveryCodes;
 pub use secret::SecretString;
 pub use throttle::Factor;
 pub use token::{Jwk, Jwks, SessionClaims, TokenKind};
+pub use user_id::{MAX_USER_ID_CHARS, UserId};
 
 /// Seconds since the Unix epoch, as every operation of the engine takes it.
 pub type UnixTime = u64;

@@ -936,7 +936,7 @@ fn app_password_verify_cases(fx: &mut AppPasswords) -> Vec<AppPasswordVerifyCase
             T0 + 10,
         ),
         (
-            "scoped: no scope asked",
+            "scoped: refused where no scope is named",
             scoped.clone(),
             scoped_pw.clone(),
             None,

@@ -246,6 +246,9 @@ impl fmt::Display for EngineError {
             Self::WrongAppPassword => f.write_str("the app password is not correct"),
             Self::AppPasswordRevoked => f.write_str("this app password was deleted"),
             Self::AppPasswordExpired => f.write_str("this app password has expired"),
+            Self::OutOfScope { scope } if scope.is_empty() => f.write_str(
+                "this app password is limited to its scopes and may not be used where no scope is named",
+            ),
             Self::OutOfScope { scope } => {
                 write!(f, "this app password may not be used for \"{scope}\"")
             }

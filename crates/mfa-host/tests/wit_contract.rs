@@ -1,43 +1,46 @@
 //! The built component carries exactly the contract in `wit/`: every interface
-//! that `wasm-tools component wit` prints from the component matches the one it
-//! prints from `wit/` (documentation aside, which the binary does not keep), and
-//! the component exports every interface of the world.
+//! printed from the component matches the one printed from `wit/`
+//! (documentation aside, which the binary does not keep), and the component
+//! exports every interface of the world.
 //!
-//! Needs `wasm-tools` (`cargo install wasm-tools --version 1.263.0 --locked`);
-//! set `MFA_SKIP_WASM_TOOLS=1` to skip this check where it is not installed.
+//! Both are printed by `wit-component`'s printer, the one behind
+//! `wasm-tools component wit`, linked into this test.
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-fn wasm_tools_wit(input: &Path) -> Option<String> {
-    let tool = std::env::var("WASM_TOOLS").unwrap_or_else(|_| "wasm-tools".into());
-    let out = match Command::new(&tool)
-        .args(["component", "wit"])
-        .arg(input)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            if std::env::var("MFA_SKIP_WASM_TOOLS").as_deref() == Ok("1") {
-                eprintln!("skipped: wasm-tools not found and MFA_SKIP_WASM_TOOLS=1");
-                return None;
-            }
-            panic!(
-                "wasm-tools is needed to check the component's contract ({tool}: {e}).\n\
-                 Install it with `cargo install wasm-tools --version 1.263.0 --locked`, \
-                 or set MFA_SKIP_WASM_TOOLS=1 to skip this check."
-            );
-        }
-    };
-    assert!(
-        out.status.success(),
-        "wasm-tools component wit {} failed:\n{}",
-        input.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(String::from_utf8(out.stdout).expect("utf-8"))
+fn print(resolve: &wit_parser::Resolve, main: wit_parser::PackageId) -> String {
+    let nested: Vec<_> = resolve
+        .packages
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| *id != main)
+        .collect();
+    let mut printer = wit_component::WitPrinter::default();
+    printer.emit_docs(false);
+    printer
+        .print(resolve, main, &nested)
+        .unwrap_or_else(|e| panic!("cannot print the WIT: {e:#}"));
+    printer.output.to_string()
+}
+
+/// The WIT package in the directory `dir`, printed.
+fn source_wit(dir: &Path) -> String {
+    let mut resolve = wit_parser::Resolve::default();
+    let (main, _) = resolve
+        .push_dir(dir)
+        .unwrap_or_else(|e| panic!("{} does not parse: {e:#}", dir.display()));
+    print(&resolve, main)
+}
+
+/// The WIT a component's binary carries, printed.
+fn component_wit(file: &Path) -> String {
+    let bytes =
+        std::fs::read(file).unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let decoded = wit_component::decode(&bytes)
+        .unwrap_or_else(|e| panic!("{} is not a component: {e:#}", file.display()));
+    print(decoded.resolve(), decoded.package())
 }
 
 /// Interface blocks of package `mfa:engine`, by name, as normalised lines
@@ -86,13 +89,8 @@ fn interfaces(text: &str, nested: bool) -> BTreeMap<String, Vec<String>> {
 
 #[test]
 fn component_prints_the_contract_from_wit() {
-    let wit_dir = common::workspace_root().join("wit");
-    let Some(source) = wasm_tools_wit(&wit_dir) else {
-        return;
-    };
-    let Some(built) = wasm_tools_wit(common::component()) else {
-        return;
-    };
+    let source = source_wit(&common::workspace_root().join("wit"));
+    let built = component_wit(common::component());
     let want = interfaces(&source, false);
     let got = interfaces(&built, true);
     assert!(want.len() >= 9, "wit/ has {} interfaces", want.len());

@@ -79,7 +79,7 @@ pub struct Route {
     pub path_prefix: String,
     /// How the route is protected.
     pub mode: Mode,
-    /// The scope an app password must allow here (`imap`, `route:/api`); none: any app password of the user.
+    /// The scope an app password must allow here (`imap`, `route:/api`); none: only app passwords without scopes.
     pub scope: Option<String>,
 }
 
@@ -566,9 +566,13 @@ fn check_app_passwords(raw: RawAppPasswords) -> Result<AppPasswords, ConfigError
                 "needs `credentials` (checked here) or `remote` (checked by the server)",
             ));
         }
-        (Some(creds), None) => {
+        (Some(mut creds), None) => {
             let mut seen = HashSet::new();
-            for (i, c) in creds.iter().enumerate() {
+            for (i, c) in creds.iter_mut().enumerate() {
+                // The user id in its canonical form, as every host keys users.
+                if let Ok(user) = mfa_core::UserId::parse(&c.user) {
+                    c.user = user.into_string();
+                }
                 c.validate().map_err(|e| {
                     let sub = match &e {
                         mfa_core::Error::InvalidInput { field, .. } => field,

@@ -10,7 +10,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use mfa_core::{Argon2Params, Error as CoreError, ParsedAppPassword, TokenKind};
+use mfa_core::{Argon2Params, Error as CoreError, ParsedAppPassword, TokenKind, UserId};
 
 use crate::cache::{self, CacheKey, Entry};
 use crate::config::{AppPasswordSource, Config, Mode, Route, Session};
@@ -644,10 +644,16 @@ impl Gate {
         // A well-formed credential that verified within the TTL is answered from
         // the cache first: a recently proven credential is not a guess, so it
         // passes even while its user or address is blocked for others' failures.
-        let (user, parsed) = match &basic {
-            Some(Basic::Credentials { user, password })
-                if user.len() <= MAX_USER_LEN && !user.chars().any(char::is_control) =>
-            {
+        // The user id in the engine's canonical form: `Alice` and `alice`
+        // share one throttle budget, one cache slot and one credential.
+        let canonical = match &basic {
+            Some(Basic::Credentials { user, .. }) if user.len() <= MAX_USER_LEN => {
+                UserId::parse(user).ok()
+            }
+            _ => None,
+        };
+        let (user, parsed) = match (&basic, &canonical) {
+            (Some(Basic::Credentials { password, .. }), Some(user)) => {
                 (Some(user.as_str()), ParsedAppPassword::parse(password))
             }
             _ => (None, Err(CoreError::MalformedAppPassword)),
@@ -674,7 +680,9 @@ impl Gate {
             match self.cached(store, slot, now) {
                 Some(Entry::Verified { user: cached, id }) if cached == user => {
                     metrics.count(Event::CacheHit);
-                    if let (Some(creds), Some(_)) = (inline, scope)
+                    // The scope rule applies to every route, also one that
+                    // names no scope (a scoped password is refused there).
+                    if let Some(creds) = inline
                         && !creds
                             .iter()
                             .find(|c| c.user == cached && c.id == id)
@@ -751,35 +759,40 @@ impl Gate {
                         now,
                     );
                 };
-                // The scope is checked after the hash matched (as `verify` would),
-                // so that the cached answer serves every route of this credential.
+                // The engine checks the scope after the hash matched, so an
+                // out-of-scope answer still proves the password: it is
+                // remembered as verified, and the cached answer serves every
+                // route of this credential (the scope is checked per request).
                 // The policy parameters only decide `needs_rehash`, which a gateway cannot act on.
                 let result = cred.verify(
                     parsed.canonical().expose(),
-                    None,
+                    scope,
                     now,
                     &Argon2Params::default(),
                 );
                 if !matches!(result, Err(CoreError::AppPasswordExpired)) {
                     metrics.count(Event::HashComputed);
                 }
+                let proven = match &result {
+                    Ok(_) | Err(CoreError::OutOfScope { .. }) => true,
+                    Err(_) => false,
+                };
+                if proven {
+                    let entry = Entry::Verified {
+                        user: cred.user.clone(),
+                        id: cred.id.clone(),
+                    };
+                    self.remember(
+                        store,
+                        credential_slot.as_deref(),
+                        &entry,
+                        now,
+                        cred.expires_at,
+                    );
+                    self.clear_failures(store, &user_slot);
+                }
                 match result {
                     Ok(m) => {
-                        let entry = Entry::Verified {
-                            user: cred.user.clone(),
-                            id: m.id.clone(),
-                        };
-                        self.remember(
-                            store,
-                            credential_slot.as_deref(),
-                            &entry,
-                            now,
-                            cred.expires_at,
-                        );
-                        self.clear_failures(store, &user_slot);
-                        if !cred.allows_scope(scope) {
-                            return self.out_of_scope(metrics);
-                        }
                         let identity = Identity {
                             user: cred.user.clone(),
                             method: "app_password",
@@ -787,6 +800,7 @@ impl Gate {
                         };
                         self.allow(metrics, Some(identity), strip)
                     }
+                    Err(CoreError::OutOfScope { .. }) => self.out_of_scope(metrics),
                     Err(e) => self.app_password_failed(
                         store,
                         metrics,

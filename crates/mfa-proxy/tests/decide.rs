@@ -159,7 +159,8 @@ fn inline_config(w: &World) -> serde_json::Value {
             { "path_prefix": "/web", "mode": "session" },
             { "path_prefix": "/either", "mode": "either" },
             { "hosts": ["imap.example.com"], "mode": "app_password", "scope": "imap" },
-            { "hosts": ["*.example.com"], "mode": "app_password" }
+            { "hosts": ["open.example.com"], "mode": "app_password" },
+            { "hosts": ["*.example.com"], "mode": "app_password", "scope": "smtp" }
         ],
         "app_passwords": { "credentials": [w.alice_cred, w.bob_cred, w.carol_cred] },
         "session": session_json(&w.engine),
@@ -460,6 +461,77 @@ fn refusals_of_app_passwords() {
     );
     assert_eq!(code(&d), "malformed_app_password");
     assert_eq!(m.of(Event::Denied(Denial::MalformedAppPassword)), 2);
+}
+
+/// Security review item 6: an `smtp`-only password must not open a route that
+/// asks for no scope, neither on its first use nor from the cache of an
+/// earlier verification.
+#[test]
+fn scoped_app_password_is_refused_where_no_scope_is_named() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let run = |user: &str, pw: &str, host: &'static str| {
+        let auth = basic(user, pw);
+        let mut r = req("GET", "/", &[("authorization", &auth)]);
+        r.headers[2].1 = host.to_string();
+        g.decide(&r, NOW, &store, &m)
+    };
+    // First use, on the route without a scope: refused after the hash.
+    let d = run("bob@example.com", &w.bob_pw, "open.example.com");
+    assert_eq!((status(&d), code(&d)), (403, "out_of_scope".into()));
+    assert_eq!(m.of(Event::HashComputed), 1);
+    // Its own scope's route takes it (from the cache: no second hash)…
+    let d = run("bob@example.com", &w.bob_pw, "mail.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("bob@example.com")));
+    assert_eq!(m.of(Event::HashComputed), 1);
+    // …and the cached verification still does not open the unscoped route.
+    let d = run("bob@example.com", &w.bob_pw, "open.example.com");
+    assert_eq!((status(&d), code(&d)), (403, "out_of_scope".into()));
+    // A password without scopes opens it.
+    let d = run("alice@example.com", &w.alice_pw, "open.example.com");
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+}
+
+/// Security review item 12: the throttle keys on the canonical user id, so
+/// case and surrounding spaces give no new budget, and `ALICE` is alice.
+#[test]
+fn user_name_case_and_spaces_share_one_throttle_budget() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let names = [
+        "alice@example.com",
+        "ALICE@example.com",
+        " Alice@Example.com ",
+    ];
+    let mut refused = Vec::new();
+    for (i, name) in names.iter().cycle().take(5).enumerate() {
+        let mut r = req("GET", "/", &[("authorization", &basic(name, &w.bob_pw))]);
+        // A fresh address each time: only the user's budget is in play.
+        r.address = [
+            "198.51.100.10:1",
+            "198.51.100.11:1",
+            "198.51.100.12:1",
+            "198.51.100.13:1",
+            "198.51.100.14:1",
+        ][i];
+        refused.push(status(&g.decide(&r, NOW, &store, &m)));
+    }
+    assert_eq!(
+        refused,
+        [401, 401, 401, 429, 429],
+        "one budget for every spelling"
+    );
+    // The right password under another spelling is alice, once her block ends.
+    let mut r = req(
+        "GET",
+        "/",
+        &[("authorization", &basic("ALICE@EXAMPLE.COM", &w.alice_pw))],
+    );
+    r.address = "198.51.100.99:1";
+    let d = g.decide(&r, NOW + 31, &store, &m);
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
 }
 
 #[test]
