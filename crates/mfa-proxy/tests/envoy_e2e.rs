@@ -325,6 +325,21 @@ fn filter_in_envoy() {
     );
     assert_eq!(r.status, 403, "out of scope: {}", r.body);
     assert_eq!(code(&r), "out_of_scope");
+    // Security review item 6: a scoped password does not open the catch-all
+    // route, which names no scope (before, an smtp-only password opened
+    // every path of such a configuration).
+    let r = call(
+        p_inline,
+        "GET",
+        "/mail/inbox",
+        &[("authorization", &bob_auth)],
+    );
+    assert_eq!(
+        (r.status, code(&r).as_str()),
+        (403, "out_of_scope"),
+        "a scoped password on a route without a scope: {}",
+        r.body
+    );
     let r = call(
         p_inline,
         "GET",

@@ -35,19 +35,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let m = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            });
+        let is_json = crate::csrf::is_json(
+            req.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| {
@@ -64,7 +56,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {
-            if is_json != Some(true) {
+            if !is_json {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
@@ -158,7 +150,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/audit", get(admin_audit))
         .route("/openapi.json", get(openapi))
         .fallback(api_not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::csrf::guard));
     let mut app = Router::new()
         .nest("/api/v1", api)
         .route("/.well-known/jwks.json", get(jwks))
@@ -216,13 +209,43 @@ async fn healthz(State(s): St) -> Response {
     }
 }
 
-async fn metrics(State(s): St) -> Response {
+/// Who may call: a scraper from an allowed address with the metrics token
+/// when those are configured (anyone otherwise). What an attacker tries:
+/// reading the counts of refusals and locks to follow an attack, guessing
+/// the token (compared in constant time).
+async fn metrics(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !s.metrics_readers.is_empty() && !s.metrics_readers.iter().any(|c| c.contains(peer.ip())) {
+        return Err(ApiError::forbidden(
+            "metrics_forbidden",
+            "metrics are not served to this address (metrics.allowed_addresses)",
+        ));
+    }
+    if let Some(expected) = &s.cfg.metrics.token {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            sent.as_bytes(),
+            expected.as_bytes(),
+        )) {
+            return Err(ApiError::unauthorized(
+                "metrics_token",
+                "send the metrics token as Authorization: Bearer …",
+            ));
+        }
+    }
     let mut r = s.metrics.render().into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
-    r
+    Ok(r)
 }
 
 // ----- sign-in -------------------------------------------------------------
@@ -259,6 +282,7 @@ fn session_cookies(
 
 async fn sign_in(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Body(req): Body<SignIn>,
 ) -> Result<Response, ApiError> {
@@ -277,7 +301,8 @@ async fn sign_in(
         ));
     }
     let now = unix_now();
-    if let Some(wait) = s.password_wait(&user, now) {
+    let address = peer.ip().to_string();
+    if let Some(wait) = s.password_wait(&user, &address, now) {
         s.metrics.sign_in("throttled");
         return Err(ApiError::too_many(
             "password_locked",
@@ -292,12 +317,13 @@ async fn sign_in(
         .unwrap_or_else(|| s.dummy_hash().to_string());
     let password = req.password;
     let started = Instant::now();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&phc, &password))
-        .await
-        .unwrap_or(false);
+    let ok = s
+        .hashing
+        .run(move |memory| auth::verify_password(&phc, &password, memory))
+        .await?;
     s.time_argon2("sign_in", started);
     if !ok || row.as_ref().is_none_or(|r| r.password_hash.is_none()) {
-        s.password_failed(&user, now);
+        s.password_failed(&user, &address, now);
         s.metrics.sign_in("wrong");
         tracing::info!(user = %user, "sign-in refused: wrong user name or password");
         return Err(ApiError::unauthorized(
@@ -1167,9 +1193,10 @@ async fn admin_create_user(
         Some(p) => {
             let (params, p) = (s.cfg.auth.argon2, p.clone());
             let started = Instant::now();
-            let h = tokio::task::spawn_blocking(move || auth::hash_password(&params, &p))
-                .await
-                .map_err(|_| ApiError::internal("password hashing stopped unexpectedly"))??;
+            let h = s
+                .hashing
+                .run(move |memory| auth::hash_password(&params, &p, memory))
+                .await??;
             s.time_argon2("password_hash", started);
             Some(h)
         }
@@ -1286,9 +1313,10 @@ async fn admin_set_password(
         ));
     }
     let params = s.cfg.auth.argon2;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&params, &req.password))
-        .await
-        .map_err(|_| ApiError::internal("password hashing stopped unexpectedly"))??;
+    let hash = s
+        .hashing
+        .run(move |memory| auth::hash_password(&params, &req.password, memory))
+        .await??;
     if !s
         .store
         .set_password_hash(&user, hash)

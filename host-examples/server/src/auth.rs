@@ -230,13 +230,20 @@ fn argon(params: &crate::engine::Argon2Settings) -> Result<Argon2<'static>, ApiE
 pub fn hash_password(
     params: &crate::engine::Argon2Settings,
     password: &str,
+    memory: &mut Vec<argon2::Block>,
 ) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
     crate::engine::random_bytes(&mut salt);
     let mut out = [0u8; 32];
-    argon(params)?
-        .hash_password_into(password.as_bytes(), &salt, &mut out)
-        .map_err(|e| ApiError::internal(format!("argon2: {e}")))?;
+    let a = argon(params)?;
+    let blocks = a.params().block_count();
+    a.hash_password_into_with_memory(
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        crate::hash_pool::memory_for(memory, blocks),
+    )
+    .map_err(|e| ApiError::internal(format!("argon2: {e}")))?;
     let b64 = data_encoding::BASE64_NOPAD;
     Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
@@ -248,8 +255,9 @@ pub fn hash_password(
     ))
 }
 
-/// Check a primary password against its PHC string (constant-time comparison).
-pub fn verify_password(phc: &str, password: &str) -> bool {
+/// Check a primary password against its PHC string (constant-time
+/// comparison), hashing in `memory` (grown as needed, kept for the next check).
+pub fn verify_password(phc: &str, password: &str, memory: &mut Vec<argon2::Block>) -> bool {
     let parts: Vec<&str> = phc.split('$').collect();
     if parts.len() != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
         return false;
@@ -279,8 +287,14 @@ pub fn verify_password(phc: &str, password: &str) -> bool {
         return false;
     };
     let mut out = vec![0u8; hash.len()];
-    if a.hash_password_into(password.as_bytes(), &salt, &mut out)
-        .is_err()
+    let blocks = a.params().block_count();
+    if a.hash_password_into_with_memory(
+        password.as_bytes(),
+        &salt,
+        &mut out,
+        crate::hash_pool::memory_for(memory, blocks),
+    )
+    .is_err()
     {
         return false;
     }
@@ -313,10 +327,11 @@ mod tests {
             t: 1,
             p: 1,
         };
-        let h = hash_password(&p, "correct horse").unwrap();
-        assert!(verify_password(&h, "correct horse"));
-        assert!(!verify_password(&h, "correct horse!"));
-        assert!(!verify_password("garbage", "x"));
+        let mut memory = Vec::new();
+        let h = hash_password(&p, "correct horse", &mut memory).unwrap();
+        assert!(verify_password(&h, "correct horse", &mut memory));
+        assert!(!verify_password(&h, "correct horse!", &mut memory));
+        assert!(!verify_password("garbage", "x", &mut memory));
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct Config {
     pub admin: AdminConfig,
     /// Gateway verify endpoint.
     pub gateway: GatewayConfig,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
     /// Code delivery.
     pub delivery: DeliveryConfig,
     /// The engine component.
@@ -71,6 +73,7 @@ impl Default for Config {
             cookies: CookieConfig::default(),
             admin: AdminConfig::default(),
             gateway: GatewayConfig::default(),
+            metrics: MetricsConfig::default(),
             delivery: DeliveryConfig::default(),
             engine: EngineConfig::default(),
             policy: PolicySettings::default(),
@@ -203,6 +206,14 @@ pub struct AuthConfig {
     pub max_password_failures: u32,
     /// Seconds sign-in waits after too many failed passwords. Default 300.
     pub password_lockout_secs: u64,
+    /// Failed passwords from one client address (any users) before sign-in
+    /// from it waits as long. Default 100.
+    pub max_password_failures_per_address: u32,
+    /// Threads that hash primary passwords, each reusing one argon2 buffer
+    /// (19 MiB at the default parameters), so hashing memory stays at this
+    /// times `m`; a sign-in that finds them busy for two seconds gets 503 with
+    /// `Retry-After`. 0: the number of processors. Default 0.
+    pub max_concurrent_hashes: u32,
     /// argon2id parameters for primary passwords. Default m=19456 KiB, t=2, p=1.
     pub argon2: Argon2Settings,
 }
@@ -216,6 +227,8 @@ impl Default for AuthConfig {
             pending_secs: 600,
             max_password_failures: 10,
             password_lockout_secs: 300,
+            max_password_failures_per_address: 100,
+            max_concurrent_hashes: 0,
             argon2: Argon2Settings::default(),
         }
     }
@@ -236,6 +249,17 @@ pub struct AdminConfig {
     /// Bearer token of the admin API (env `MFA_ADMIN_TOKEN`). Without one the admin API is off
     /// (in demo mode one is generated and printed).
     pub token: Option<String>,
+}
+
+/// Who may read `/metrics` (counts of sign-ins, refusals and locks tell an
+/// attacker how an attack is going). Default: anyone who can reach the server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Bearer token a scraper must send (env `MFA_METRICS_TOKEN`), at least 16 characters.
+    pub token: Option<String>,
+    /// Addresses (or CIDR ranges) allowed to read; empty: any address.
+    pub allowed_addresses: Vec<String>,
 }
 
 /// Gateway verify endpoint settings.
@@ -403,6 +427,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("MFA_COMPONENT_WASM", "engine.component"),
     ("MFA_ADMIN_TOKEN", "admin.token"),
     ("MFA_GATEWAY_TOKEN", "gateway.token"),
+    ("MFA_METRICS_TOKEN", "metrics.token"),
     ("MFA_SMTP_PASSWORD", "delivery.smtp.password"),
     ("MFA_WEBHOOK_SECRET", "delivery.webhook.secret"),
     ("MFA_WIDGET_DIR", "widget.dir"),
@@ -481,6 +506,9 @@ impl Config {
         }
         if let Some(v) = env("MFA_ADMIN_TOKEN") {
             self.admin.token = Some(v);
+        }
+        if let Some(v) = env("MFA_METRICS_TOKEN") {
+            self.metrics.token = Some(v);
         }
         if let Some(v) = env("MFA_GATEWAY_TOKEN") {
             self.gateway.token = Some(v);
@@ -571,6 +599,9 @@ impl Config {
         if self.auth.max_password_failures == 0 {
             return err("auth.max_password_failures must be at least 1");
         }
+        if self.auth.max_password_failures_per_address == 0 {
+            return err("auth.max_password_failures_per_address must be at least 1");
+        }
         argon2::Params::new(
             self.auth.argon2.m_kib,
             self.auth.argon2.t,
@@ -582,6 +613,12 @@ impl Config {
             && t.len() < 16
         {
             return err("admin.token must be at least 16 characters");
+        }
+        if self.metrics.token.as_ref().is_some_and(|t| t.len() < 16) {
+            return err("metrics.token must be at least 16 characters");
+        }
+        for a in &self.metrics.allowed_addresses {
+            parse_cidr(a)?;
         }
         if let Some(t) = &self.gateway.token
             && t.len() < 16

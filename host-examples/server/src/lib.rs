@@ -16,11 +16,14 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod csrf;
 pub mod delivery;
 pub mod engine;
 pub mod error;
+pub mod hash_pool;
 pub mod metrics;
 pub mod openapi;
+pub mod password_throttle;
 pub mod store;
 
 use std::collections::HashMap;
@@ -101,10 +104,14 @@ pub struct AppState {
     ap_cache: Mutex<HashMap<(String, String), ApCacheEntry>>,
     pub(crate) cookie_key: Vec<u8>,
     cache_key: Vec<u8>,
-    pw_failures: Mutex<HashMap<String, (u32, u64)>>,
+    pw_failures: password_throttle::FailureTable,
+    pw_failures_by_address: password_throttle::FailureTable,
+    /// The threads that hash primary passwords (a bounded number at once).
+    pub(crate) hashing: hash_pool::HashPool,
     dummy_hash: String,
     pub(crate) admin_token: Option<String>,
     pub(crate) trusted: Vec<Cidr>,
+    pub(crate) metrics_readers: Vec<Cidr>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -389,8 +396,24 @@ impl AppState {
             .map(|a| config::parse_cidr(a))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        let dummy_hash = auth::hash_password(&cfg.auth.argon2, "dummy password for unknown users")
+        let metrics_readers = cfg
+            .metrics
+            .allowed_addresses
+            .iter()
+            .map(|a| config::parse_cidr(a))
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
+        let hashing = hash_pool::HashPool::new(match cfg.auth.max_concurrent_hashes {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        })
+        .map_err(|e| format!("cannot start the password hashing threads: {e}"))?;
+        let dummy_hash = auth::hash_password(
+            &cfg.auth.argon2,
+            "dummy password for unknown users",
+            &mut Vec::new(),
+        )
+        .map_err(|e| e.to_string())?;
         let records = (cfg.storage.record_cache && store.kind() == "sqlite")
             .then(|| Mutex::new(HashMap::new()));
         let state = Arc::new(Self {
@@ -408,10 +431,21 @@ impl AppState {
             ap_cache: Mutex::new(HashMap::new()),
             cookie_key,
             cache_key,
-            pw_failures: Mutex::new(HashMap::new()),
+            pw_failures: password_throttle::FailureTable::new(
+                cfg.auth.max_password_failures,
+                cfg.auth.password_lockout_secs,
+                password_throttle::MAX_ENTRIES,
+            ),
+            pw_failures_by_address: password_throttle::FailureTable::new(
+                cfg.auth.max_password_failures_per_address,
+                cfg.auth.password_lockout_secs,
+                password_throttle::MAX_ENTRIES,
+            ),
+            hashing,
             dummy_hash,
             admin_token,
             trusted,
+            metrics_readers,
             cfg,
         });
         if state.cfg.demo {
@@ -433,8 +467,8 @@ impl AppState {
         if exists {
             return Ok(());
         }
-        let hash =
-            auth::hash_password(&self.cfg.auth.argon2, password).map_err(|e| e.to_string())?;
+        let hash = auth::hash_password(&self.cfg.auth.argon2, password, &mut Vec::new())
+            .map_err(|e| e.to_string())?;
         let now = unix_now();
         self.store
             .insert_user(user, String::new(), 0, "disabled", Some(hash), now as i64)
@@ -664,34 +698,23 @@ impl AppState {
 
     // ----- primary password throttling ---------------------------------
 
-    /// Seconds to wait before another password attempt, if any.
-    pub fn password_wait(&self, user: &str, now: u64) -> Option<u64> {
-        let g = self.pw_failures.lock().ok()?;
-        let (n, since) = *g.get(user)?;
-        let until = since + self.cfg.auth.password_lockout_secs;
-        (n >= self.cfg.auth.max_password_failures && until > now).then(|| until - now)
+    /// Seconds to wait before another password attempt for `user` from
+    /// `address`, if either is blocked.
+    pub fn password_wait(&self, user: &str, address: &str, now: u64) -> Option<u64> {
+        let u = self.pw_failures.wait(user, now);
+        let a = self.pw_failures_by_address.wait(address, now);
+        u.max(a)
     }
 
-    /// Count a failed password.
-    pub fn password_failed(&self, user: &str, now: u64) {
-        if let Ok(mut g) = self.pw_failures.lock() {
-            if g.len() > 100_000 {
-                g.clear();
-            }
-            let e = g.entry(user.to_string()).or_insert((0, now));
-            if e.1 + self.cfg.auth.password_lockout_secs <= now {
-                *e = (0, now);
-            }
-            e.0 += 1;
-            e.1 = now;
-        }
+    /// Count a failed password for `user` from `address`.
+    pub fn password_failed(&self, user: &str, address: &str, now: u64) {
+        self.pw_failures.fail(user, now);
+        self.pw_failures_by_address.fail(address, now);
     }
 
-    /// Forget failures after a correct password.
+    /// Forget a user's failures after a correct password (or an admin's unlock).
     pub fn password_ok(&self, user: &str) {
-        if let Ok(mut g) = self.pw_failures.lock() {
-            g.remove(user);
-        }
+        self.pw_failures.forget(user);
     }
 
     /// A hash to check against when the user does not exist (same cost as a real check).

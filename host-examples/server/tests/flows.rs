@@ -90,6 +90,14 @@ async fn user_journey_flow(db: Db) {
         )
         .await;
     assert_eq!((r.status, r.code()), (403, "out_of_scope"));
+    // Security review item 6: a scoped password is refused where no scope is asked for.
+    let r = gw
+        .post(
+            "/api/v1/app-passwords/verify",
+            json!({"user": user, "password": password}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (403, "out_of_scope"), "{}", r.text);
     let mut wrong = password.clone().into_bytes();
     let last = wrong.len() - 1;
     wrong[last] = if wrong[last] == b'a' { b'b' } else { b'a' };
@@ -642,4 +650,103 @@ async fn bad_input_flow(db: Db) {
         "{:?}",
         server.output()
     );
+}
+
+/// Security review item 8: a page on another site cannot make a signed-in
+/// user's browser replace the recovery codes (or change anything else); the
+/// same request from the server's own page, or from a script, works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn csrf_cross_site_requests_are_refused() {
+    let Some(server) = start(Db::Sqlite, "csrf", FAST_POLICY) else {
+        return;
+    };
+    let (mut c, _secret, codes) = enrolled_user(&server, "mallory-target@example.com").await;
+    let own = server.url.clone();
+    /// What the attack is, its content type and the headers its browser sends.
+    type Attack<'a> = (&'a str, Option<&'a str>, Vec<(&'a str, &'a str)>);
+    let attacks: [Attack; 5] = [
+        (
+            "a form post from another site",
+            Some("application/x-www-form-urlencoded"),
+            vec![
+                ("origin", "https://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        ),
+        (
+            "fetch from another site",
+            Some("application/json"),
+            vec![("origin", "https://evil.example")],
+        ),
+        (
+            "a sibling subdomain",
+            Some("application/json"),
+            vec![("sec-fetch-site", "same-site")],
+        ),
+        (
+            "a sandboxed frame",
+            Some("application/json"),
+            vec![("origin", "null")],
+        ),
+        ("an empty body without a type", None, vec![]),
+    ];
+    for (what, content_type, headers) in attacks {
+        c.headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let r = c
+            .raw("POST", "/api/v1/recovery-codes", content_type, Vec::new())
+            .await;
+        assert!(
+            r.status == 403 || r.status == 415,
+            "{what}: {} {}",
+            r.status,
+            r.text
+        );
+        assert!(r.json["recovery_codes"].is_null(), "{what}: no new codes");
+    }
+    // The old codes still work: nothing was replaced.
+    c.headers.clear();
+    let r = c.get("/api/v1/session").await;
+    assert_eq!(
+        r.json["recovery_codes_left"],
+        codes.len() as u64,
+        "{}",
+        r.text
+    );
+    // The widget's own request (same origin, JSON) goes through.
+    c.headers = vec![
+        ("origin".into(), own),
+        ("sec-fetch-site".into(), "same-origin".into()),
+    ];
+    let r = c.post("/api/v1/recovery-codes", json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+/// Security review item 15: `/metrics` can be kept to a scraper with a token
+/// and to listed addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_be_restricted_by_token_and_address() {
+    let token = "metrics-token-0123456789";
+    let extra = format!("{FAST_POLICY}[metrics]\ntoken = \"{token}\"\n");
+    let Some(server) = start(Db::Sqlite, "metrics-token", &extra) else {
+        return;
+    };
+    let mut c = server.client();
+    let r = c.get("/metrics").await;
+    assert_eq!((r.status, r.code()), (401, "metrics_token"));
+    c.bearer = Some("metrics-token-wrong-guess".into());
+    assert_eq!(c.get("/metrics").await.status, 401);
+    c.bearer = Some(token.into());
+    let r = c.get("/metrics").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("# TYPE"), "{}", r.text);
+
+    let extra = format!("{FAST_POLICY}[metrics]\nallowed_addresses = [\"10.0.0.0/8\"]\n");
+    let Some(server) = start(Db::Sqlite, "metrics-addr", &extra) else {
+        return;
+    };
+    let r = server.client().get("/metrics").await;
+    assert_eq!((r.status, r.code()), (403, "metrics_forbidden"));
 }

@@ -513,3 +513,71 @@ fn a_missing_component_names_the_file_and_how_to_build_it() {
         "{err}"
     );
 }
+
+/// Peak resident memory of a process (`VmHWM`), in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Security review item 7: 1,000 sign-ins at once, each with a real argon2id
+/// check (m = 19 MiB), do not make the server hash them all at once: past the
+/// configured two hashes at a time they wait briefly and then get 503 with
+/// `Retry-After`, and the server's peak memory grows by far less than
+/// 1,000 × 19 MiB (without the bound, every blocking thread held its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_parallel_sign_ins_keep_memory_bounded() {
+    let dir = temp_dir("hash-cap");
+    let Some(url) = db_url(Db::Sqlite, &dir) else {
+        return;
+    };
+    let config = base_config(&url, FAST_POLICY).replace(
+        "[auth]\nargon2 = { m_kib = 64, t = 1, p = 1 }\n",
+        "[auth]\nmax_concurrent_hashes = 2\nmax_password_failures_per_address = 100000\n",
+    );
+    assert!(config.contains("max_concurrent_hashes"), "{config}");
+    let server = Server::start(&dir, &config);
+    let pid = server.pid().unwrap();
+    // One sign-in first: the peak before includes one hash's memory.
+    let mut c = server.client();
+    let r = sign_in(&mut c, "warm-up@example.com", "not-a-real-user").await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let before = peak_kib(pid);
+
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let (client, url) = (client.clone(), server.url.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{url}/api/v1/sign-in"))
+                .json(&json!({"user": format!("guess-{i}@example.com"), "password": "guess"}))
+                .send()
+                .await
+                .unwrap();
+            let retry = r.headers().get("retry-after").is_some();
+            (r.status().as_u16(), retry)
+        }));
+    }
+    let (mut refused, mut busy) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (401, _) => refused += 1,
+            (503, true) => busy += 1,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    let grown_mib = peak_kib(pid).saturating_sub(before) / 1024;
+    eprintln!(
+        "1000 sign-ins: {refused} checked (401), {busy} told to retry (503); peak grew {grown_mib} MiB"
+    );
+    assert!(refused > 0 && busy > 0, "{refused} checked, {busy} busy");
+    assert!(
+        grown_mib < 100,
+        "peak memory grew by {grown_mib} MiB (two 19 MiB hashes at a time should need far less)"
+    );
+}

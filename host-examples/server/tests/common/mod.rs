@@ -411,6 +411,11 @@ impl Server {
         panic!("server did not answer at {}", self.url);
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILL the server.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
