@@ -25,11 +25,18 @@ fn usage() -> ExitCode {
 }
 
 /// The repository root (the parent of `xtask/`).
+///
+/// Read from `CARGO_MANIFEST_DIR` as `cargo run` sets it for this run, not
+/// as it was when xtask was compiled: a checkout moved or copied elsewhere
+/// (sharing a target directory) may run a binary built for another place.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
-        .expect("xtask lives in the repository")
-        .to_path_buf()
+        .map(Path::to_path_buf)
+        .unwrap_or(manifest_dir)
 }
 
 fn main() -> ExitCode {

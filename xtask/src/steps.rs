@@ -77,10 +77,20 @@ fn cargo() -> Command {
     c
 }
 
+/// What `cargo run` set for xtask itself, kept from the commands it starts.
+/// Build scripts (ring's, for one) are rebuilt when such a variable differs,
+/// and `CARGO_MANIFEST_DIR` names this checkout's path: a copy of the
+/// repository sharing the target directory would rebuild the TLS stack and
+/// everything above it.
+const CARGO_RUN_VARS: [&str; 2] = ["CARGO_MANIFEST_DIR", "CARGO_MANIFEST_PATH"];
+
 /// Run one step, streaming its output and counting test results.
 fn step(tally: &mut Tally, name: &str, mut cmd: Command, env: &[(String, String)]) -> bool {
     eprintln!("\n==> {name}");
     let started = Instant::now();
+    for var in CARGO_RUN_VARS {
+        cmd.env_remove(var);
+    }
     cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd.stdout(Stdio::piped());
     let ok = match cmd.spawn() {
@@ -524,6 +534,9 @@ pub fn demo(_args: &[String]) -> Result<bool, String> {
     // shuts down cleanly, and its exit status is the command's.
     let mut c = Command::new(&server);
     c.current_dir(root()).arg("--demo");
+    for var in CARGO_RUN_VARS {
+        c.env_remove(var);
+    }
     #[cfg(unix)]
     {
         let err = std::os::unix::process::CommandExt::exec(&mut c);

@@ -12,9 +12,15 @@ export function portIsFree(port) {
   });
 }
 
-/** Start `command` with `sh -c`, collecting its output lines (stdout and stderr). */
+/**
+ * Start `command` as a terminal's shell runs a typed command, collecting its
+ * output lines (stdout and stderr): parsed by `sh`, which then `exec`s it, so
+ * the command leads its own process group and its exit status is the one a
+ * person would see (a `sh -c` left waiting in between would die of the
+ * interrupt itself).
+ */
 export function startCommand(command, { cwd, env }) {
-  const child = spawn('sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', `exec ${command}`], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = [];
   const waiters = new Set();
   let exit = null;
