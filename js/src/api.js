@@ -37,6 +37,9 @@ export class ApiClient {
   }
 
   async request(method, path, body) {
+    // The server takes every POST and PUT as JSON only (a page on another
+    // site cannot send JSON without asking first): `{}` when there is nothing to send.
+    if (body === undefined && (method === 'POST' || method === 'PUT')) body = {};
     const init = { method, credentials: 'include', headers: { Accept: 'application/json' } };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';

@@ -128,7 +128,6 @@ fn exists(rel: &str) -> bool {
 pub fn test(args: &[String]) -> Result<bool, String> {
     let quick = args.iter().any(|a| a == "--quick");
     let started = Instant::now();
-    let setup_started = Instant::now();
     setup::rust_targets()?;
     let tools = if quick {
         Tools::default()
@@ -138,7 +137,7 @@ pub fn test(args: &[String]) -> Result<bool, String> {
     let mut t = Tally::default();
     t.steps.push((
         "setup (install what is missing; the parts below overlap)".to_string(),
-        setup_started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64(),
         true,
     ));
     for (name, secs) in &tools.timings {

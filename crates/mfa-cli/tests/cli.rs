@@ -235,6 +235,8 @@ fn app_password_new_then_verify_with_the_credential_line() {
             creds,
             "--user",
             "alice",
+            "--scope",
+            "smtp",
             "--password",
             &typed,
         ],
@@ -244,6 +246,24 @@ fn app_password_new_then_verify_with_the_credential_line() {
         ok2.status.success(),
         "spaces and capitals are ignored: {}",
         stderr(&ok2)
+    );
+    // A scoped password does not pass a check that names no scope.
+    let unscoped = mfa(
+        &[
+            "app-password",
+            "verify",
+            "--credentials",
+            creds,
+            "--user",
+            "alice",
+        ],
+        Some(&password),
+    );
+    assert_eq!(unscoped.status.code(), Some(1));
+    assert!(
+        stderr(&unscoped).contains("limited to its scopes"),
+        "{}",
+        stderr(&unscoped)
     );
     let scope = mfa(
         &[

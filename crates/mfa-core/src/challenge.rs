@@ -1,13 +1,12 @@
 //! Codes sent by text message, voice call and e-mail.
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::encoding::serde_b64;
 use crate::policy::MethodType;
 use crate::record::MethodId;
 use crate::secret::SecretString;
-use crate::{RandomSource, UnixTime};
+use crate::{Keys, RandomSource, UnixTime};
 
 /// What a sent code proves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,11 +18,16 @@ pub(crate) enum Target {
     SignIn(MethodId),
 }
 
-/// A sent code, stored only as a salted digest.
+/// A sent code, stored only as a keyed digest (HMAC under a key derived from
+/// the sealing key `kid`, over a random salt, the user id and the code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Challenge {
     pub(crate) target: Target,
     pub(crate) channel: MethodType,
+    /// The sealing key the digest was made under; absent in challenges stored
+    /// before digests were keyed, which are treated as expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
     #[serde(with = "serde_b64")]
     salt: Vec<u8>,
     #[serde(with = "serde_b64")]
@@ -53,14 +57,6 @@ pub struct Delivery {
     pub expires_at: UnixTime,
 }
 
-fn digest(salt: &[u8], code: &str) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(b"mfa-wasm code v1\0");
-    h.update(salt);
-    h.update(code.as_bytes());
-    h.finalize().to_vec()
-}
-
 /// A uniformly random code of `digits` digits.
 pub(crate) fn random_code(rng: &mut dyn RandomSource, digits: u8) -> String {
     let modulus = 10u32.pow(u32::from(digits));
@@ -69,10 +65,16 @@ pub(crate) fn random_code(rng: &mut dyn RandomSource, digits: u8) -> String {
 }
 
 impl Challenge {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "what a sent code is bound to: its target, channel, user and key, its lifetime and attempts, and the salt's source"
+    )]
     pub(crate) fn new(
         target: Target,
         channel: MethodType,
         code: &str,
+        user_id: &str,
+        keys: &Keys,
         now: UnixTime,
         lifetime: u32,
         attempts: u8,
@@ -80,10 +82,11 @@ impl Challenge {
     ) -> Self {
         let mut salt = vec![0u8; 16];
         rng.fill(&mut salt);
-        let digest = digest(&salt, code);
+        let (kid, digest) = keys.active_code_digest(&[&salt, user_id.as_bytes(), code.as_bytes()]);
         Self {
             target,
             channel,
+            kid: Some(kid),
             salt,
             digest,
             issued_at: now,
@@ -92,9 +95,22 @@ impl Challenge {
         }
     }
 
-    /// Whether `code` (already normalised) is this challenge's code.
-    pub(crate) fn matches(&self, code: &str) -> bool {
-        digest(&self.salt, code).ct_eq(&self.digest).into()
+    /// Whether the digest can be checked with the configured keys (`false`
+    /// for a challenge stored before digests were keyed, or under a sealing
+    /// key that was removed).
+    pub(crate) fn checkable(&self, keys: &Keys) -> bool {
+        self.kid
+            .as_deref()
+            .is_some_and(|kid| keys.code_digest(kid, &[]).is_some())
+    }
+
+    /// Whether `code` (already normalised) is this challenge's code for `user_id`.
+    pub(crate) fn matches(&self, keys: &Keys, user_id: &str, code: &str) -> bool {
+        let Some(kid) = self.kid.as_deref() else {
+            return false;
+        };
+        keys.code_digest(kid, &[&self.salt, user_id.as_bytes(), code.as_bytes()])
+            .is_some_and(|d| bool::from(d.ct_eq(&self.digest)))
     }
 }
 

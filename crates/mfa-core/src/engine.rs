@@ -26,6 +26,12 @@ use crate::{Error, RandomSource, UnixTime};
 const NEW_SECRET_BYTES: usize = 20;
 /// Imported secrets shorter than this need `allow_short_secrets`.
 const MIN_SECRET_BYTES: usize = 16;
+/// Most sign-in methods one user may register: a record with every method
+/// stays far below the size hosts read, so it can never lock its user out.
+pub const MAX_METHODS: usize = 16;
+/// Highest HOTP counter an imported token may start at (2^53 − 1: exact in
+/// JavaScript, and far from the end of the counter's range).
+pub const MAX_HOTP_COUNTER: u64 = (1 << 53) - 1;
 
 /// What the sign-in must do next, from [`Engine::enrollment_check`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,6 +279,29 @@ impl Engine {
         }
     }
 
+    /// Refuse a new method when the user already has [`MAX_METHODS`] (those a
+    /// re-registration will replace do not count).
+    fn check_room(&self, ctx: &Ctx<'_>) -> Result<(), Error> {
+        let kept = match ctx.rec.reregister_since {
+            Some(since) => ctx
+                .rec
+                .methods
+                .iter()
+                .filter(|m| m.added_at > since)
+                .count(),
+            None => ctx.rec.methods.len(),
+        };
+        if kept >= MAX_METHODS {
+            return Err(Error::input(
+                "method",
+                format!(
+                    "at most {MAX_METHODS} sign-in methods can be registered; remove one first"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn start_pending(&self, ctx: &mut Ctx<'_>, kind: StoredKind) {
         ctx.rec.pending = Some(Pending {
             kind,
@@ -304,6 +333,7 @@ impl Engine {
     ) -> Result<Registration, Error> {
         self.with(rec, now, audit, |e, ctx| {
             e.check_allowed(MethodType::AuthenticatorApp)?;
+            e.check_room(ctx)?;
             let secret = SecretBytes::random(rng, NEW_SECRET_BYTES);
             let account = account
                 .map(str::trim)
@@ -352,7 +382,18 @@ impl Engine {
     ) -> Result<(), Error> {
         self.with(rec, now, audit, |e, ctx| {
             e.check_allowed(MethodType::AuthenticatorApp)?;
+            e.check_room(ctx)?;
             let (parsed, _warnings) = OtpAuthUri::parse(uri)?;
+            if let OtpKind::Hotp { counter } = parsed.kind
+                && counter > MAX_HOTP_COUNTER
+            {
+                return Err(Error::input(
+                    "counter",
+                    format!(
+                        "a HOTP counter must be at most {MAX_HOTP_COUNTER}; this token's counter is too close to the end of its range"
+                    ),
+                ));
+            }
             if parsed.secret().len() < MIN_SECRET_BYTES && !e.policy.allow_short_secrets {
                 return Err(Error::InvalidSecret {
                     reason: format!(
@@ -396,6 +437,7 @@ impl Engine {
                 MethodType::Call
             };
             e.check_allowed(t)?;
+            e.check_room(ctx)?;
             e.start_pending(ctx, StoredKind::Phone { number, channel });
             let delivery = e.send(ctx, Target::Registration, rng)?;
             Ok(Registration::CodeSent { delivery })
@@ -413,6 +455,7 @@ impl Engine {
     ) -> Result<Registration, Error> {
         self.with(rec, now, audit, |e, ctx| {
             e.check_allowed(MethodType::Email)?;
+            e.check_room(ctx)?;
             let address = EmailAddress::parse(address, &e.policy.organisation_domains)?;
             e.start_pending(ctx, StoredKind::Email { address });
             let delivery = e.send(ctx, Target::Registration, rng)?;
@@ -481,6 +524,8 @@ impl Engine {
             target,
             channel,
             &code,
+            &ctx.rec.user_id,
+            &self.keys,
             ctx.now,
             self.policy.code_lifetime_secs,
             self.policy.code_attempts,
@@ -510,7 +555,7 @@ impl Engine {
             Some(c) if c.target == target => c,
             _ => return Err(Error::NoActiveCode),
         };
-        if now >= ch.expires_at {
+        if now >= ch.expires_at || !ch.checkable(&self.keys) {
             ctx.rec.challenge = None;
             ctx.touch();
             return Err(Error::CodeExpired);
@@ -518,7 +563,7 @@ impl Engine {
         if ch.attempts_left == 0 {
             return Err(Error::AttemptsExhausted);
         }
-        if ch.matches(&normalized) {
+        if ch.matches(&self.keys, &ctx.rec.user_id, &normalized) {
             ctx.rec.challenge = None;
             ctx.touch();
             Ok(())
@@ -581,7 +626,7 @@ impl Engine {
                     let g = Generator::new(secret.expose(), params.algorithm, params.digits);
                     otp::verify_hotp(&g, params, code, *counter, e.policy.hotp_look_ahead).map(
                         |m| {
-                            *counter = m.counter + 1;
+                            *counter = m.counter.saturating_add(1);
                             Some(m)
                         },
                     )
@@ -821,7 +866,9 @@ impl Engine {
                         (StoredKind::Totp { last_step, .. }, Some(mm)) => {
                             *last_step = Some(mm.counter)
                         }
-                        (StoredKind::Hotp { counter, .. }, Some(mm)) => *counter = mm.counter + 1,
+                        (StoredKind::Hotp { counter, .. }, Some(mm)) => {
+                            *counter = mm.counter.saturating_add(1)
+                        }
                         _ => {}
                     }
                     m.last_used_at = Some(now);
@@ -952,7 +999,7 @@ impl Engine {
             ) {
                 Ok(m) => {
                     if let StoredKind::Hotp { counter, .. } = &mut ctx.rec.method_mut(id)?.kind {
-                        *counter = m.counter + 1;
+                        *counter = m.counter.saturating_add(1);
                     }
                     ctx.rec.throttle.succeed(Factor::Authenticator);
                     ctx.touch();

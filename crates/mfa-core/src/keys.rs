@@ -228,6 +228,35 @@ impl Keys {
             .map(|(id, k)| (id.as_str(), k.verifying_key()))
     }
 
+    /// The active sealing key's id and a keyed digest of a sent code
+    /// under it (see [`Self::code_digest`]).
+    pub(crate) fn active_code_digest(&self, parts: &[&[u8]]) -> (String, Vec<u8>) {
+        let id = self.file.active_sealing.clone();
+        let mac = self
+            .code_digest(&id, parts)
+            .expect("active sealing key is present (checked on load)");
+        (id, mac)
+    }
+
+    /// HMAC-SHA256 over `parts` (each length-prefixed) under a key derived
+    /// from the sealing key `kid` for this one purpose: a database reader
+    /// without the key file cannot test the million candidates of a sent code.
+    /// `None` when `kid` is not configured.
+    pub(crate) fn code_digest(&self, kid: &str, parts: &[&[u8]]) -> Option<Vec<u8>> {
+        use hmac::{KeyInit, Mac};
+        type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+        let entry = self.file.sealing.iter().find(|k| k.id == kid)?;
+        let mut derive = HmacSha256::new_from_slice(&entry.key).ok()?;
+        derive.update(b"mfa-wasm sent-code digest key v2");
+        let subkey = derive.finalize().into_bytes();
+        let mut mac = HmacSha256::new_from_slice(&subkey).ok()?;
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        Some(mac.finalize().into_bytes().to_vec())
+    }
+
     fn aad(user_id: &str) -> Vec<u8> {
         let mut aad = Vec::with_capacity(SEAL_CONTEXT.len() + user_id.len());
         aad.extend_from_slice(SEAL_CONTEXT);

@@ -54,7 +54,9 @@ pub use app_password::{
 pub use audit::{AuditEvent, AuditKind, FailureReason};
 pub use challenge::Delivery;
 pub use contact::{EmailAddress, PhoneNumber};
-pub use engine::{Confirmed, Engine, NextStep, Registration, Verified};
+pub use engine::{
+    Confirmed, Engine, MAX_HOTP_COUNTER, MAX_METHODS, NextStep, Registration, Verified,
+};
 pub use error::Error;
 pub use hash::{
     Argon2Params, PasswordHashCheck, argon2id_for_benchmarks, portable_argon2id_for_benchmarks,

@@ -81,6 +81,10 @@ pub struct Route {
     pub mode: Mode,
     /// The scope an app password must allow here (`imap`, `route:/api`); none: only app passwords without scopes.
     pub scope: Option<String>,
+    /// Remove every credential the gateway knows (the Basic header, the
+    /// session cookie and header) before the request goes upstream, whichever
+    /// one decided; unset: the configuration's `strip_credentials`.
+    pub strip_credentials: Option<bool>,
 }
 
 impl Route {
@@ -234,8 +238,10 @@ pub struct Config {
     pub session: Option<Session>,
     /// Failure throttling.
     pub throttle: Throttle,
-    /// Remove the credential (Basic header, session cookie or header) before the
-    /// request goes upstream. Default `true`.
+    /// Remove every credential (Basic header, session cookie and header)
+    /// before the request goes upstream, also those that did not decide (a
+    /// Basic header beside a winning session, anything sent to a public
+    /// route). Default `true`; a route may say otherwise.
     pub strip_credentials: bool,
     /// Realm in `WWW-Authenticate`. Default `mfa`.
     pub realm: String,
@@ -273,6 +279,8 @@ struct RawRoute {
     mode: Mode,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    strip_credentials: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -549,6 +557,7 @@ fn check_route(
         path_prefix,
         mode: r.mode,
         scope: r.scope,
+        strip_credentials: r.strip_credentials,
     })
 }
 

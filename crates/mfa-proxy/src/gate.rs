@@ -312,23 +312,24 @@ impl Gate {
                 Denial::NoRoute,
             );
         };
+        let strip = self.credential_strip(req, route);
         match route.mode {
-            Mode::Public => self.allow(metrics, None, Vec::new()),
+            Mode::Public => self.allow(metrics, None, strip),
             Mode::Session => match self.session(req, now) {
-                Ok((identity, strip)) => self.allow(metrics, Some(identity), strip),
+                Ok(identity) => self.allow(metrics, Some(identity), strip),
                 Err((denial, message)) => {
                     self.session_denied(req, &path, denial, &message, false, metrics)
                 }
             },
-            Mode::AppPassword => self.app_password(req, route, now, store, metrics),
+            Mode::AppPassword => self.app_password(req, route, strip, now, store, metrics),
             Mode::Either => match self.session(req, now) {
-                Ok((identity, strip)) => self.allow(metrics, Some(identity), strip),
+                Ok(identity) => self.allow(metrics, Some(identity), strip),
                 Err((denial, message)) => {
                     let has_basic = req
                         .header("authorization")
                         .is_some_and(|a| http::basic(&a).is_some());
                     if has_basic {
-                        self.app_password(req, route, now, store, metrics)
+                        self.app_password(req, route, strip, now, store, metrics)
                     } else {
                         self.session_denied(req, &path, denial, &message, true, metrics)
                     }
@@ -482,34 +483,55 @@ impl Gate {
 
     // ----- sessions -------------------------------------------------------
 
-    fn session(
-        &self,
-        req: &dyn Facts,
-        now: u64,
-    ) -> Result<(Identity, Vec<HeaderEdit>), (Denial, String)> {
+    fn session(&self, req: &dyn Facts, now: u64) -> Result<Identity, (Denial, String)> {
         let Some(cfg) = &self.config.session else {
             return Err((Denial::SessionMissing, "no session is accepted here".into()));
         };
-        let (token, strip) = self
+        let token = self
             .session_token(cfg, req)
             .ok_or_else(|| (Denial::SessionMissing, "sign in with MFA first".to_string()))?;
         let user = self.verify_session(cfg, &token, now)?;
-        let strip = if self.config.strip_credentials {
-            strip
-        } else {
-            Vec::new()
-        };
-        Ok((
-            Identity {
-                user,
-                method: "session",
-                app_password_id: None,
-            },
-            strip,
-        ))
+        Ok(Identity {
+            user,
+            method: "session",
+            app_password_id: None,
+        })
     }
 
-    fn session_token(&self, cfg: &Session, req: &dyn Facts) -> Option<(String, Vec<HeaderEdit>)> {
+    /// Removals of every credential this gateway reads, when the route (or
+    /// the configuration) strips them: the upstream gets the identity
+    /// headers, never a password or token, whichever one decided (security
+    /// review item 9: a Basic app password beside a winning session, or
+    /// anything sent to a public route, went upstream before).
+    fn credential_strip(&self, req: &dyn Facts, route: &Route) -> Vec<HeaderEdit> {
+        if !route
+            .strip_credentials
+            .unwrap_or(self.config.strip_credentials)
+        {
+            return Vec::new();
+        }
+        let mut edits = Vec::new();
+        if req.header("authorization").is_some() {
+            edits.push(("authorization".to_string(), None));
+        }
+        if let Some(cfg) = &self.config.session {
+            if let Some(h) = &cfg.header
+                && h != "authorization"
+                && req.header(h).is_some()
+            {
+                edits.push((h.clone(), None));
+            }
+            if let Some(name) = cfg.cookie.as_deref()
+                && let Some(header) = req.header("cookie")
+                && http::cookie(&header, name).is_some()
+            {
+                edits.push(("cookie".into(), http::cookie_without(&header, name)));
+            }
+        }
+        edits
+    }
+
+    fn session_token(&self, cfg: &Session, req: &dyn Facts) -> Option<String> {
         if let Some(h) = &cfg.header
             && let Some(value) = req.header(h)
         {
@@ -519,18 +541,14 @@ impl Gate {
                 Some(value.trim().to_string()).filter(|t| !t.is_empty())
             };
             if let Some(token) = token {
-                return Some((token, vec![(h.clone(), None)]));
+                return Some(token);
             }
         }
         let name = cfg.cookie.as_deref()?;
         let header = req.header("cookie")?;
-        let token = http::cookie(&header, name)
-            .filter(|t| !t.is_empty())?
-            .to_string();
-        Some((
-            token,
-            vec![("cookie".into(), http::cookie_without(&header, name))],
-        ))
+        http::cookie(&header, name)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
     }
 
     fn verify_session(
@@ -623,6 +641,7 @@ impl Gate {
         &self,
         req: &dyn Facts,
         route: &Route,
+        strip: Vec<HeaderEdit>,
         now: u64,
         store: &dyn SharedStore,
         metrics: &dyn Metrics,
@@ -635,11 +654,6 @@ impl Gate {
             );
         };
         let basic = req.header("authorization").and_then(|a| http::basic(&a));
-        let strip = if self.config.strip_credentials {
-            vec![("authorization".to_string(), None)]
-        } else {
-            Vec::new()
-        };
         let scope = route.scope.as_deref();
         // A well-formed credential that verified within the TTL is answered from
         // the cache first: a recently proven credential is not a guess, so it

@@ -367,6 +367,61 @@ fn right_app_password_sets_identity_and_is_cached() {
     );
 }
 
+/// Security review item 9: what did not decide is not forwarded either. A
+/// Basic app password beside a winning session, and every credential sent to
+/// a public route, are removed before the request goes upstream; a route can
+/// keep them when its upstream needs them.
+#[test]
+fn credentials_that_did_not_decide_are_stripped_too() {
+    let w = world();
+    let (store, m) = (Store::default(), Counts::default());
+    let valid = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let cookie = format!("a=1; mfa_session={valid}");
+    let auth = basic("bob@example.com", &w.bob_pw);
+    let both = [
+        ("cookie", cookie.as_str()),
+        ("authorization", auth.as_str()),
+    ];
+
+    let g = gate(&inline_config(&w));
+    // The session decides on an `either` route; bob's app password goes nowhere.
+    let d = g.decide(&req("GET", "/either/x", &both), NOW, &store, &m);
+    assert_eq!(edit(&d, "x-mfa-method"), Some(Some("session")));
+    assert_eq!(
+        edit(&d, "authorization"),
+        Some(None),
+        "the unused Basic header is removed"
+    );
+    assert_eq!(edit(&d, "cookie"), Some(Some("a=1")));
+    // A public route forwards no credential at all.
+    let d = g.decide(&req("GET", "/public/x", &both), NOW, &store, &m);
+    assert_eq!(edit(&d, "x-mfa-user"), Some(None));
+    assert_eq!(edit(&d, "authorization"), Some(None));
+    assert_eq!(edit(&d, "cookie"), Some(Some("a=1")));
+    // An app password decides: the session cookie does not go up either.
+    let mut r = req(
+        "GET",
+        "/",
+        &[
+            ("authorization", auth.as_str()),
+            ("cookie", cookie.as_str()),
+        ],
+    );
+    r.headers[2].1 = "mail.example.com".into();
+    let d = g.decide(&r, NOW, &store, &m);
+    assert_eq!(edit(&d, "x-mfa-method"), Some(Some("app_password")));
+    assert_eq!(edit(&d, "authorization"), Some(None));
+    assert_eq!(edit(&d, "cookie"), Some(Some("a=1")));
+
+    // A route may keep them for an upstream that needs them.
+    let mut c = inline_config(&w);
+    c["routes"][0]["strip_credentials"] = json!(false);
+    let g = gate(&c);
+    let d = g.decide(&req("GET", "/public/x", &both), NOW, &store, &m);
+    assert_eq!(edit(&d, "authorization"), None);
+    assert_eq!(edit(&d, "cookie"), None);
+}
+
 #[test]
 fn strip_credentials_can_be_turned_off() {
     let w = world();

@@ -207,12 +207,20 @@ impl Deliverer {
                 reason = "demo delivery prints to the console by design"
             )]
             {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |t| t.as_secs());
+                let left = d.expires_at.saturating_sub(now);
+                let clock = d.expires_at % 86_400;
                 println!(
-                    "[DEMO DELIVERY] {} to {}: code {} (expires at {})",
+                    "[DEMO DELIVERY] {} to {}: code {} (valid for {} min, until {:02}:{:02}:{:02} UTC)",
                     channel,
                     d.masked_destination,
                     d.code.expose(),
-                    d.expires_at
+                    left.div_ceil(60),
+                    clock / 3600,
+                    clock / 60 % 60,
+                    clock % 60
                 );
             }
             return Ok(());

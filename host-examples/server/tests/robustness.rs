@@ -365,7 +365,11 @@ async fn demo_mode_works_with_nothing_configured() {
     assert!(out.contains("admin token:"));
     // Key file created with mode 0600.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir.join("mfa-demo-keys.json"))
+    assert!(
+        out.contains("state:       mfa-demo/"),
+        "the banner names the state folder: {out}"
+    );
+    let mode = std::fs::metadata(dir.join("mfa-demo/keys.json"))
         .unwrap()
         .permissions()
         .mode();
