@@ -1,10 +1,11 @@
 // Shared by the browser tests: the real mfa-server (demo mode, a fresh SQLite
 // file, an ephemeral loopback port), headless Chromium through playwright-core,
 // TOTP codes computed here from the key shown on screen (node:crypto, not the
-// engine), delivered codes read from the server's [DEMO DELIVERY] lines,
+// engine, tests/support/totp.mjs), delivered codes read from the server's [DEMO DELIVERY] lines,
 // screenshots in target/browser-artifacts/ and axe-core checks.
 import { spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { totp } from '../support/totp.mjs';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -164,33 +165,7 @@ export async function enrolTotpByApi(server, { user, password }) {
 
 // ----- TOTP (RFC 6238), independent of the engine ---------------------------
 
-function base32(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of text.replace(/[\s=-]+/g, '').toUpperCase()) {
-    const v = alphabet.indexOf(ch);
-    if (v < 0) throw new Error(`not base32: ${ch}`);
-    value = (value << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-/** The TOTP code of `secret` (base32) at `unixSeconds` (SHA-1, 6 digits, 30 s). */
-export function totp(secret, unixSeconds = Date.now() / 1000, digits = 6, period = 30) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / period)));
-  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
-  const off = mac[mac.length - 1] & 0x0f;
-  const bin = (mac.readUInt32BE(off) & 0x7fffffff) % 10 ** digits;
-  return String(bin).padStart(digits, '0');
-}
+export { totp };
 
 /** Wait until the current 30 s step is new, so a code computed now was never used. */
 export async function nextStep(usedAt) {

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { copyWorkingTree, readmeCommand, root } from './support/repo.mjs';
 import { startCommand, portIsFree } from './support/process.mjs';
 import { Client } from './support/http.mjs';
-import { totpFromUri } from './support/totp.mjs';
+import { totpFromUri } from '../support/totp.mjs';
 
 // A cold first run compiles the server, the component and the widget.
 const FIRST_START_MS = 30 * 60 * 1000;

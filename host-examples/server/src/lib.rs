@@ -389,20 +389,14 @@ impl AppState {
             }
             (None, false) => None,
         };
-        let trusted = cfg
-            .auth
-            .trusted_addresses
-            .iter()
-            .map(|a| config::parse_cidr(a))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        let metrics_readers = cfg
-            .metrics
-            .allowed_addresses
-            .iter()
-            .map(|a| config::parse_cidr(a))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+        let cidrs = |list: &[String]| {
+            list.iter()
+                .map(|a| config::parse_cidr(a))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())
+        };
+        let trusted = cidrs(&cfg.auth.trusted_addresses)?;
+        let metrics_readers = cidrs(&cfg.metrics.allowed_addresses)?;
         let hashing = hash_pool::HashPool::new(match cfg.auth.max_concurrent_hashes {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
             n => n as usize,
