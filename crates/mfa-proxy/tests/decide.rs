@@ -168,6 +168,14 @@ fn inline_config(w: &World) -> serde_json::Value {
     })
 }
 
+/// `GET /` on `host` with Basic credentials.
+fn basic_on(user: &str, pw: &str, host: &str) -> Req {
+    let auth = basic(user, pw);
+    let mut r = req("GET", "/", &[("authorization", &auth)]);
+    r.headers[2].1 = host.to_string();
+    r
+}
+
 fn gate(config: &serde_json::Value) -> Gate {
     let config = Config::parse(config.to_string().as_bytes()).unwrap();
     Gate::new(config, CacheKey::from_bytes(&[9; 32]).unwrap())
@@ -444,12 +452,8 @@ fn refusals_of_app_passwords() {
     let w = world();
     let g = gate(&inline_config(&w));
     let (store, m) = (Store::default(), Counts::default());
-    let run = |user: &str, pw: &str, host: &'static str| {
-        let auth = basic(user, pw);
-        let mut r = req("GET", "/", &[("authorization", &auth)]);
-        r.headers[2].1 = host.to_string();
-        g.decide(&r, NOW, &store, &m)
-    };
+    let run =
+        |user: &str, pw: &str, host: &str| g.decide(&basic_on(user, pw, host), NOW, &store, &m);
     // Malformed: no hash.
     let d = run("alice@example.com", "hunter2", "mail.example.com");
     assert_eq!(
@@ -526,12 +530,8 @@ fn scoped_app_password_is_refused_where_no_scope_is_named() {
     let w = world();
     let g = gate(&inline_config(&w));
     let (store, m) = (Store::default(), Counts::default());
-    let run = |user: &str, pw: &str, host: &'static str| {
-        let auth = basic(user, pw);
-        let mut r = req("GET", "/", &[("authorization", &auth)]);
-        r.headers[2].1 = host.to_string();
-        g.decide(&r, NOW, &store, &m)
-    };
+    let run =
+        |user: &str, pw: &str, host: &str| g.decide(&basic_on(user, pw, host), NOW, &store, &m);
     // First use, on the route without a scope: refused after the hash.
     let d = run("bob@example.com", &w.bob_pw, "open.example.com");
     assert_eq!((status(&d), code(&d)), (403, "out_of_scope".into()));
