@@ -1,0 +1,162 @@
+//! Admin operations on one user's record.
+
+use crate::audit::{AuditEvent, AuditKind};
+use crate::record::{MfaState, StoredKind, UserRecord};
+use crate::{Error, RandomSource, UnixTime};
+
+use super::Engine;
+
+impl Engine {
+    /// Set the user's MFA state (disabled, enabled, enforced).
+    pub fn set_mfa_state(
+        &self,
+        rec: &mut UserRecord,
+        state: MfaState,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
+        let _ = self.with(rec, now, audit, |_, ctx| {
+            if ctx.rec.state != state {
+                let from = ctx.rec.state;
+                ctx.rec.state = state;
+                ctx.touch();
+                ctx.admin_event(actor, AuditKind::MfaStateChanged { from, to: state });
+            }
+            Ok(())
+        });
+    }
+
+    /// Require the user to provide contact methods again at the next sign-in.
+    pub fn require_reregistration(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
+        let _ = self.with(rec, now, audit, |_, ctx| {
+            ctx.rec.reregister_since = Some(now);
+            ctx.rec.pending = None;
+            ctx.touch();
+            ctx.admin_event(actor, AuditKind::ReregistrationRequired);
+            Ok(())
+        });
+    }
+
+    /// Delete every app password of the user.
+    pub fn delete_all_app_passwords(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) -> u32 {
+        let mut count = 0;
+        let _ = self.with(rec, now, audit, |_, ctx| {
+            for a in ctx
+                .rec
+                .app_passwords
+                .iter_mut()
+                .filter(|a| a.revoked_at.is_none())
+            {
+                a.revoked_at = Some(now);
+                a.hash.clear();
+                count += 1;
+            }
+            ctx.touch();
+            ctx.admin_event(actor, AuditKind::AllAppPasswordsDeleted { count });
+            Ok(())
+        });
+        count
+    }
+
+    /// Restore MFA on all remembered devices: every device token of the user stops working.
+    pub fn restore_remembered_devices(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
+        let _ = self.with(rec, now, audit, |_, ctx| {
+            ctx.rec.device_epoch = ctx.rec.device_epoch.wrapping_add(1);
+            ctx.touch();
+            ctx.admin_event(actor, AuditKind::RememberedDevicesRestored);
+            Ok(())
+        });
+    }
+
+    /// Lift every lock and back-off of the user.
+    pub fn unlock(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
+        let _ = self.with(rec, now, audit, |_, ctx| {
+            ctx.rec.throttle.clear();
+            ctx.touch();
+            ctx.admin_event(actor, AuditKind::Unlocked);
+            Ok(())
+        });
+    }
+
+    /// Remove every method, recovery code and remembered device: the user registers again.
+    pub fn reset_methods(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) {
+        let _ = self.with(rec, now, audit, |_, ctx| {
+            ctx.rec.methods.clear();
+            ctx.rec.default_method = None;
+            ctx.rec.pending = None;
+            ctx.rec.challenge = None;
+            ctx.rec.recovery = None;
+            ctx.rec.reregister_since = None;
+            ctx.rec.throttle.clear();
+            ctx.rec.device_epoch = ctx.rec.device_epoch.wrapping_add(1);
+            ctx.touch();
+            ctx.admin_event(actor, AuditKind::MethodsReset);
+            Ok(())
+        });
+    }
+
+    /// Seal every stored seed again under the active sealing key (after rotation).
+    pub fn reseal(
+        &self,
+        rec: &mut UserRecord,
+        now: UnixTime,
+        rng: &mut dyn RandomSource,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<u32, Error> {
+        self.with(rec, now, audit, |e, ctx| {
+            let user = ctx.rec.user_id.clone();
+            let active = e.keys.active_sealing_id().to_string();
+            let mut n = 0;
+            let mut kinds: Vec<&mut StoredKind> =
+                ctx.rec.methods.iter_mut().map(|m| &mut m.kind).collect();
+            if let Some(p) = ctx.rec.pending.as_mut() {
+                kinds.push(&mut p.kind);
+            }
+            for kind in kinds {
+                if let StoredKind::Totp { seed, .. } | StoredKind::Hotp { seed, .. } = kind
+                    && seed.kid != active
+                {
+                    let secret = e.keys.unseal(&user, seed)?;
+                    *seed = e.keys.seal(&user, secret.expose(), rng);
+                    n += 1;
+                }
+            }
+            if n > 0 {
+                ctx.touch();
+                ctx.event(AuditKind::SecretsResealed, None);
+            }
+            Ok(n)
+        })
+    }
+}
