@@ -11,7 +11,8 @@ use data_encoding::BASE64URL_NOPAD;
 use ed25519_dalek::{Signer, SigningKey};
 use libfuzzer_sys::fuzz_target;
 use mfa_core::{
-    Engine, Jwks, Keys, MethodType, Policy, SeededRandom, TokenKind, UserRecord, Verified,
+    Engine, Jwks, Keys, MfaState, OtpAuthUri, Policy, Registration, SeededRandom, Standing,
+    TokenKind, UserRecord, totp_code,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -35,15 +36,25 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
         .expect("key is base64");
     let key = SigningKey::from_bytes(&seed.try_into().expect("32-byte key"));
     let engine = Engine::new(Policy::default(), keys).expect("default policy is valid");
-    let verified = Verified {
-        method_id: Some(1),
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
+    // A real session: "Set it up now" with an authenticator app.
+    let mut rec = UserRecord::new("alice@contoso.com", NOW);
+    let mut audit = Vec::new();
+    engine.set_mfa_state(&mut rec, MfaState::Enabled, "admin", NOW, &mut audit);
+    let Ok(Registration::Authenticator { uri, .. }) =
+        engine.begin_authenticator(&mut rec, None, NOW, &mut rng, &mut audit)
+    else {
+        panic!("authenticator registration starts")
     };
-    let rec = UserRecord::new("alice@contoso.com", NOW);
-    let valid = engine.issue_session(&rec, &verified, &["pwd"], NOW, &mut rng, &mut Vec::new());
+    let secret = OtpAuthUri::parse(uri.expose()).expect("uri").0.secret().to_vec();
+    let code = totp_code(&secret, &engine.policy().totp, NOW).expect("code");
+    let valid = engine
+        .finish_registration(&mut rec, Standing::External, &code, false, NOW, &mut rng, &mut audit)
+        .expect("set-up")
+        .signed_in
+        .expect("signed in")
+        .session
+        .expose()
+        .to_string();
     let jwks = Jwks::parse(&engine.jwks().to_json()).expect("own JWKS parses");
     Fixture {
         engine,
@@ -141,11 +152,17 @@ fuzz_target!(|input: (u64, bool, Input<'_>)| {
     let by_jwks = f.jwks.verify(&token, "mfa-wasm", "mfa-wasm", kind, now);
     let by_engine = match kind {
         TokenKind::Session => f.engine.verify_session(&token, now),
-        TokenKind::Device => {
+        TokenKind::Device | TokenKind::Login => {
             f.engine
                 .verify_device_token(&UserRecord::new("alice@contoso.com", NOW), &token, now)
         }
     };
+    // The sign-in step's reading of the same token: only login and session
+    // tokens name a caller, and a session only when it verifies as one.
+    if let Ok(caller) = f.engine.sign_in_caller(&token, now) {
+        assert!(now < caller.expires_at);
+        assert_eq!(caller.mfa, f.engine.verify_session(&token, now).is_ok());
+    }
     // The gateway (JWKS) and the engine agree, except that the engine also
     // checks the device epoch against the user's record.
     match (&by_jwks, &by_engine) {

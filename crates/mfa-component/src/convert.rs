@@ -51,6 +51,7 @@ pub(crate) fn into_error(e: core::Error) -> w::Error {
         E::TokenExpired => w::Error::TokenExpired,
         E::WrongTokenKind => w::Error::WrongTokenKind,
         E::TokenRevoked => w::Error::TokenRevoked,
+        E::MfaRequired => w::Error::MfaRequired,
         E::InvalidUri { reason } => w::Error::InvalidUri(reason),
         E::InvalidSecret { reason } => w::Error::InvalidSecret(reason),
         E::CorruptRecord { reason } => w::Error::CorruptRecord(reason),
@@ -142,13 +143,6 @@ pub(crate) fn otp_match_out(m: core::OtpMatch) -> w::OtpMatch {
     }
 }
 
-fn otp_match_in(m: w::OtpMatch) -> core::OtpMatch {
-    core::OtpMatch {
-        counter: m.counter,
-        offset: m.offset,
-    }
-}
-
 pub(crate) fn argon2_out(a: core::Argon2Params) -> w::Argon2Params {
     w::Argon2Params {
         m_kib: a.m_kib,
@@ -217,6 +211,7 @@ pub(crate) fn token_kind_out(k: core::TokenKind) -> w::TokenKind {
     match k {
         core::TokenKind::Session => w::TokenKind::Session,
         core::TokenKind::Device => w::TokenKind::Device,
+        core::TokenKind::Login => w::TokenKind::Login,
     }
 }
 
@@ -224,6 +219,7 @@ pub(crate) fn token_kind_in(k: w::TokenKind) -> core::TokenKind {
     match k {
         w::TokenKind::Session => core::TokenKind::Session,
         w::TokenKind::Device => core::TokenKind::Device,
+        w::TokenKind::Login => core::TokenKind::Login,
     }
 }
 
@@ -388,21 +384,11 @@ pub(crate) fn recovery_out(r: core::RecoveryCodes) -> w::RecoveryCodes {
 
 pub(crate) fn verified_out(v: core::Verified) -> w::Verified {
     w::Verified {
-        method_id: v.method_id,
-        method_type: v.method_type.map(method_type_out),
-        matched: v.matched.map(otp_match_out),
-        amr: v.amr,
-        recovery_codes_left: v.recovery_codes_left,
-    }
-}
-
-pub(crate) fn verified_in(v: w::Verified) -> core::Verified {
-    core::Verified {
-        method_id: v.method_id,
-        method_type: v.method_type.map(method_type_in),
-        matched: v.matched.map(otp_match_in),
-        amr: v.amr,
-        recovery_codes_left: v.recovery_codes_left,
+        method_id: v.method_id(),
+        method_type: v.method_type().map(method_type_out),
+        matched: v.matched().map(otp_match_out),
+        amr: v.amr().to_vec(),
+        recovery_codes_left: v.recovery_codes_left(),
     }
 }
 

@@ -17,7 +17,7 @@ use crate::bindings::exports::mfa::engine::verification as wverify;
 use crate::convert::*;
 
 /// Randomness from the host through WASI `random_get`.
-struct WasiRandom;
+pub(crate) struct WasiRandom;
 
 impl core::RandomSource for WasiRandom {
     fn fill(&mut self, dest: &mut [u8]) {
@@ -31,7 +31,7 @@ impl core::RandomSource for WasiRandom {
 
 /// The `engine` resource: a validated engine.
 pub(crate) struct EngineRes {
-    engine: core::Engine,
+    pub(crate) engine: core::Engine,
 }
 
 /// The `user-record` resource: a record being worked on, with the audit events
@@ -60,7 +60,7 @@ impl RecordRes {
 }
 
 /// Run an engine operation on a borrowed engine and record.
-fn with<T>(
+pub(crate) fn with<T>(
     engine: wengine::EngineBorrow<'_>,
     user: wengine::UserRecordBorrow<'_>,
     f: impl FnOnce(&core::Engine, &mut core::UserRecord, &mut Vec<core::AuditEvent>) -> T,
@@ -507,31 +507,6 @@ impl wapp::Guest for Component {
 }
 
 impl wtokens::Guest for Component {
-    fn issue_session(
-        engine: wengine::EngineBorrow<'_>,
-        user: wengine::UserRecordBorrow<'_>,
-        verified: w::Verified,
-        primary_amr: Vec<String>,
-        now: u64,
-    ) -> String {
-        let verified = verified_in(verified);
-        let amr: Vec<&str> = primary_amr.iter().map(String::as_str).collect();
-        with(engine, user, |e, rec, audit| {
-            e.issue_session(rec, &verified, &amr, now, &mut WasiRandom, audit)
-        })
-    }
-
-    fn issue_device_token(
-        engine: wengine::EngineBorrow<'_>,
-        user: wengine::UserRecordBorrow<'_>,
-        now: u64,
-    ) -> wtokens::DeviceToken {
-        with(engine, user, |e, rec, audit| {
-            let (token, expires_at) = e.issue_device_token(rec, now, &mut WasiRandom, audit);
-            wtokens::DeviceToken { token, expires_at }
-        })
-    }
-
     fn verify_session(
         engine: wengine::EngineBorrow<'_>,
         token: String,

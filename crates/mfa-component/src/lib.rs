@@ -12,6 +12,7 @@
 
 mod convert;
 mod exports_impl;
+mod sign_in;
 
 /// Bindings generated from `wit/`; the only unsafe code of the crate is in
 /// what `wit_bindgen` generates for the canonical ABI.

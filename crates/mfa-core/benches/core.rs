@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion};
 use mfa_core::{
-    AppPasswordCredential, Argon2Params, Engine, Keys, MethodType, MfaState, OtpAuthUri,
-    ParsedAppPassword, Policy, Registration, SeededRandom, Totp, UserRecord, Verified,
-    check_totp_code, totp_code,
+    AppPasswordCredential, Argon2Params, Engine, Keys, MfaState, OtpAuthUri, ParsedAppPassword,
+    Policy, Registration, SeededRandom, Totp, UserRecord, check_totp_code, totp_code,
 };
 
 const NOW: u64 = 1_700_000_000;
@@ -144,14 +143,11 @@ fn app_password_verify(c: &mut Criterion) {
 fn token(c: &mut Criterion) {
     let mut rng = SeededRandom::new(b"bench token");
     let engine = Engine::new(Policy::default(), Keys::generate(&mut rng)).expect("valid engine");
-    let rec = UserRecord::new("alice@contoso.com", NOW);
-    let verified = Verified {
-        method_id: Some(1),
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
-    };
+    let (mut rec, secret) = enrolled(&engine, &mut rng);
+    let code = totp_code(&secret, &engine.policy().totp, NOW + 30).expect("valid parameters");
+    let verified = engine
+        .verify(&mut rec, None, &code, NOW + 30, &mut Vec::new())
+        .expect("the next step's code verifies");
     let token = engine.issue_session(&rec, &verified, &["pwd"], NOW, &mut rng, &mut Vec::new());
 
     let mut g = c.benchmark_group("token");

@@ -109,6 +109,9 @@ pub enum Error {
     WrongTokenKind,
     /// The token was revoked: an admin restored MFA on all remembered devices, or it belongs to another user.
     TokenRevoked,
+    /// This step needs a verified second factor (an MFA session), and the
+    /// caller has passed only the first one.
+    MfaRequired,
     /// The otpauth URI could not be read.
     InvalidUri {
         /// What is wrong.
@@ -168,6 +171,7 @@ impl Error {
             Self::TokenExpired => "token_expired",
             Self::WrongTokenKind => "wrong_token_kind",
             Self::TokenRevoked => "token_revoked",
+            Self::MfaRequired => "mfa_required",
             Self::InvalidUri { .. } => "invalid_uri",
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::CorruptRecord { .. } => "corrupt_record",
@@ -248,6 +252,9 @@ impl fmt::Display for Error {
             Self::TokenExpired => f.write_str("token has expired; sign in again"),
             Self::WrongTokenKind => f.write_str("token is of the wrong kind for this use"),
             Self::TokenRevoked => f.write_str("token was revoked; sign in again"),
+            Self::MfaRequired => f.write_str(
+                "verify your second factor first; adding methods needs a verified session",
+            ),
             Self::InvalidUri { reason } => write!(f, "invalid otpauth URI: {reason}"),
             Self::InvalidSecret { reason } => write!(f, "invalid secret: {reason}"),
             Self::CorruptRecord { reason } => write!(f, "stored user record is unreadable: {reason}"),

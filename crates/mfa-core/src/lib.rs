@@ -55,7 +55,9 @@ pub use audit::{AuditEvent, AuditKind, FailureReason};
 pub use challenge::Delivery;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use engine::{
-    Confirmed, Engine, MAX_HOTP_COUNTER, MAX_METHODS, NextStep, Registration, Verified,
+    Confirmed, DeviceToken, Engine, FirstFactor, LOGIN_LIFETIME_SECS, LoginStep, MAX_HOTP_COUNTER,
+    MAX_METHODS, NextStep, Proof, Registered, Registration, SignInCaller, SignInStep, SignedIn,
+    Standing, Verified,
 };
 pub use error::Error;
 pub use hash::{

@@ -21,6 +21,9 @@ pub enum TokenKind {
     /// "Don't ask again on this device": skips the second factor until it expires
     /// or an admin restores MFA on all remembered devices.
     Device,
+    /// The step between the first factor and the second: the user passed the
+    /// password (or the trusted proxy) and must still finish the sign-in.
+    Login,
 }
 
 /// The claims of a token.

@@ -254,9 +254,9 @@ fn set_it_up_now_with_an_authenticator_then_verify_and_remember_the_device() {
     let code = code_at(t3);
     secrets.code(&code);
     let verified = changes(&mut rec, |r| e.verify(r, None, &code, t3, &mut audit)).unwrap();
-    assert_eq!(verified.method_id, Some(id));
-    assert_eq!(verified.method_type, Some(MethodType::AuthenticatorApp));
-    assert_eq!(verified.amr, vec!["otp".to_string()]);
+    assert_eq!(verified.method_id(), Some(id));
+    assert_eq!(verified.method_type(), Some(MethodType::AuthenticatorApp));
+    assert_eq!(verified.amr(), vec!["otp".to_string()]);
     assert_eq!(rec.methods()[0].last_used_at, Some(t3));
     // The same code again is a replay: refused and audited, but not counted
     // towards the lock, so the record does not change.
@@ -287,7 +287,7 @@ fn set_it_up_now_with_an_authenticator_then_verify_and_remember_the_device() {
 
     // "Don't ask again on this device".
     let (device, device_exp) = unchanged(&mut rec, |r| {
-        e.issue_device_token(r, t3, &mut rng, &mut audit)
+        e.issue_device_token(r, &verified, t3, &mut rng, &mut audit)
     });
     secrets.long.push(device.clone());
     assert_eq!(device_exp, t3 + 90 * 86_400);
@@ -319,7 +319,7 @@ fn set_it_up_now_with_an_authenticator_then_verify_and_remember_the_device() {
         Err(Error::TokenRevoked)
     );
     // A device remembered after that works; the session token is not affected.
-    let (again, _) = e.issue_device_token(&rec, later + 2, &mut rng, &mut audit);
+    let (again, _) = e.issue_device_token(&rec, &verified, later + 2, &mut rng, &mut audit);
     assert!(e.verify_device_token(&rec, &again, later + 3).is_ok());
     assert!(e.verify_session(&session, t3 + 60).is_ok());
 
@@ -506,8 +506,8 @@ fn phone_by_text_and_call_and_a_personal_email_register_and_verify() {
             e.verify(r, Some(id), d.code.expose(), t + 30, &mut audit)
         })
         .unwrap();
-        assert_eq!(v.amr, [amr]);
-        assert_eq!(v.method_type, Some(channel));
+        assert_eq!(v.amr(), [amr]);
+        assert_eq!(v.method_type(), Some(channel));
         // A sent code works once.
         assert_eq!(
             unchanged(&mut rec, |r| e.verify(
@@ -991,9 +991,9 @@ fn each_recovery_code_works_once_and_a_new_set_replaces_the_old() {
         e.verify_recovery_code(r, &codes[0], t, &mut audit)
     })
     .unwrap();
-    assert_eq!(v.recovery_codes_left, Some(9));
-    assert_eq!(v.method_id, None);
-    assert_eq!(v.amr, ["otp"]);
+    assert_eq!(v.recovery_codes_left(), Some(9));
+    assert_eq!(v.method_id(), None);
+    assert_eq!(v.amr(), ["otp"]);
     assert_eq!(rec.recovery_codes_left(), 9);
     // Used once: refused after, and the refusal is counted.
     assert_eq!(
@@ -1017,7 +1017,7 @@ fn each_recovery_code_works_once_and_a_new_set_replaces_the_old() {
             &mut audit
         ))
         .unwrap()
-        .recovery_codes_left,
+        .recovery_codes_left(),
         Some(8)
     );
     assert_eq!(rec.consecutive_failures(Factor::Recovery), 0);

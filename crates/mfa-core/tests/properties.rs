@@ -145,7 +145,7 @@ proptest! {
             let result = e.verify(&mut rec, Some(id), &code, now, &mut audit);
             match matching.iter().copied().filter(|s| *s > last).max() {
                 Some(fresh) => {
-                    let m = result.unwrap().matched.unwrap();
+                    let m = result.unwrap().matched().unwrap();
                     prop_assert_eq!(m.counter, fresh);
                     prop_assert!(!accepted.contains(&m.counter));
                     accepted.push(m.counter);
@@ -215,7 +215,7 @@ proptest! {
         prop_assume!(code(n + 1) != code(n + 2));
         let result = e.verify(&mut rec, Some(id), &code(n), T0, &mut audit);
         if skip <= look_ahead {
-            prop_assert_eq!(result.unwrap().matched, Some(OtpMatch { counter: n, offset: skip as i64 }));
+            prop_assert_eq!(result.unwrap().matched(), Some(OtpMatch { counter: n, offset: skip as i64 }));
             // The counter moved past n: the same code is refused.
             prop_assert_eq!(e.verify(&mut rec, Some(id), &code(n), T0, &mut audit), Err(Error::WrongCode));
         } else {
@@ -230,7 +230,7 @@ proptest! {
             prop_assert_eq!(rec.consecutive_failures(Factor::Authenticator), 0);
             // After the resync the token's next code works, and the resync codes do not.
             prop_assert_eq!(
-                e.verify(&mut rec, Some(id), &code(n + 2), T0, &mut audit).unwrap().matched,
+                e.verify(&mut rec, Some(id), &code(n + 2), T0, &mut audit).unwrap().matched(),
                 Some(OtpMatch { counter: n + 2, offset: 0 })
             );
             prop_assert_eq!(e.verify(&mut rec, Some(id), &code(n + 1), T0, &mut audit), Err(Error::WrongCode));

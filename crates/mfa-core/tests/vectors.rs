@@ -13,9 +13,9 @@ use std::path::PathBuf;
 use common::{T0, well_formed_app_password};
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use mfa_core::{
-    Algorithm, AppPasswordCredential, Argon2Params, Engine, Error, Jwks, Keys, MethodType,
-    OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, Policy, RandomSource, SeededRandom,
-    TokenKind, Totp, UserRecord, Verified, check_totp_code, hotp_code, totp_code,
+    Algorithm, AppPasswordCredential, Argon2Params, Engine, Error, Jwks, Keys, OtpAuthUri, OtpKind,
+    ParsedAppPassword, PhoneNumber, Policy, RandomSource, SeededRandom, TokenKind, Totp,
+    UserRecord, check_totp_code, hotp_code, totp_code,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -990,17 +990,12 @@ fn token_cases() -> Vec<TokenCase> {
     let mut keys = Keys::generate(&mut rng);
     let other_keys = Keys::generate(&mut rng);
     let e = Engine::new(Policy::default(), keys.clone()).unwrap();
-    let rec = UserRecord::new("alice@contoso.com", T0);
-    let verified = Verified {
-        method_id: Some(1),
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
-    };
+    let (rec, signed) = common::signed_in(&e, "alice@contoso.com", T0, &mut rng);
     let mut audit = Vec::new();
-    let session = e.issue_session(&rec, &verified, &["pwd"], T0, &mut rng, &mut audit);
-    let (device, device_exp) = e.issue_device_token(&rec, T0, &mut rng, &mut audit);
+    let session = signed.session.expose().to_string();
+    let device = signed.device.as_ref().unwrap().token.expose().to_string();
+    let device_exp = signed.device.as_ref().unwrap().expires_at;
+    let verified = signed.verified.clone();
     let session_exp = T0 + u64::from(Policy::default().session_lifetime_secs);
     let jwks = serde_json::to_value(e.jwks()).unwrap();
     let other_jwks = serde_json::to_value(

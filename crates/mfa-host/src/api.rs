@@ -9,7 +9,6 @@ use wasmtime::component::ResourceAny;
 use crate::bindings::Component as Bindings;
 use crate::bindings::exports::mfa::engine::types as w;
 use crate::runtime::{Runtime, Settings, Slot, StoreState};
-use crate::types::secret;
 use crate::*;
 
 /// Largest stored record accepted (the engine's own limit).
@@ -156,7 +155,7 @@ impl MfaHostBuilder {
 /// the same instances.
 #[derive(Clone)]
 pub struct MfaHost {
-    rt: Arc<Runtime>,
+    pub(crate) rt: Arc<Runtime>,
 }
 
 impl std::fmt::Debug for MfaHost {
@@ -170,7 +169,7 @@ impl std::fmt::Debug for MfaHost {
     }
 }
 
-fn text(what: &'static str, s: &str) -> Result<(), Error> {
+pub(crate) fn text(what: &'static str, s: &str) -> Result<(), Error> {
     if s.len() > MAX_TEXT_BYTES {
         return Err(Error::InputTooLarge {
             what,
@@ -195,7 +194,7 @@ fn texts(what: &'static str, items: &[String]) -> Result<(), Error> {
     items.iter().try_for_each(|s| text(what, s))
 }
 
-type Op<'a, W> = dyn FnOnce(
+pub(crate) type Op<'a, W> = dyn FnOnce(
         &mut Store<StoreState>,
         &Bindings,
         ResourceAny,
@@ -228,6 +227,12 @@ impl MfaHost {
         self.rt.policy()
     }
 
+    /// Calls made into the component so far, each on one instance (for
+    /// metrics: one user action should be one call).
+    pub fn calls(&self) -> u64 {
+        self.rt.calls()
+    }
+
     /// Instances ready in the pool (for metrics).
     pub fn idle_instances(&self) -> usize {
         self.rt.idle_instances()
@@ -241,9 +246,10 @@ impl MfaHost {
     }
 
     /// One operation on a record: open (or create) it, run `op`, save, drop.
-    fn with_record<W, T>(
+    pub(crate) fn with_record<W, T>(
         &self,
         record: Record<'_>,
+        summary_at: Option<UnixTime>,
         op: Box<Op<'_, W>>,
         map: impl FnOnce(W) -> T,
     ) -> Result<Outcome<T>, Error> {
@@ -257,7 +263,7 @@ impl MfaHost {
             Record::New { user_id, .. } => text("user id", user_id)?,
             Record::Stored(_) => {}
         }
-        let (result, saved) = self.rt.call(|slot: &mut Slot| {
+        let (result, saved, summary) = self.rt.call(|slot: &mut Slot| {
             let Slot { store, api, engine } = slot;
             let records = api.mfa_engine_engine().user_record();
             let opened = match record {
@@ -270,12 +276,20 @@ impl MfaHost {
             };
             let result = op(store, api, *engine, user)?;
             let saved = records.call_save(&mut *store, user)?;
+            let summary = match summary_at {
+                Some(now) if saved.stored.is_some() => {
+                    Some(records.call_summary(&mut *store, user, now)?)
+                }
+                _ => None,
+            };
             user.resource_drop(&mut *store)?;
-            Ok(Ok((result, saved)))
+            Ok(Ok((result, saved, summary)))
         })??;
+        let mut saved: Saved = saved.into();
+        saved.summary = summary;
         Ok(Outcome {
             result: result.map(map).map_err(EngineError::from),
-            saved: saved.into(),
+            saved,
         })
     }
 
@@ -305,6 +319,7 @@ impl MfaHost {
     pub fn summary(&self, record: Record<'_>, now: UnixTime) -> Result<RecordSummary, Error> {
         let out = self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, _, user| {
                 api.mfa_engine_engine()
                     .user_record()
@@ -322,6 +337,7 @@ impl MfaHost {
     pub fn enrollment_check(&self, record: Record<'_>, now: UnixTime) -> Result<NextStep, Error> {
         let out = self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_enrollment_check(store, engine, user, now)
@@ -342,6 +358,7 @@ impl MfaHost {
         text("account", account.unwrap_or_default())?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_begin_authenticator(store, engine, user, account, now)
@@ -360,6 +377,7 @@ impl MfaHost {
         text("otpauth URI", uri)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_begin_import(store, engine, user, uri, now)
@@ -380,6 +398,7 @@ impl MfaHost {
         text("phone number", &phone.national)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_begin_phone(store, engine, user, phone, channel, now)
@@ -398,6 +417,7 @@ impl MfaHost {
         text("e-mail address", address)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_begin_email(store, engine, user, address, now)
@@ -414,6 +434,7 @@ impl MfaHost {
     ) -> Result<Outcome<Delivery>, Error> {
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_resend_registration_code(store, engine, user, now)
@@ -432,6 +453,7 @@ impl MfaHost {
         text("code", code)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_confirm_registration(store, engine, user, code, now)
@@ -449,6 +471,7 @@ impl MfaHost {
     ) -> Result<Outcome<()>, Error> {
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_set_default_method(store, engine, user, id, now)
@@ -466,6 +489,7 @@ impl MfaHost {
     ) -> Result<Outcome<()>, Error> {
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_enrolment()
                     .call_remove_method(store, engine, user, id, now)
@@ -485,6 +509,7 @@ impl MfaHost {
     ) -> Result<Outcome<Delivery>, Error> {
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_verification()
                     .call_send_code(store, engine, user, method, now)
@@ -504,6 +529,7 @@ impl MfaHost {
         text("code", code)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_verification()
                     .call_verify(store, engine, user, method, code, now)
@@ -522,6 +548,7 @@ impl MfaHost {
         text("recovery code", code)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_verification()
                     .call_verify_recovery_code(store, engine, user, code, now)
@@ -538,6 +565,7 @@ impl MfaHost {
     ) -> Result<Outcome<RecoveryCodes>, Error> {
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_verification()
                     .call_regenerate_recovery_codes(store, engine, user, now)
@@ -559,6 +587,7 @@ impl MfaHost {
         text("code", second)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_verification()
                     .call_resync_hotp(store, engine, user, id, first, second, now)
@@ -580,6 +609,7 @@ impl MfaHost {
         texts("scopes", &request.scopes)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_app_passwords()
                     .call_create(store, engine, user, request, now)
@@ -600,6 +630,7 @@ impl MfaHost {
         text("scope", scope.unwrap_or_default())?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_app_passwords()
                     .call_verify(store, engine, user, password, scope, now)
@@ -618,6 +649,7 @@ impl MfaHost {
         text("app password id", id)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_app_passwords()
                     .call_delete(store, engine, user, id, now)
@@ -635,6 +667,7 @@ impl MfaHost {
         text("app password id", id)?;
         let out = self.with_record(
             record,
+            None,
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_app_passwords()
                     .call_credential(store, engine, user, id)
@@ -677,44 +710,6 @@ impl MfaHost {
 
     // ----- tokens ---------------------------------------------------------
 
-    /// Issue an MFA session token after a verified second factor.
-    pub fn issue_session(
-        &self,
-        record: Record<'_>,
-        verified: &Verified,
-        primary_amr: &[String],
-        now: UnixTime,
-    ) -> Result<Outcome<Secret>, Error> {
-        texts("primary amr", primary_amr)?;
-        texts("amr", &verified.amr)?;
-        self.with_record(
-            record,
-            Box::new(move |store, api, engine, user| {
-                api.mfa_engine_tokens()
-                    .call_issue_session(store, engine, user, verified, primary_amr, now)
-                    .map(Ok)
-            }),
-            secret,
-        )
-    }
-
-    /// Issue a remembered-device token.
-    pub fn issue_device_token(
-        &self,
-        record: Record<'_>,
-        now: UnixTime,
-    ) -> Result<Outcome<DeviceToken>, Error> {
-        self.with_record(
-            record,
-            Box::new(move |store, api, engine, user| {
-                api.mfa_engine_tokens()
-                    .call_issue_device_token(store, engine, user, now)
-                    .map(Ok)
-            }),
-            DeviceToken::from,
-        )
-    }
-
     /// Verify an MFA session token.
     pub fn verify_session(&self, token: &str, now: UnixTime) -> Result<SessionClaims, Error> {
         text("token", token)?;
@@ -740,6 +735,7 @@ impl MfaHost {
         text("token", token)?;
         let out = self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_tokens()
                     .call_verify_device_token(store, engine, user, token, now)
@@ -785,6 +781,7 @@ impl MfaHost {
         text("actor", actor)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin()
                     .call_set_mfa_state(store, engine, user, state, actor, now)
@@ -804,6 +801,7 @@ impl MfaHost {
         text("actor", actor)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin()
                     .call_require_reregistration(store, engine, user, actor, now)
@@ -823,6 +821,7 @@ impl MfaHost {
         text("actor", actor)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin()
                     .call_delete_all_app_passwords(store, engine, user, actor, now)
@@ -842,6 +841,7 @@ impl MfaHost {
         text("actor", actor)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin()
                     .call_restore_remembered_devices(store, engine, user, actor, now)
@@ -861,6 +861,7 @@ impl MfaHost {
         text("actor", actor)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin()
                     .call_unlock(store, engine, user, actor, now)
@@ -880,6 +881,7 @@ impl MfaHost {
         text("actor", actor)?;
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin()
                     .call_reset_methods(store, engine, user, actor, now)
@@ -893,6 +895,7 @@ impl MfaHost {
     pub fn reseal(&self, record: Record<'_>, now: UnixTime) -> Result<Outcome<u32>, Error> {
         self.with_record(
             record,
+            Some(now),
             Box::new(move |store, api, engine, user| {
                 api.mfa_engine_admin().call_reseal(store, engine, user, now)
             }),

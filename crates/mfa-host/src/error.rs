@@ -113,6 +113,8 @@ pub enum EngineError {
     WrongTokenKind,
     /// The token was revoked.
     TokenRevoked,
+    /// This step needs a verified second factor; the caller passed only the first.
+    MfaRequired,
     /// The otpauth URI could not be read.
     InvalidUri {
         /// What is wrong.
@@ -180,6 +182,7 @@ impl EngineError {
             Self::TokenExpired => "token_expired",
             Self::WrongTokenKind => "wrong_token_kind",
             Self::TokenRevoked => "token_revoked",
+            Self::MfaRequired => "mfa_required",
             Self::InvalidUri { .. } => "invalid_uri",
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::CorruptRecord { .. } => "corrupt_record",
@@ -267,6 +270,9 @@ impl fmt::Display for EngineError {
             Self::TokenExpired => f.write_str("token has expired; sign in again"),
             Self::WrongTokenKind => f.write_str("token is of the wrong kind for this use"),
             Self::TokenRevoked => f.write_str("token was revoked; sign in again"),
+            Self::MfaRequired => f.write_str(
+                "verify your second factor first; adding methods needs a verified session",
+            ),
             Self::InvalidUri { reason } => write!(f, "invalid otpauth URI: {reason}"),
             Self::InvalidSecret { reason } => write!(f, "invalid secret: {reason}"),
             Self::CorruptRecord { reason } => {
@@ -319,6 +325,7 @@ impl From<w::Error> for EngineError {
             w::Error::TokenExpired => Self::TokenExpired,
             w::Error::WrongTokenKind => Self::WrongTokenKind,
             w::Error::TokenRevoked => Self::TokenRevoked,
+            w::Error::MfaRequired => Self::MfaRequired,
             w::Error::InvalidUri(reason) => Self::InvalidUri { reason },
             w::Error::InvalidSecret(reason) => Self::InvalidSecret { reason },
             w::Error::CorruptRecord(reason) => Self::CorruptRecord { reason },

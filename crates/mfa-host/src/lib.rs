@@ -44,6 +44,7 @@ mod api;
 mod cache;
 mod error;
 mod runtime;
+mod sign_in;
 mod types;
 
 /// Host bindings generated from `wit/`.
@@ -62,6 +63,7 @@ mod bindings {
 pub use api::{MAX_LIST_ITEMS, MAX_RECORD_BYTES, MAX_TEXT_BYTES, MfaHost, MfaHostBuilder};
 pub use cache::CacheStatus;
 pub use error::{EngineError, Error};
+pub use sign_in::{DeviceToken, Proof, Registered, SignInStarted, SignedIn, Standing};
 pub use types::*;
 
 /// A new key file (fresh sealing and signing keys) made by the component from

@@ -107,6 +107,8 @@ pub(crate) struct Runtime {
     pool: Mutex<Pool>,
     freed: Condvar,
     pub(crate) cache_status: CacheStatus,
+    /// Calls into the component so far (each on one pooled instance).
+    calls: std::sync::atomic::AtomicU64,
     /// Dropping this stops the epoch thread.
     _ticker: mpsc::Sender<()>,
 }
@@ -240,6 +242,7 @@ impl Runtime {
             }),
             freed: Condvar::new(),
             cache_status,
+            calls: std::sync::atomic::AtomicU64::new(0),
             _ticker: tx,
         };
         let policy = match policy {
@@ -374,6 +377,8 @@ impl Runtime {
         f: impl FnOnce(&mut Slot) -> wasmtime::Result<T>,
     ) -> Result<T, Error> {
         let mut slot = self.acquire()?;
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         slot.store.set_epoch_deadline(self.deadline_ticks());
         match f(&mut slot) {
             Ok(v) => {
@@ -395,6 +400,10 @@ impl Runtime {
 
     pub(crate) fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn idle_instances(&self) -> usize {

@@ -5,8 +5,7 @@ use core::fmt;
 
 use crate::EngineError;
 use crate::bindings::exports::mfa::engine::{
-    app_passwords as wapp, engine as wengine, enrolment as wenrol, otp as wotp, tokens as wtokens,
-    types as w,
+    app_passwords as wapp, engine as wengine, enrolment as wenrol, otp as wotp, types as w,
 };
 
 pub use crate::bindings::exports::mfa::engine::app_passwords::AppPasswordRequest;
@@ -16,6 +15,7 @@ pub use crate::bindings::exports::mfa::engine::engine::{
 };
 pub use crate::bindings::exports::mfa::engine::enrolment::{NextStep, PhoneNumber, VerifyOptions};
 pub use crate::bindings::exports::mfa::engine::otp::{OtpKind, UriWarning};
+pub use crate::bindings::exports::mfa::engine::sign_in::{Caller as SignInCaller, FirstFactor};
 pub use crate::bindings::exports::mfa::engine::types::{
     Algorithm, AppPasswordCredential, AppPasswordMatch, AppPasswordRef, Argon2Params, AuditEvent,
     AuditKind, Factor, FactorLock, FailureReason, HotpParams, MethodType, MfaState, OtpMatch,
@@ -97,6 +97,9 @@ pub struct Saved {
     pub revision: u64,
     /// Audit events the operation produced, oldest first.
     pub events: Vec<AuditEvent>,
+    /// The summary of the new record, read in the same call, when `stored`
+    /// is present (so a host need not open the new bytes again).
+    pub summary: Option<RecordSummary>,
 }
 
 impl fmt::Debug for Saved {
@@ -105,6 +108,7 @@ impl fmt::Debug for Saved {
             .field("stored", &self.stored.as_ref().map(|b| b.len()))
             .field("revision", &self.revision)
             .field("events", &self.events)
+            .field("summary", &self.summary.as_ref().map(|s| s.revision))
             .finish()
     }
 }
@@ -115,6 +119,7 @@ impl From<wengine::Saved> for Saved {
             stored: s.stored,
             revision: s.revision,
             events: s.events,
+            summary: None,
         }
     }
 }
@@ -258,24 +263,6 @@ impl From<wapp::NewAppPassword> for NewAppPassword {
             created_at: n.created_at,
             expires_at: n.expires_at,
             credential: n.credential,
-        }
-    }
-}
-
-/// A remembered-device token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceToken {
-    /// The token (a bearer secret).
-    pub token: Secret,
-    /// When it expires.
-    pub expires_at: UnixTime,
-}
-
-impl From<wtokens::DeviceToken> for DeviceToken {
-    fn from(d: wtokens::DeviceToken) -> Self {
-        Self {
-            token: Secret(d.token),
-            expires_at: d.expires_at,
         }
     }
 }

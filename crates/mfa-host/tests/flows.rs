@@ -279,17 +279,37 @@ fn enrolment_verify_and_replay_match_native() {
     let (cs, _) = c.apply(out);
     assert_eq!(cs.answer, "wrong_recovery_code");
 
-    // Session token: verified by the engine, and natively against the JWKS.
+    // The sign-in flow: the next step's code finishes the sign-in in one
+    // call, with the session verified by the engine and natively against the JWKS.
+    let t2 = t + 30;
+    let code = totp_now(&c_secret, t2);
+    let proof = host::Proof::Code {
+        method: None,
+        code: &code,
+    };
     let out = c
         .host
-        .issue_session(c.record(), &verified, &["pwd".to_string()], t);
-    let (cs, token) = c.apply(out);
-    assert_eq!(cs.events, ["session_issued"]);
-    assert!(!cs.stored, "issuing a session does not change the record");
-    let token = token.expect("token");
-    let claims = c.host.verify_session(token.expose(), t + 5).expect("valid");
+        .finish_sign_in(c.record(), host::Standing::External, proof, false, t2);
+    let (cs, signed) = c.apply(out);
+    let n_code = totp_now(&n_secret, t2);
+    let (ns, _) = n.apply(|e, r, rng, a| {
+        let proof = core::Proof::Code {
+            method: None,
+            code: &n_code,
+        };
+        e.finish_sign_in(r, core::Standing::External, proof, false, t2, rng, a)
+    });
+    // (The component side also spent a recovery code above: revisions differ.)
+    assert_eq!((&cs.answer, &cs.events), (&ns.answer, &ns.events));
+    assert_eq!(cs.events, ["verification_succeeded", "session_issued"]);
+    let token = signed.expect("signed in").session;
+
+    let claims = c
+        .host
+        .verify_session(token.expose(), t2 + 5)
+        .expect("valid");
     assert_eq!(claims.sub, "alice@example.com");
-    assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(claims.amr, ["ext", "otp", "mfa"]);
     let jwks = host::jwks_json(&c.host.jwks().expect("jwks"));
     let native_jwks = core::Jwks::parse(&jwks).expect("JWKS from the component parses natively");
     let native_claims = native_jwks
@@ -298,7 +318,7 @@ fn enrolment_verify_and_replay_match_native() {
             &policy.issuer,
             &policy.audience,
             core::TokenKind::Session,
-            t + 5,
+            t2 + 5,
         )
         .expect("native verification of a component-issued token");
     assert_eq!(native_claims.jti, claims.jti);
@@ -306,7 +326,7 @@ fn enrolment_verify_and_replay_match_native() {
         c.host
             .verify_session(
                 token.expose(),
-                t + u64::from(policy.session_lifetime_secs) + 1
+                t2 + u64::from(policy.session_lifetime_secs) + 1
             )
             .unwrap_err()
             .engine()
@@ -452,6 +472,43 @@ fn app_passwords_match_native() {
     assert_eq!(cs.answer, "app_password_revoked");
 }
 
+/// "Set it up now" with an authenticator app on both sides, remembering the
+/// device: the component's device token.
+fn remembered_device(c: &mut Comp, n: &mut Native, now: u64) -> host::DeviceToken {
+    let out = c.host.begin_authenticator(c.record(), None, now);
+    let setup = c.apply(out).1.expect("setup");
+    let secret = c
+        .host
+        .parse_otpauth(setup.uri.expose())
+        .expect("uri")
+        .secret
+        .expose()
+        .to_vec();
+    let (_, reg) = n.apply(|e, r, rng, a| e.begin_authenticator(r, None, now, rng, a));
+    let Some(core::Registration::Authenticator { uri, .. }) = reg else {
+        panic!("native registration")
+    };
+    let n_secret = core::OtpAuthUri::parse(uri.expose())
+        .expect("uri")
+        .0
+        .secret()
+        .to_vec();
+    let code = totp_now(&secret, now);
+    let out = c
+        .host
+        .finish_registration(c.record(), host::Standing::External, &code, true, now);
+    let (cs, registered) = c.apply(out);
+    let n_code = totp_now(&n_secret, now);
+    let (ns, _) = n.apply(|e, r, rng, a| {
+        e.finish_registration(r, core::Standing::External, &n_code, true, now, rng, a)
+    });
+    assert_eq!(cs, ns);
+    registered
+        .and_then(|r| r.signed_in)
+        .and_then(|s| s.device)
+        .expect("a device token")
+}
+
 /// Admin operations: same revisions, events and effects as native.
 #[test]
 fn admin_operations_match_native() {
@@ -477,10 +534,7 @@ fn admin_operations_match_native() {
     c.apply(out);
     n.apply(|e, r, rng, a| e.create_app_password(r, "SMTP relay", &[], None, NOW, rng, a));
 
-    let device = {
-        let out = c.host.issue_device_token(c.record(), NOW);
-        c.apply(out).1.expect("device token")
-    };
+    let device = remembered_device(&mut c, &mut n, NOW);
     c.host
         .verify_device_token(c.record(), device.token.expose(), NOW + 1)
         .expect("device token valid");

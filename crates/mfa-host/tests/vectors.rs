@@ -488,15 +488,39 @@ fn write_sample() {
         json!({"credential": cred, "password": password, "scope": scope, "now": now, "result": result})
     })
     .collect();
-    let verified = core::Verified {
-        method_id: Some(1),
-        method_type: Some(core::MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
+    // Tokens from the sign-in flow: "Set it up now" with an authenticator app.
+    engine.set_mfa_state(&mut rec, core::MfaState::Enabled, "admin", NOW, &mut audit);
+    let Ok(core::Registration::Authenticator { uri, .. }) =
+        engine.begin_authenticator(&mut rec, None, NOW, &mut rng, &mut audit)
+    else {
+        panic!("authenticator registration")
     };
-    let session = engine.issue_session(&rec, &verified, &["pwd"], NOW, &mut rng, &mut audit);
-    let (device, _) = engine.issue_device_token(&rec, NOW, &mut rng, &mut audit);
+    let secret = core::OtpAuthUri::parse(uri.expose())
+        .expect("uri")
+        .0
+        .secret()
+        .to_vec();
+    let code = core::totp_code(&secret, &engine.policy().totp, NOW).expect("code");
+    let signed = engine
+        .finish_registration(
+            &mut rec,
+            core::Standing::External,
+            &code,
+            true,
+            NOW,
+            &mut rng,
+            &mut audit,
+        )
+        .expect("set-up")
+        .signed_in
+        .expect("signed in");
+    let session = signed.session.expose().to_string();
+    let device = signed
+        .device
+        .expect("remembered")
+        .token
+        .expose()
+        .to_string();
     let jwks: Value = serde_json::from_str(&engine.jwks().to_json()).expect("jwks");
     let tokens: Vec<Value> = [
         (&session, "session", NOW + 10),

@@ -13,7 +13,7 @@
 #[path = "../tests/support/backend.rs"]
 mod backend;
 
-use mfa_core::{Engine, Keys, MethodType, Policy, SeededRandom, UserRecord, Verified};
+use mfa_core::{Engine, Keys, Policy, SeededRandom, UserRecord};
 
 const USER: &str = "demo@example.com";
 
@@ -55,21 +55,7 @@ fn main() {
         eprintln!("demo-backend: cannot create the demo app passwords");
         std::process::exit(1);
     };
-    let verified = Verified {
-        method_id: None,
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
-    };
-    let session = engine.issue_session(
-        &record,
-        &verified,
-        &["pwd"],
-        now,
-        &mut backend::OsRandom,
-        &mut audit,
-    );
+    let session = backend::session_token(&engine, record.user_id(), now, &mut backend::OsRandom);
     let verify = backend::VerifyService::start(8080, engine, vec![record]);
     let upstream = backend::echo_upstream(8081);
     let (Ok(_verify), Ok(_upstream)) = (verify, upstream) else {

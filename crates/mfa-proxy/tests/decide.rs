@@ -3,9 +3,11 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+#[path = "support/backend.rs"]
+mod backend;
+
 use mfa_core::{
-    AppPasswordCredential, Argon2Params, Engine, Keys, MethodType, Policy, SeededRandom,
-    UserRecord, Verified,
+    AppPasswordCredential, Argon2Params, Engine, Keys, Policy, SeededRandom, UserRecord,
 };
 use mfa_proxy::cache::CacheKey;
 use mfa_proxy::config::{AppPasswordSource, AppPasswords, Config};
@@ -226,22 +228,8 @@ fn header<'a>(d: &'a Decision, name: &str) -> Option<&'a str> {
     }
 }
 
-fn session_token(engine: &Engine, rec: &UserRecord, at: u64, amr: &[&str]) -> String {
-    let v = Verified {
-        method_id: None,
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
-    };
-    engine.issue_session(
-        rec,
-        &v,
-        amr,
-        at,
-        &mut SeededRandom::new(b"tok"),
-        &mut Vec::new(),
-    )
+fn session_token(engine: &Engine, rec: &UserRecord, at: u64) -> String {
+    backend::session_token(engine, rec.user_id(), at, &mut SeededRandom::new(b"tok"))
 }
 
 // ----- configuration ------------------------------------------------------
@@ -383,7 +371,7 @@ fn right_app_password_sets_identity_and_is_cached() {
 fn credentials_that_did_not_decide_are_stripped_too() {
     let w = world();
     let (store, m) = (Store::default(), Counts::default());
-    let valid = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let valid = session_token(&w.engine, &w.alice, NOW);
     let cookie = format!("a=1; mfa_session={valid}");
     let auth = basic("bob@example.com", &w.bob_pw);
     let both = [
@@ -732,7 +720,7 @@ fn sessions_redirect_browsers_and_refuse_api_calls() {
     let w = world();
     let g = gate(&inline_config(&w));
     let (store, m) = (Store::default(), Counts::default());
-    let valid = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let valid = session_token(&w.engine, &w.alice, NOW);
     let cookie = format!("a=1; mfa_session={valid}");
     let d = g.decide(
         &req("GET", "/web/x", &[("cookie", &cookie)]),
@@ -745,13 +733,13 @@ fn sessions_redirect_browsers_and_refuse_api_calls() {
     assert_eq!(edit(&d, "x-mfa-app-password-id"), Some(None));
     assert_eq!(edit(&d, "cookie"), Some(Some("a=1")));
 
-    let expired = session_token(&w.engine, &w.alice, NOW - 9 * 3600, &["pwd"]);
+    let expired = session_token(&w.engine, &w.alice, NOW - 9 * 3600);
     let other = Engine::new(
         Policy::default(),
         Keys::generate(&mut SeededRandom::new(b"other")),
     )
     .unwrap();
-    let foreign = session_token(&other, &w.alice, NOW, &["pwd"]);
+    let foreign = session_token(&other, &w.alice, NOW);
     for (token, reason) in [
         (expired.as_str(), "session_expired"),
         (foreign.as_str(), "session_invalid"),
@@ -805,7 +793,7 @@ fn sessions_without_the_required_amr_are_refused() {
     let mut c = inline_config(&w);
     c["session"]["required_amr"] = json!(["mfa", "hwk"]);
     let g = gate(&c);
-    let token = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let token = session_token(&w.engine, &w.alice, NOW);
     let d = g.decide(
         &req(
             "GET",
@@ -823,7 +811,7 @@ fn sessions_without_the_required_amr_are_refused() {
 fn a_cached_session_still_expires() {
     let w = world();
     let g = gate(&inline_config(&w));
-    let token = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let token = session_token(&w.engine, &w.alice, NOW);
     let cookie = format!("mfa_session={token}");
     let (store, m) = (Store::default(), Counts::default());
     assert!(matches!(
@@ -845,7 +833,7 @@ fn session_from_a_bearer_header() {
     let mut c = inline_config(&w);
     c["session"]["header"] = json!("Authorization");
     let g = gate(&c);
-    let token = session_token(&w.engine, &w.alice, NOW, &["pwd"]);
+    let token = session_token(&w.engine, &w.alice, NOW);
     let d = g.decide(
         &req(
             "GET",

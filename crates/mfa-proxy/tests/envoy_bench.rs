@@ -14,7 +14,7 @@ mod support;
 use std::process::Command;
 use std::time::Duration;
 
-use mfa_core::{Engine, Keys, MethodType, Policy, UserRecord, Verified};
+use mfa_core::{Engine, Keys, Policy, UserRecord};
 use serde_json::json;
 
 use support::backend::{self, OsRandom, unix_now};
@@ -160,21 +160,7 @@ fn envoy_with_and_without_the_filter() {
         )
         .expect("app password");
     let password = new.password.expose().to_string();
-    let verified = Verified {
-        method_id: None,
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
-    };
-    let token = engine.issue_session(
-        &alice,
-        &verified,
-        &["pwd"],
-        now,
-        &mut OsRandom,
-        &mut Vec::new(),
-    );
+    let token = backend::session_token(&engine, alice.user_id(), now, &mut OsRandom);
     let upstream = backend::echo_upstream(0).expect("echo upstream");
 
     let cfg = |ttl: u64| {

@@ -14,7 +14,7 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use mfa_core::{AppPasswordCredential, Engine, Keys, MethodType, Policy, UserRecord, Verified};
+use mfa_core::{AppPasswordCredential, Engine, Keys, Policy, UserRecord};
 use serde_json::json;
 
 use support::backend::{self, OsRandom, unix_now};
@@ -55,21 +55,7 @@ fn app_password(
 }
 
 fn session_token(engine: &Engine, rec: &UserRecord, issued_at: u64) -> String {
-    let verified = Verified {
-        method_id: None,
-        method_type: Some(MethodType::AuthenticatorApp),
-        matched: None,
-        amr: vec!["otp".into()],
-        recovery_codes_left: None,
-    };
-    engine.issue_session(
-        rec,
-        &verified,
-        &["pwd"],
-        issued_at,
-        &mut OsRandom,
-        &mut Vec::new(),
-    )
+    backend::session_token(engine, rec.user_id(), issued_at, &mut OsRandom)
 }
 
 fn expect(cond: bool, what: &str, envoy: &Envoy) {

@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use crate::auth::{self, Caller, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
 use crate::config::AuthMode;
 use crate::engine::{
-    Delivery, EngineError, EngineHandle, Factor, MethodId, MethodType, MfaState, NextStep,
-    PhoneChannel, Policy, Registration, Step, UserRecord, Verified, method_type_str,
+    Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
+    PhoneChannel, Policy, Proof, Registration, SignInStarted, SignedIn, UserRecord,
+    method_type_str,
 };
 use crate::error::ApiError;
 use crate::{AppState, store_err, unix_now};
@@ -240,7 +241,7 @@ async fn metrics(
             ));
         }
     }
-    let mut r = s.metrics.render().into_response();
+    let mut r = s.metrics.render(s.engine().calls()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
@@ -258,22 +259,22 @@ struct SignIn {
 }
 
 /// The answer when a user is fully signed in: session (and device) cookies.
-fn session_cookies(
-    s: &AppState,
-    session: &str,
-    device: Option<(&str, u64)>,
-    now: u64,
-) -> Vec<header::HeaderValue> {
+fn session_cookies(s: &AppState, signed: &SignedIn, now: u64) -> Vec<header::HeaderValue> {
     let secure = s.cfg.cookies.secure;
-    let life = u64::from(s.engine().policy().session_lifetime_secs);
+    let life = signed.session_expires_at.saturating_sub(now);
     let mut v: Vec<header::HeaderValue> = Vec::new();
-    v.extend(auth::set_cookie(SESSION_COOKIE, session, life, secure));
+    v.extend(auth::set_cookie(
+        SESSION_COOKIE,
+        signed.session.expose(),
+        life,
+        secure,
+    ));
     v.extend(auth::set_cookie(LOGIN_COOKIE, "", 0, secure));
-    if let Some((tok, exp)) = device {
+    if let Some(d) = &signed.device {
         v.extend(auth::set_cookie(
             DEVICE_COOKIE,
-            tok,
-            exp.saturating_sub(now),
+            d.token.expose(),
+            d.expires_at.saturating_sub(now),
             secure,
         ));
     }
@@ -333,44 +334,40 @@ async fn sign_in(
     }
     s.password_ok(&user);
     s.metrics.sign_in("ok");
-    let rec = s.load_or_create(&user, false).await?;
-    let engine = s.engine();
-    let next = engine.enrollment_check(&rec, now);
-    let secure = s.cfg.cookies.secure;
-    // A remembered device skips the second factor.
-    if let NextStep::Verify { .. } = next
-        && let Some(tok) = auth::cookie(&headers, DEVICE_COOKIE)
-        && engine.verify_device_token(&rec, tok, now).is_ok()
-    {
-        let done = s
-            .run_op(&user, false, false, |e, r, now| {
-                e.issue_session(
-                    r.as_record(),
-                    &EngineHandle::verified_by_device(),
-                    &["pwd"],
-                    now,
-                    r.revision(),
-                )
-            })
-            .await?;
-        let (token, _, now) = done.into_api()?;
-        let resp = ok_json(
-            StatusCode::OK,
-            &json!({"user": user, "next": {"next": "done"}, "remembered_device": true}),
-        );
-        return Ok(with_cookies(resp, session_cookies(&s, &token, None, now)));
+    let device = auth::cookie(&headers, DEVICE_COOKIE).map(str::to_string);
+    let done = s
+        .run_op(&user, false, false, move |e, r, now| {
+            e.start_sign_in(r, FirstFactor::Password, device.as_deref(), now)
+        })
+        .await?;
+    let (started, rec, now) = done.into_api()?;
+    match started {
+        SignInStarted::SignedIn(signed) => {
+            let resp = ok_json(
+                StatusCode::OK,
+                &json!({"user": user, "next": {"next": "done"}, "remembered_device": true}),
+            );
+            Ok(with_cookies(resp, session_cookies(&s, &signed, now)))
+        }
+        SignInStarted::Next {
+            next,
+            token,
+            expires_at,
+        } => {
+            let body = json!({
+                "user": user,
+                "next": next_json(&next),
+                "methods": methods_json(&rec),
+                "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
+            });
+            let secure = s.cfg.cookies.secure;
+            let life = expires_at.saturating_sub(now);
+            let cookies: Vec<_> = auth::set_cookie(LOGIN_COOKIE, token.expose(), life, secure)
+                .into_iter()
+                .collect();
+            Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+        }
     }
-    let login = auth::sign_login(&s.cookie_key, &user, "pwd", now, s.cfg.auth.pending_secs);
-    let body = json!({
-        "user": user,
-        "next": next_json(&next),
-        "methods": methods_json(&rec),
-        "app_passwords_allowed": engine.policy().app_passwords_allowed,
-    });
-    let cookies: Vec<_> = auth::set_cookie(LOGIN_COOKIE, &login, s.cfg.auth.pending_secs, secure)
-        .into_iter()
-        .collect();
-    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
 }
 
 async fn sign_out(State(s): St) -> Response {
@@ -490,68 +487,22 @@ async fn send_code(
     Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
 }
 
-/// A verified second factor with the tokens issued for it.
-struct Signed {
-    verified: Verified,
-    session: String,
-    device: Option<(String, u64)>,
-}
-
-/// After a successful verification in the same operation: issue the session
-/// (and the remembered-device token), so one write stores all of it.
-fn sign_after(
-    e: &EngineHandle,
-    before: &UserRecord,
-    mut step: Step<Verified>,
-    amr: &'static str,
-    remember: bool,
-    now: u64,
-) -> Step<Result<Signed, EngineError>> {
-    let verified = match std::mem::replace(&mut step.result, Err(EngineError::NoActiveCode)) {
-        Ok(v) => v,
-        Err(err) => return step.with(Ok(Err(err))),
-    };
-    let session = e.issue_session(step.record(before), &verified, &[amr], now, step.revision);
-    let session = match step.absorb(session) {
-        Ok(t) => t,
-        Err(err) => return step.with(Ok(Err(err))),
-    };
-    let mut device = None;
-    if remember {
-        let d = e.issue_device_token(step.record(before), now, step.revision);
-        match step.absorb(d) {
-            Ok(d) => device = Some(d),
-            Err(err) => return step.with(Ok(Err(err))),
-        }
-    }
-    let signed = Signed {
-        verified,
-        session,
-        device,
-    };
-    step.with(Ok(Ok(signed)))
-}
-
-fn signed_response(s: &AppState, c: &Caller, signed: &Signed, now: u64) -> Response {
-    let life = u64::from(s.engine().policy().session_lifetime_secs);
+fn signed_response(s: &AppState, user: &str, signed: &SignedIn, now: u64) -> Response {
     let v = &signed.verified;
     let body = json!({
-        "user": c.user,
+        "user": user,
         "next": {"next": "done"},
         "amr": v.amr,
         "method_id": v.method_id,
         "clock_skew_steps": v.matched.map(|m| m.offset),
         "recovery_codes_left": v.recovery_codes_left,
-        "session_expires_at": now + life,
-        "remembered_device_until": signed.device.as_ref().map(|d| d.1),
+        "session_expires_at": signed.session_expires_at,
+        "remembered_device_until": signed.device.as_ref().map(|d| d.expires_at),
     });
-    let cookies = session_cookies(
-        s,
-        &signed.session,
-        signed.device.as_ref().map(|(t, e)| (t.as_str(), *e)),
-        now,
-    );
-    with_cookies(ok_json(StatusCode::OK, &body), cookies)
+    with_cookies(
+        ok_json(StatusCode::OK, &body),
+        session_cookies(s, signed, now),
+    )
 }
 
 async fn verify(
@@ -560,13 +511,18 @@ async fn verify(
     headers: HeaderMap,
     Body(req): Body<VerifyReq>,
 ) -> Result<Response, ApiError> {
-    let c = caller_of(&s, &headers, &peer).await?;
-    let (method, code, remember, amr) =
-        (req.method_id, req.code, req.remember_device, c.primary_amr);
+    let c = s.step_caller(&headers, peer.0.ip())?;
+    let (method, code, remember) = (req.method_id, req.code, req.remember_device);
+    let user = c.user.clone();
     let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
+        .run_op(&user, false, false, move |e, r, now| {
             let label = method_label(r, method);
-            sign_after(e, r, e.verify(r, method, &code, now), amr, remember, now)
+            let proof = Proof::Code {
+                method,
+                code: &code,
+            };
+            e.finish_sign_in(r, c.standing(), proof, remember, now)
+                .settle()
                 .map(|x| (label, x))
         })
         .await?;
@@ -574,7 +530,7 @@ async fn verify(
     match result {
         Ok(signed) => {
             s.metrics.verification(label, "ok");
-            Ok(signed_response(&s, &c, &signed, now))
+            Ok(signed_response(&s, &user, &signed, now))
         }
         Err(e) => {
             s.metrics.verification(label, crate::error::static_code(&e));
@@ -597,27 +553,21 @@ async fn verify_recovery(
     headers: HeaderMap,
     Body(req): Body<RecoveryReq>,
 ) -> Result<Response, ApiError> {
-    let c = caller_of(&s, &headers, &peer).await?;
-    let (code, remember, amr) = (req.code, req.remember_device, c.primary_amr);
+    let c = s.step_caller(&headers, peer.0.ip())?;
+    let (code, remember) = (req.code, req.remember_device);
+    let user = c.user.clone();
     let started = Instant::now();
     let done = s
-        .run_op(&c.user, false, true, move |e, r, now| {
-            sign_after(
-                e,
-                r,
-                e.verify_recovery_code(r, &code, now),
-                amr,
-                remember,
-                now,
-            )
+        .run_op(&user, false, true, move |e, r, now| {
+            e.finish_sign_in(r, c.standing(), Proof::RecoveryCode(&code), remember, now)
         })
         .await?;
     s.time_argon2("recovery_code", started);
-    let (result, _, now) = done.into_api()?;
-    match result {
+    let now = done.now;
+    match done.result {
         Ok(signed) => {
             s.metrics.verification("recovery_code", "ok");
-            Ok(signed_response(&s, &c, &signed, now))
+            Ok(signed_response(&s, &user, &signed, now))
         }
         Err(e) => {
             s.metrics
@@ -641,13 +591,10 @@ async fn registering_caller(
     }
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let rec = s.load_or_create(&c.user, create).await?;
-    match s.engine().enrollment_check(&rec, unix_now()) {
-        NextStep::Register { .. } | NextStep::Reregister { .. } => Ok(c),
-        _ => Err(ApiError::forbidden(
-            "mfa_required",
-            "verify your second factor first; adding methods needs a verified session",
-        )),
-    }
+    s.engine()
+        .check_may_register(&rec, unix_now())
+        .map_err(|e| ApiError::from_engine(&e, unix_now()))?;
+    Ok(c)
 }
 
 async fn mfa_caller(s: &AppState, headers: &HeaderMap, peer: &Peer) -> Result<Caller, ApiError> {
@@ -825,37 +772,17 @@ async fn confirm(
     headers: HeaderMap,
     Body(req): Body<ConfirmReq>,
 ) -> Result<Response, ApiError> {
-    let c = registering_caller(&s, &headers, &peer).await?;
-    let amr = c.primary_amr;
-    let fresh_session = !c.mfa;
+    let c = caller_of(&s, &headers, &peer).await?;
+    let user = c.user.clone();
     let started = Instant::now();
     let done = s
-        .run_op(&c.user, false, true, move |e, r, now| {
-            let mut step = e.confirm_registration(r, &req.code, now);
-            let confirmed =
-                match std::mem::replace(&mut step.result, Err(EngineError::NoActiveCode)) {
-                    Ok(c) => c,
-                    Err(err) => return step.with(Err(err)),
-                };
-            if !fresh_session {
-                return step.with(Ok((confirmed, None)));
-            }
-            // Proving a new method during set-up is the second factor of this sign-in.
-            let rec_after = match &step.stored {
-                Some(b) => e.record_after(r, b.clone(), now).ok(),
-                None => Some(r.clone()),
-            };
-            let method_type = rec_after.and_then(|x| x.method_type(confirmed.method_id));
-            let verified = EngineHandle::verified_by_registration(method_type, &confirmed);
-            let session = e.issue_session(step.record(r), &verified, &[amr], now, step.revision);
-            match step.absorb(session) {
-                Ok(t) => step.with(Ok((confirmed, Some(t)))),
-                Err(err) => step.with(Err(err)),
-            }
+        .run_op(&user, false, true, move |e, r, now| {
+            e.finish_registration(r, c.standing(), &req.code, false, now)
         })
         .await?;
     s.time_argon2("confirm_registration", started);
-    let ((confirmed, token), rec, now) = done.into_api()?;
+    let (registered, rec, now) = done.into_api()?;
+    let confirmed = &registered.confirmed;
     let policy = s.engine().policy().clone();
     let body = json!({
         "method_id": confirmed.method_id,
@@ -865,8 +792,8 @@ async fn confirm(
         "next": {"next": "done"},
         "app_passwords_allowed": policy.app_passwords_allowed,
     });
-    let cookies = match &token {
-        Some(t) => session_cookies(&s, t, None, now),
+    let cookies = match &registered.signed_in {
+        Some(signed) => session_cookies(&s, signed, now),
         None => Vec::new(),
     };
     Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))

@@ -1,79 +1,67 @@
-//! Who is calling: the primary sign-in (password or trusted header), the MFA
-//! session, cookies, and the server's own short-lived signed sign-in token.
+//! Who is calling: the primary sign-in (password or trusted header), the
+//! engine's login and session tokens in cookies, and the admin and gateway tokens.
 use std::net::IpAddr;
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::http::{HeaderMap, HeaderValue, header};
-use hmac::{KeyInit, Mac};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use crate::config::AuthMode;
+use crate::engine::Standing;
 use crate::error::ApiError;
 use crate::{AppState, unix_now};
 
-/// Cookie holding the signed primary sign-in (between password and second factor).
+/// Cookie holding the engine's login token (between password and second factor).
 pub const LOGIN_COOKIE: &str = "mfa_login";
 /// Cookie holding the engine's MFA session token.
 pub const SESSION_COOKIE: &str = "mfa_session";
 /// Cookie holding the remembered-device token.
 pub const DEVICE_COOKIE: &str = "mfa_device";
 
-type Hmac256 = hmac::Hmac<sha2::Sha256>;
-
 /// The caller of a user endpoint.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Caller {
     /// The user id.
     pub user: String,
     /// Whether a second factor was verified (an MFA session).
     pub mfa: bool,
-    /// How the first factor was done, as RFC 8176 `amr` (`pwd`, or `ext` for a trusted header).
-    pub primary_amr: &'static str,
+    /// The login or session token presented, which the engine checks again
+    /// at the next sign-in step; `None` when the trusted proxy vouches.
+    token: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct LoginClaims {
-    u: String,
-    exp: u64,
-    amr: String,
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("user", &self.user)
+            .field("mfa", &self.mfa)
+            .finish_non_exhaustive()
+    }
 }
 
-/// Sign a primary sign-in for `secs` seconds.
-pub fn sign_login(key: &[u8], user: &str, amr: &str, now: u64, secs: u64) -> String {
-    let claims = LoginClaims {
-        u: user.to_string(),
-        exp: now + secs,
-        amr: amr.to_string(),
-    };
-    let payload = serde_json::to_vec(&claims).unwrap_or_default();
-    let p = data_encoding::BASE64URL_NOPAD.encode(&payload);
-    let sig = mac(key, p.as_bytes());
-    format!("{p}.{}", data_encoding::BASE64URL_NOPAD.encode(&sig))
-}
-
-fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
-    match Hmac256::new_from_slice(key) {
-        Ok(mut m) => {
-            m.update(b"mfa-server login v1\0");
-            m.update(data);
-            m.finalize().into_bytes().to_vec()
+impl Caller {
+    /// The caller's standing for a sign-in step.
+    pub fn standing(&self) -> Standing<'_> {
+        match &self.token {
+            Some(t) => Standing::Token(t),
+            None => Standing::External,
         }
-        Err(_) => Vec::new(),
     }
 }
 
-/// Check a signed primary sign-in; returns the user.
-pub fn verify_login(key: &[u8], token: &str, now: u64) -> Option<String> {
-    let (p, s) = token.split_once('.')?;
-    let sig = data_encoding::BASE64URL_NOPAD.decode(s.as_bytes()).ok()?;
-    let expect = mac(key, p.as_bytes());
-    if expect.is_empty() || !bool::from(expect.ct_eq(&sig)) {
-        return None;
+/// The `sub` claim of a JWT, **unverified**: only a hint of which record to
+/// load. The engine verifies the token against that record in the same call.
+fn subject_hint(token: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Sub {
+        sub: String,
     }
-    let payload = data_encoding::BASE64URL_NOPAD.decode(p.as_bytes()).ok()?;
-    let claims: LoginClaims = serde_json::from_slice(&payload).ok()?;
-    (claims.exp > now).then_some(claims.u)
+    let payload = token.split('.').nth(1)?;
+    let bytes = data_encoding::BASE64URL_NOPAD
+        .decode(payload.as_bytes())
+        .ok()?;
+    serde_json::from_slice::<Sub>(&bytes).ok().map(|s| s.sub)
 }
 
 /// The value of one cookie.
@@ -95,6 +83,13 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> Option
         s.push_str("; Secure");
     }
     HeaderValue::from_str(&s).ok()
+}
+
+fn not_signed_in() -> ApiError {
+    ApiError::unauthorized(
+        "not_signed_in",
+        "sign in with your user name and password first",
+    )
 }
 
 /// Normalise a user id: trimmed, lower case; refused when empty, too long, or
@@ -128,63 +123,91 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 impl AppState {
-    /// Who is calling, from the trusted header or the cookies (or a bearer session token).
+    /// The user of a trusted-header request (the header, from an allowed proxy).
+    fn trusted_user(&self, headers: &HeaderMap, peer: IpAddr) -> Result<String, ApiError> {
+        let Some(value) = headers.get(self.cfg.auth.header.as_str()) else {
+            return Err(ApiError::unauthorized(
+                "not_signed_in",
+                format!(
+                    "the {} header from the authenticating proxy is missing",
+                    self.cfg.auth.header
+                ),
+            ));
+        };
+        if !self.trusted.iter().any(|c| c.contains(peer)) {
+            return Err(ApiError::forbidden(
+                "untrusted_proxy",
+                format!(
+                    "{} is not allowed to pass the user in {}",
+                    peer, self.cfg.auth.header
+                ),
+            ));
+        }
+        let raw = value
+            .to_str()
+            .map_err(|_| ApiError::invalid("invalid_user", "the user header is not valid text"))?;
+        normalize_user(raw)
+    }
+
+    /// Who is calling, from the trusted header or the cookies (or a bearer
+    /// session token). Tokens are checked by the engine.
     pub fn caller(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Caller, ApiError> {
         let now = unix_now();
         let session = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE));
-        let session_user =
-            session.and_then(|t| self.engine().verify_session(t, now).ok().map(|c| c.sub));
+        let session = session.and_then(|t| {
+            let c = self.engine().sign_in_caller(t, now).ok()?;
+            c.mfa.then(|| (c.user_id, t.to_string()))
+        });
         if self.cfg.auth.mode == AuthMode::TrustedHeader {
-            let value = headers.get(self.cfg.auth.header.as_str());
-            let Some(value) = value else {
-                return Err(ApiError::unauthorized(
-                    "not_signed_in",
-                    format!(
-                        "the {} header from the authenticating proxy is missing",
-                        self.cfg.auth.header
-                    ),
-                ));
-            };
-            if !self.trusted.iter().any(|c| c.contains(peer)) {
-                return Err(ApiError::forbidden(
-                    "untrusted_proxy",
-                    format!(
-                        "{} is not allowed to pass the user in {}",
-                        peer, self.cfg.auth.header
-                    ),
-                ));
-            }
-            let raw = value.to_str().map_err(|_| {
-                ApiError::invalid("invalid_user", "the user header is not valid text")
-            })?;
-            let user = normalize_user(raw)?;
-            let mfa = session_user.as_deref() == Some(user.as_str());
+            let user = self.trusted_user(headers, peer)?;
+            let token = session.filter(|(u, _)| *u == user).map(|(_, t)| t);
             return Ok(Caller {
                 user,
-                mfa,
-                primary_amr: "ext",
+                mfa: token.is_some(),
+                token,
             });
         }
-        if let Some(user) = session_user {
+        if let Some((user, token)) = session {
             return Ok(Caller {
                 user,
                 mfa: true,
-                primary_amr: "pwd",
+                token: Some(token),
             });
         }
-        if let Some(user) =
-            cookie(headers, LOGIN_COOKIE).and_then(|t| verify_login(&self.cookie_key, t, now))
+        if let Some(t) = cookie(headers, LOGIN_COOKIE)
+            && let Ok(c) = self.engine().sign_in_caller(t, now)
+            && !c.mfa
         {
             return Ok(Caller {
-                user,
+                user: c.user_id,
                 mfa: false,
-                primary_amr: "pwd",
+                token: Some(t.to_string()),
             });
         }
-        Err(ApiError::unauthorized(
-            "not_signed_in",
-            "sign in with your user name and password first",
-        ))
+        Err(not_signed_in())
+    }
+
+    /// The caller of a sign-in step, without an engine call: the token is
+    /// only read for the user it names, and the step's own engine call
+    /// checks it (a forged or stale token is refused there, spending nothing).
+    pub fn step_caller(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Caller, ApiError> {
+        if self.cfg.auth.mode == AuthMode::TrustedHeader {
+            return self.caller(headers, peer);
+        }
+        // A fresh password sign-in (the login cookie) goes before an older session.
+        let token = bearer(headers)
+            .or_else(|| cookie(headers, LOGIN_COOKIE).filter(|t| !t.is_empty()))
+            .or_else(|| cookie(headers, SESSION_COOKIE))
+            .filter(|t| !t.is_empty())
+            .ok_or_else(not_signed_in)?;
+        let user = subject_hint(token)
+            .and_then(|u| normalize_user(&u).ok())
+            .ok_or_else(not_signed_in)?;
+        Ok(Caller {
+            user,
+            mfa: false,
+            token: Some(token.to_string()),
+        })
     }
 
     /// Check the admin bearer token.
@@ -306,18 +329,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn login_token_round_trip_and_tamper() {
-        let key = [7u8; 32];
-        let t = sign_login(&key, "a@example.com", "pwd", 1000, 60);
+    fn the_subject_hint_reads_only_the_payload() {
+        let claims = data_encoding::BASE64URL_NOPAD.encode(br#"{"sub":"a@example.com"}"#);
         assert_eq!(
-            verify_login(&key, &t, 1000).as_deref(),
+            subject_hint(&format!("h.{claims}.sig")).as_deref(),
             Some("a@example.com")
         );
-        assert_eq!(verify_login(&key, &t, 1061), None);
-        assert_eq!(verify_login(&[8u8; 32], &t, 1000), None);
-        let mut bad = t.clone();
-        bad.insert(3, 'x');
-        assert_eq!(verify_login(&key, &bad, 1000), None);
+        assert_eq!(subject_hint("no-dots"), None);
+        assert_eq!(subject_hint("h.!!!.s"), None);
     }
 
     #[test]

@@ -200,8 +200,6 @@ pub struct AuthConfig {
     pub header: String,
     /// Addresses (or CIDR ranges) allowed to send that header. Default loopback.
     pub trusted_addresses: Vec<String>,
-    /// Seconds between the password and the second factor. Default 600.
-    pub pending_secs: u64,
     /// Failed passwords per user before sign-in waits. Default 10.
     pub max_password_failures: u32,
     /// Seconds sign-in waits after too many failed passwords. Default 300.
@@ -224,7 +222,6 @@ impl Default for AuthConfig {
             mode: AuthMode::Password,
             header: "x-remote-user".into(),
             trusted_addresses: vec!["127.0.0.1".into(), "::1".into()],
-            pending_secs: 600,
             max_password_failures: 10,
             password_lockout_secs: 300,
             max_password_failures_per_address: 100,
@@ -592,9 +589,6 @@ impl Config {
         }
         for a in &self.auth.trusted_addresses {
             parse_cidr(a)?;
-        }
-        if !(30..=86_400).contains(&self.auth.pending_secs) {
-            return err("auth.pending_secs must be 30 to 86400");
         }
         if self.auth.max_password_failures == 0 {
             return err("auth.max_password_failures must be at least 1");

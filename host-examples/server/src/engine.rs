@@ -8,9 +8,9 @@
 //! revision, and the audit events). Handlers never reach the engine any other
 //! way.
 //!
-//! Operations never mutate the caller's record; they return a [`Step`], and
-//! steps chain ([`Step::absorb`]) so that one write stores a
-//! verification together with the tokens issued for it.
+//! Operations never mutate the caller's record; they return a [`Step`]: the
+//! new bytes, their summary (read in the same component call), the audit
+//! events and the answer. One user action is one operation.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 
 pub use mfa_host::{
     AppPasswordCredential, AppPasswordInfo, AppPasswordMatch, AuditEvent, AuthenticatorSetup,
-    Confirmed, Delivery, EngineError, Method, NewAppPassword, NextStep, RecoveryCodes, Secret,
-    SessionClaims, Verified,
+    Confirmed, Delivery, EngineError, FirstFactor, Method, NewAppPassword, NextStep, Proof,
+    RecoveryCodes, Registered, Secret, SignInCaller, SignInStarted, SignedIn, Standing, Verified,
 };
 use mfa_host::{MfaHost, Record, RecordSummary};
 
@@ -603,6 +603,8 @@ pub struct Step<T> {
     pub revision: u64,
     /// Audit events, in order.
     pub audit: Vec<AuditEvent>,
+    /// The engine's summary of `stored`, read in the same call.
+    pub summary: Option<RecordSummary>,
     /// The answer.
     pub result: Result<T, EngineError>,
 }
@@ -622,7 +624,20 @@ impl<T> Step<T> {
             stored: self.stored,
             revision: self.revision,
             audit: self.audit,
+            summary: self.summary,
             result,
+        }
+    }
+
+    /// The answer, a refusal included, as the successful answer of the step
+    /// (so a handler can still label a refusal with what it read before).
+    pub fn settle(self) -> Step<Result<T, EngineError>> {
+        Step {
+            stored: self.stored,
+            revision: self.revision,
+            audit: self.audit,
+            summary: self.summary,
+            result: Ok(self.result),
         }
     }
 
@@ -632,18 +647,9 @@ impl<T> Step<T> {
             stored: self.stored,
             revision: self.revision,
             audit: self.audit,
+            summary: self.summary,
             result: self.result.map(f),
         }
-    }
-
-    /// Fold the next operation of a chain into this step; returns its answer.
-    pub fn absorb<U>(&mut self, next: Step<U>) -> Result<U, EngineError> {
-        if next.stored.is_some() {
-            self.stored = next.stored;
-        }
-        self.revision = next.revision;
-        self.audit.extend(next.audit);
-        next.result
     }
 }
 
@@ -674,12 +680,14 @@ fn step<T>(before: &UserRecord, r: Result<mfa_host::Outcome<T>, mfa_host::Error>
             stored: o.saved.stored,
             revision: o.saved.revision,
             audit: o.saved.events,
+            summary: o.saved.summary,
             result: o.result,
         },
         Err(e) => Step {
             stored: None,
             revision: before.revision(),
             audit: Vec::new(),
+            summary: None,
             result: Err(host_failure(e)),
         },
     }
@@ -849,6 +857,7 @@ impl EngineHandle {
         &self,
         before: &UserRecord,
         stored: Vec<u8>,
+        summary: Option<RecordSummary>,
         now: u64,
     ) -> Result<UserRecord, EngineError> {
         if std::str::from_utf8(&stored).is_err() {
@@ -856,7 +865,15 @@ impl EngineHandle {
                 reason: "the engine saved a record that is not text".into(),
             });
         }
-        self.summarise(&before.user_id, before.created_at, Some(stored.into()), now)
+        match summary {
+            Some(summary) => Ok(UserRecord {
+                user_id: before.user_id.clone(),
+                created_at: before.created_at,
+                stored: Some(stored.into()),
+                summary,
+            }),
+            None => self.summarise(&before.user_id, before.created_at, Some(stored.into()), now),
+        }
     }
 
     fn op<T>(
@@ -951,117 +968,68 @@ impl EngineHandle {
         self.op(rec, |h, r| h.send_code(r, method, now))
     }
 
-    /// Verify a second factor.
-    pub fn verify(
-        &self,
-        rec: &UserRecord,
-        method: Option<MethodId>,
-        code: &str,
-        now: u64,
-    ) -> Step<Verified> {
-        self.op(rec, |h, r| h.verify(r, method, code, now))
-    }
-
-    /// Use a recovery code as the second factor.
-    pub fn verify_recovery_code(&self, rec: &UserRecord, code: &str, now: u64) -> Step<Verified> {
-        self.op(rec, |h, r| h.verify_recovery_code(r, code, now))
-    }
-
     /// Issue a new set of recovery codes.
     pub fn regenerate_recovery_codes(&self, rec: &UserRecord, now: u64) -> Step<RecoveryCodes> {
         self.op(rec, |h, r| h.regenerate_recovery_codes(r, now))
     }
 
-    // ----- tokens --------------------------------------------------------
+    // ----- sign-in -------------------------------------------------------
 
-    /// Issue an MFA session token after a verified second factor.
-    pub fn issue_session(
-        &self,
-        rec: Record<'_>,
-        verified: &Verified,
-        primary_amr: &[&str],
-        now: u64,
-        revision: u64,
-    ) -> Step<String> {
-        let amr: Vec<String> = primary_amr.iter().map(|s| s.to_string()).collect();
-        match self.host.issue_session(rec, verified, &amr, now) {
-            Ok(o) => Step {
-                stored: o.saved.stored,
-                revision: o.saved.revision,
-                audit: o.saved.events,
-                result: o.result.map(|s| s.expose().to_string()),
-            },
-            Err(e) => Step {
-                stored: None,
-                revision,
-                audit: Vec::new(),
-                result: Err(host_failure(e)),
-            },
-        }
-    }
-
-    /// The verification that proving a new method during set-up amounts to.
-    pub fn verified_by_registration(rec_type: Option<MethodType>, c: &Confirmed) -> Verified {
-        Verified {
-            method_id: Some(c.method_id),
-            method_type: rec_type.map(Into::into),
-            matched: c.matched,
-            amr: rec_type.map(amr_of).into_iter().collect(),
-            recovery_codes_left: None,
-        }
-    }
-
-    /// The verification a remembered device amounts to.
-    pub fn verified_by_device() -> Verified {
-        Verified {
-            method_id: None,
-            method_type: None,
-            matched: None,
-            amr: Vec::new(),
-            recovery_codes_left: None,
-        }
-    }
-
-    /// Issue a remembered-device token; returns it with its expiry.
-    pub fn issue_device_token(
-        &self,
-        rec: Record<'_>,
-        now: u64,
-        revision: u64,
-    ) -> Step<(String, u64)> {
-        match self.host.issue_device_token(rec, now) {
-            Ok(o) => Step {
-                stored: o.saved.stored,
-                revision: o.saved.revision,
-                audit: o.saved.events,
-                result: o
-                    .result
-                    .map(|d| (d.token.expose().to_string(), d.expires_at)),
-            },
-            Err(e) => Step {
-                stored: None,
-                revision,
-                audit: Vec::new(),
-                result: Err(host_failure(e)),
-            },
-        }
-    }
-
-    /// Verify an MFA session token.
-    pub fn verify_session(&self, token: &str, now: u64) -> Result<SessionClaims, EngineError> {
-        self.host.verify_session(token, now).map_err(host_failure)
-    }
-
-    /// Verify a remembered-device token for this user.
-    pub fn verify_device_token(
+    /// The first factor was accepted: the next step with a login token, or
+    /// signed in by a remembered device.
+    pub fn start_sign_in(
         &self,
         rec: &UserRecord,
-        token: &str,
+        first: FirstFactor,
+        device_token: Option<&str>,
         now: u64,
-    ) -> Result<SessionClaims, EngineError> {
+    ) -> Step<SignInStarted> {
+        self.op(rec, |h, r| h.start_sign_in(r, first, device_token, now))
+    }
+
+    /// The second factor, and the session (and device token) issued for it.
+    pub fn finish_sign_in(
+        &self,
+        rec: &UserRecord,
+        standing: Standing<'_>,
+        proof: Proof<'_>,
+        remember: bool,
+        now: u64,
+    ) -> Step<SignedIn> {
+        self.op(rec, |h, r| {
+            h.finish_sign_in(r, standing, proof, remember, now)
+        })
+    }
+
+    /// Prove the registration in progress (during "Set it up now" it signs in).
+    pub fn finish_registration(
+        &self,
+        rec: &UserRecord,
+        standing: Standing<'_>,
+        code: &str,
+        remember: bool,
+        now: u64,
+    ) -> Step<Registered> {
+        self.op(rec, |h, r| {
+            h.finish_registration(r, standing, code, remember, now)
+        })
+    }
+
+    /// Whether a caller who passed only the first factor may add a method now.
+    pub fn check_may_register(&self, rec: &UserRecord, now: u64) -> Result<(), EngineError> {
         self.host
-            .verify_device_token(rec.as_record(), token, now)
+            .check_may_register(rec.as_record(), now)
             .map_err(host_failure)
+    }
+
+    /// Who a login or session token belongs to.
+    pub fn sign_in_caller(&self, token: &str, now: u64) -> Result<SignInCaller, EngineError> {
+        self.host.sign_in_caller(token, now).map_err(host_failure)
+    }
+
+    /// Calls made into the component so far.
+    pub fn calls(&self) -> u64 {
+        self.host.calls()
     }
 
     // ----- app passwords -------------------------------------------------
@@ -1191,16 +1159,6 @@ impl std::fmt::Debug for PresentedAppPassword {
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
-}
-
-/// RFC 8176 `amr` value of a method, as the engine reports it for verifications.
-fn amr_of(t: MethodType) -> String {
-    match t {
-        MethodType::Text => "sms",
-        MethodType::Call => "tel",
-        _ => "otp",
-    }
-    .to_string()
 }
 
 /// Fill a buffer from the operating system's random number generator.

@@ -114,9 +114,10 @@ impl ApiError {
             | E::TokenExpired
             | E::WrongTokenKind
             | E::TokenRevoked => StatusCode::UNAUTHORIZED,
-            E::MethodNotAllowed { .. } | E::AppPasswordsDisabled | E::OutOfScope { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            E::MethodNotAllowed { .. }
+            | E::AppPasswordsDisabled
+            | E::OutOfScope { .. }
+            | E::MfaRequired => StatusCode::FORBIDDEN,
             E::UnknownMethod | E::NoRecoveryCodes => StatusCode::NOT_FOUND,
             E::NoActiveCode
             | E::NoPendingRegistration
@@ -213,6 +214,7 @@ const ENGINE_CODES: &[&str] = &[
     "token_expired",
     "wrong_token_kind",
     "token_revoked",
+    "mfa_required",
     "invalid_uri",
     "invalid_secret",
     "corrupt_record",

@@ -102,7 +102,6 @@ pub struct AppState {
     locks: Vec<tokio::sync::Mutex<()>>,
     records: Option<Mutex<HashMap<String, Arc<UserRecord>>>>,
     ap_cache: Mutex<HashMap<(String, String), ApCacheEntry>>,
-    pub(crate) cookie_key: Vec<u8>,
     cache_key: Vec<u8>,
     pw_failures: password_throttle::FailureTable,
     pw_failures_by_address: password_throttle::FailureTable,
@@ -144,7 +143,10 @@ struct KeyFile {
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerKeys {
-    cookie_key: String,
+    /// Signed the login cookie before the engine issued login tokens; read
+    /// from older key files and no longer used.
+    #[serde(default, rename = "cookie_key", skip_serializing)]
+    _cookie_key: Option<String>,
     cache_key: String,
 }
 
@@ -176,8 +178,8 @@ pub fn replace_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Load the key file, or create it when allowed. Returns (engine keys JSON, cookie key, cache key, created).
-fn load_keys(cfg: &Config, wasm: &[u8]) -> Result<(String, Vec<u8>, Vec<u8>, bool), String> {
+/// Load the key file, or create it when allowed. Returns (engine keys JSON, cache key, created).
+fn load_keys(cfg: &Config, wasm: &[u8]) -> Result<(String, Vec<u8>, bool), String> {
     let path = &cfg.keys.file;
     let mut created = false;
     let text = match std::fs::read_to_string(path) {
@@ -190,7 +192,7 @@ fn load_keys(cfg: &Config, wasm: &[u8]) -> Result<(String, Vec<u8>, Vec<u8>, boo
             let file = KeyFile {
                 engine,
                 server: ServerKeys {
-                    cookie_key: random_b64(32),
+                    _cookie_key: None,
                     cache_key: random_b64(32),
                 },
             };
@@ -240,9 +242,8 @@ fn load_keys(cfg: &Config, wasm: &[u8]) -> Result<(String, Vec<u8>, Vec<u8>, boo
                 )
             })
     };
-    let cookie = b64(&file.server.cookie_key, "cookie_key")?;
     let cache = b64(&file.server.cache_key, "cache_key")?;
-    Ok((file.engine.to_string(), cookie, cache, created))
+    Ok((file.engine.to_string(), cache, created))
 }
 
 trait ClassifyStr {
@@ -269,7 +270,7 @@ pub fn generate_key_file(path: &Path, wasm: &[u8]) -> Result<(), String> {
     let file = KeyFile {
         engine,
         server: ServerKeys {
-            cookie_key: random_b64(32),
+            _cookie_key: None,
             cache_key: random_b64(32),
         },
     };
@@ -349,7 +350,7 @@ impl AppState {
     pub async fn start(cfg: Config) -> Result<(Arc<Self>, StartInfo), String> {
         let wasm_path = cfg.engine.component_path();
         let wasm: Arc<[u8]> = engine::read_component(&wasm_path)?.into();
-        let (keys_json, cookie_key, cache_key, keys_created) = load_keys(&cfg, &wasm)?;
+        let (keys_json, cache_key, keys_created) = load_keys(&cfg, &wasm)?;
         let component = ComponentSettings {
             wasm: wasm_path,
             cache_dir: cfg.engine.cache_path(&cfg.keys.file),
@@ -423,7 +424,6 @@ impl AppState {
                 .collect(),
             records,
             ap_cache: Mutex::new(HashMap::new()),
-            cookie_key,
             cache_key,
             pw_failures: password_throttle::FailureTable::new(
                 cfg.auth.max_password_failures,
@@ -633,7 +633,7 @@ impl AppState {
             let after = match step.stored {
                 Some(bytes) => Some(Arc::new(
                     engine
-                        .record_after(&before, bytes, now)
+                        .record_after(&before, bytes, step.summary, now)
                         .map_err(|e| ApiError::from_engine(&e, now))?,
                 )),
                 None => None,

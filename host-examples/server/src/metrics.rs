@@ -94,9 +94,15 @@ impl Metrics {
         self.conflicts.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The text exposition.
-    pub fn render(&self) -> String {
+    /// The text exposition; `engine_calls` is the component's call counter.
+    pub fn render(&self, engine_calls: u64) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP mfa_engine_calls_total Calls into the engine component (one per user action on the sign-in path)."
+        );
+        let _ = writeln!(out, "# TYPE mfa_engine_calls_total counter");
+        let _ = writeln!(out, "mfa_engine_calls_total {engine_calls}");
         let _ = writeln!(
             out,
             "# HELP mfa_verifications_total Second-factor verifications by method and outcome."

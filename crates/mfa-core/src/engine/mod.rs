@@ -109,4 +109,9 @@ mod verification;
 pub use verification::Verified;
 mod admin;
 mod app_passwords;
+mod sign_in;
 mod tokens;
+pub use sign_in::{
+    DeviceToken, FirstFactor, LOGIN_LIFETIME_SECS, LoginStep, Proof, Registered, SignInCaller,
+    SignInStep, SignedIn, Standing,
+};

@@ -12,7 +12,7 @@ impl Engine {
         clippy::too_many_arguments,
         reason = "private helper that fills every standard claim"
     )]
-    fn claims(
+    pub(super) fn claims(
         &self,
         user: &str,
         amr: Vec<String>,
@@ -35,7 +35,8 @@ impl Engine {
         }
     }
 
-    /// Issue an MFA session token after a verified second factor. `primary_amr`
+    /// Issue an MFA session token after a verified second factor (the proof
+    /// only the engine makes). Hosts use [`Engine::finish_sign_in`]. `primary_amr`
     /// lists how the first factor was done (e.g. `["pwd"]`).
     pub fn issue_session(
         &self,
@@ -48,7 +49,7 @@ impl Engine {
     ) -> String {
         let mut amr: Vec<String> = primary_amr.iter().map(|s| s.to_string()).collect();
         for a in verified
-            .amr
+            .amr()
             .iter()
             .chain(std::iter::once(&"mfa".to_string()))
         {
@@ -69,18 +70,20 @@ impl Engine {
             at: now,
             user_id: rec.user_id.clone(),
             actor: None,
-            method: verified.method_type,
+            method: verified.method_type(),
             kind: AuditKind::SessionIssued,
         });
         token::sign(&self.keys, &claims)
     }
 
-    /// Issue a remembered-device token ("don't ask again on this device"), valid
+    /// Issue a remembered-device token ("don't ask again on this device") after
+    /// a verified second factor (the proof only the engine makes), valid
     /// for the policy's number of days or until the admin restores MFA on all
     /// remembered devices. Returns the token and its expiry.
     pub fn issue_device_token(
         &self,
         rec: &UserRecord,
+        verified: &Verified,
         now: UnixTime,
         rng: &mut dyn RandomSource,
         audit: &mut Vec<AuditEvent>,
@@ -99,7 +102,7 @@ impl Engine {
             at: now,
             user_id: rec.user_id.clone(),
             actor: None,
-            method: None,
+            method: verified.method_type(),
             kind: AuditKind::DeviceRemembered {
                 expires_at: claims.exp,
             },

@@ -8,23 +8,66 @@ use crate::record::{MethodId, StoredKind, UserRecord};
 use crate::recovery::{RecoveryCodes, RecoverySet};
 use crate::throttle::Factor;
 use crate::{Error, RandomSource, UnixTime};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Engine, factor_of};
 
-/// A successful second factor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A successful second factor: a proof only the engine makes (its fields are
+/// private), so a session can only follow a real verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verified {
-    /// The method used (absent for a recovery code).
-    pub method_id: Option<MethodId>,
-    /// Its type (absent for a recovery code).
-    pub method_type: Option<MethodType>,
+    method_id: Option<MethodId>,
+    method_type: Option<MethodType>,
+    matched: Option<OtpMatch>,
+    amr: Vec<String>,
+    recovery_codes_left: Option<u8>,
+}
+
+impl Verified {
+    /// The method used (absent for a recovery code and a remembered device).
+    pub fn method_id(&self) -> Option<MethodId> {
+        self.method_id
+    }
+    /// Its type (absent for a recovery code and a remembered device).
+    pub fn method_type(&self) -> Option<MethodType> {
+        self.method_type
+    }
     /// For authenticator codes: which step or counter matched.
-    pub matched: Option<OtpMatch>,
+    pub fn matched(&self) -> Option<OtpMatch> {
+        self.matched
+    }
     /// RFC 8176 `amr` values for this factor.
-    pub amr: Vec<String>,
+    pub fn amr(&self) -> &[String] {
+        &self.amr
+    }
     /// Recovery codes left, when one was used.
-    pub recovery_codes_left: Option<u8>,
+    pub fn recovery_codes_left(&self) -> Option<u8> {
+        self.recovery_codes_left
+    }
+    /// Proving a new method while setting it up.
+    pub(super) fn by_registration(
+        method_id: MethodId,
+        method_type: MethodType,
+        matched: Option<OtpMatch>,
+    ) -> Self {
+        Self {
+            method_id: Some(method_id),
+            method_type: Some(method_type),
+            matched,
+            amr: amr_of(method_type),
+            recovery_codes_left: None,
+        }
+    }
+    /// A remembered device: the factor was verified when it was remembered.
+    pub(super) fn by_device() -> Self {
+        Self {
+            method_id: None,
+            method_type: None,
+            matched: None,
+            amr: Vec::new(),
+            recovery_codes_left: None,
+        }
+    }
 }
 
 impl Engine {

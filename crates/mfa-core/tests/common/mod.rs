@@ -5,8 +5,9 @@
 )]
 
 use mfa_core::{
-    Argon2Params, AuditEvent, Confirmed, Engine, Keys, MethodId, MfaState, OtpAuthUri, Policy,
-    PolicyBuilder, Registration, SeededRandom, Totp, UserRecord, totp_code,
+    Argon2Params, AuditEvent, Confirmed, Engine, FirstFactor, Keys, MethodId, MfaState, OtpAuthUri,
+    Policy, PolicyBuilder, Registration, SeededRandom, SignInStep, SignedIn, Standing, Totp,
+    UserRecord, totp_code,
 };
 
 /// A Tuesday in November 2023, as the engine's `now` in every test.
@@ -149,4 +150,45 @@ pub fn contains_code(haystack: &str, needle: &str) -> bool {
         let after = bytes.get(i + needle.len()).copied();
         !before.is_some_and(|b| b.is_ascii_digit()) && !after.is_some_and(|b| b.is_ascii_digit())
     })
+}
+
+/// A user signed in through the engine's flow: password, then "Set it up now"
+/// with an authenticator app, remembering the device. Returns the record and
+/// the tokens the engine issued.
+pub fn signed_in(
+    engine: &Engine,
+    user: &str,
+    now: u64,
+    rng: &mut SeededRandom,
+) -> (UserRecord, SignedIn) {
+    let mut record = UserRecord::new(user, now);
+    let mut audit = Vec::new();
+    engine.set_mfa_state(&mut record, MfaState::Enabled, "admin", now, &mut audit);
+    let SignInStep::Next(login) =
+        engine.start_sign_in(&record, FirstFactor::Password, None, now, rng, &mut audit)
+    else {
+        panic!("a user without methods must set one up")
+    };
+    let Registration::Authenticator { uri, .. } = engine
+        .begin_authenticator(&mut record, None, now, rng, &mut audit)
+        .expect("authenticator apps are allowed")
+    else {
+        panic!("an authenticator registration shows a QR code")
+    };
+    let code = totp_code(&secret_of(uri.expose()), &engine.policy().totp, now).unwrap();
+    let registered = engine
+        .finish_registration(
+            &mut record,
+            Standing::Token(login.token.expose()),
+            &code,
+            true,
+            now,
+            rng,
+            &mut audit,
+        )
+        .expect("the current code finishes the set-up");
+    (
+        record,
+        registered.signed_in.expect("set-up signs the user in"),
+    )
 }

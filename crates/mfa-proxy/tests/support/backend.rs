@@ -16,13 +16,50 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use mfa_core::{Engine, Error, RandomSource, UserRecord};
+use mfa_core::{
+    Engine, Error, FirstFactor, MfaState, OtpAuthUri, RandomSource, Registration, SignInStep,
+    Standing, UserRecord, totp_code,
+};
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// A session token for `user` at `now`, issued the way users get one: the
+/// engine's sign-in flow (password, then "Set it up now" with an
+/// authenticator app whose code is computed from the QR code's secret).
+pub fn session_token(engine: &Engine, user: &str, now: u64, rng: &mut dyn RandomSource) -> String {
+    let mut rec = UserRecord::new(user, now);
+    let mut audit = Vec::new();
+    engine.set_mfa_state(&mut rec, MfaState::Enabled, "admin", now, &mut audit);
+    let SignInStep::Next(login) =
+        engine.start_sign_in(&rec, FirstFactor::Password, None, now, rng, &mut audit)
+    else {
+        panic!("a user without methods must set one up")
+    };
+    let Ok(Registration::Authenticator { uri, .. }) =
+        engine.begin_authenticator(&mut rec, None, now, rng, &mut audit)
+    else {
+        panic!("authenticator registration starts")
+    };
+    let (parsed, _) = OtpAuthUri::parse(uri.expose()).expect("engine URIs parse");
+    let code = totp_code(parsed.secret(), &engine.policy().totp, now).expect("valid parameters");
+    let registered = engine
+        .finish_registration(
+            &mut rec,
+            Standing::Token(login.token.expose()),
+            &code,
+            false,
+            now,
+            rng,
+            &mut audit,
+        )
+        .expect("the current code finishes the set-up");
+    let signed = registered.signed_in.expect("set-up signs in");
+    signed.session.expose().to_string()
 }
 
 /// Randomness from the operating system.

@@ -1,0 +1,156 @@
+//! The exported sign-in flow: translates the WIT types and calls
+//! `mfa_core::Engine`'s flow. Nothing here decides.
+use mfa_core as core;
+
+use crate::Component;
+use crate::bindings::exports::mfa::engine::engine as wengine;
+use crate::bindings::exports::mfa::engine::sign_in as ws;
+use crate::bindings::exports::mfa::engine::types as w;
+use crate::convert::{confirmed_out, next_step_out, res, verified_out};
+use crate::exports_impl::{EngineRes, WasiRandom, with};
+
+fn first_in(f: ws::FirstFactor) -> core::FirstFactor {
+    match f {
+        ws::FirstFactor::Password => core::FirstFactor::Password,
+        ws::FirstFactor::External => core::FirstFactor::External,
+    }
+}
+
+fn first_out(f: core::FirstFactor) -> ws::FirstFactor {
+    match f {
+        core::FirstFactor::Password => ws::FirstFactor::Password,
+        core::FirstFactor::External => ws::FirstFactor::External,
+    }
+}
+
+fn standing_in(s: &ws::Standing) -> core::Standing<'_> {
+    match s {
+        ws::Standing::Token(t) => core::Standing::Token(t),
+        ws::Standing::External => core::Standing::External,
+    }
+}
+
+fn proof_in(p: &ws::Proof) -> core::Proof<'_> {
+    match p {
+        ws::Proof::Code(c) => core::Proof::Code {
+            method: c.method,
+            code: &c.code,
+        },
+        ws::Proof::RecoveryCode(c) => core::Proof::RecoveryCode(c),
+    }
+}
+
+fn signed_out(s: core::SignedIn) -> ws::SignedIn {
+    ws::SignedIn {
+        verified: verified_out(s.verified),
+        session: s.session.expose().to_string(),
+        session_expires_at: s.session_expires_at,
+        device: s.device.map(|d| ws::DeviceToken {
+            token: d.token.expose().to_string(),
+            expires_at: d.expires_at,
+        }),
+    }
+}
+
+impl ws::Guest for Component {
+    fn start(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        first: ws::FirstFactor,
+        device_token: Option<String>,
+        now: u64,
+    ) -> ws::Started {
+        with(engine, user, |e, rec, audit| {
+            match e.start_sign_in(
+                rec,
+                first_in(first),
+                device_token.as_deref(),
+                now,
+                &mut WasiRandom,
+                audit,
+            ) {
+                core::SignInStep::SignedIn(s) => ws::Started::SignedIn(signed_out(s)),
+                core::SignInStep::Next(n) => ws::Started::Next(ws::LoginStep {
+                    next: next_step_out(n.next),
+                    token: n.token.expose().to_string(),
+                    expires_at: n.expires_at,
+                }),
+            }
+        })
+    }
+
+    fn who_is(
+        engine: wengine::EngineBorrow<'_>,
+        token: String,
+        now: u64,
+    ) -> Result<ws::Caller, w::Error> {
+        let engine = &engine.get::<EngineRes>().engine;
+        res(engine.sign_in_caller(&token, now), |c| ws::Caller {
+            user_id: c.user_id,
+            mfa: c.mfa,
+            first_factor: first_out(c.first_factor),
+            expires_at: c.expires_at,
+        })
+    }
+
+    fn check_may_register(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        now: u64,
+    ) -> Result<(), w::Error> {
+        with(engine, user, |e, rec, _| {
+            res(e.check_may_register(rec, now), |()| ())
+        })
+    }
+
+    fn finish(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        standing: ws::Standing,
+        proof: ws::Proof,
+        remember_device: bool,
+        now: u64,
+    ) -> Result<ws::SignedIn, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.finish_sign_in(
+                    rec,
+                    standing_in(&standing),
+                    proof_in(&proof),
+                    remember_device,
+                    now,
+                    &mut WasiRandom,
+                    audit,
+                ),
+                signed_out,
+            )
+        })
+    }
+
+    fn finish_registration(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        standing: ws::Standing,
+        code: String,
+        remember_device: bool,
+        now: u64,
+    ) -> Result<ws::Registered, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.finish_registration(
+                    rec,
+                    standing_in(&standing),
+                    &code,
+                    remember_device,
+                    now,
+                    &mut WasiRandom,
+                    audit,
+                ),
+                |r| ws::Registered {
+                    confirmed: confirmed_out(r.confirmed),
+                    signed_in: r.signed_in.map(signed_out),
+                },
+            )
+        })
+    }
+}

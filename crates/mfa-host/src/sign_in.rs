@@ -1,0 +1,258 @@
+//! The sign-in flow of the contract (`sign-in`): one call per user action,
+//! with the tokens it issues kept as [`Secret`]s.
+use crate::api::text;
+use crate::bindings::exports::mfa::engine::sign_in as ws;
+use crate::types::secret;
+use crate::{
+    Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, Record, Secret, SignInCaller,
+    UnixTime, Verified,
+};
+
+/// Who is taking a sign-in step.
+#[derive(Clone, Copy)]
+pub enum Standing<'a> {
+    /// A login token from [`MfaHost::start_sign_in`], or a session token.
+    Token(&'a str),
+    /// The host's authenticating proxy vouches for the user on this request.
+    External,
+}
+
+impl std::fmt::Debug for Standing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(_) => f.write_str("Token(redacted)"),
+            Self::External => f.write_str("External"),
+        }
+    }
+}
+
+/// The second factor presented.
+#[derive(Clone, Copy)]
+pub enum Proof<'a> {
+    /// A code from a registered method (the default method when `None`).
+    Code {
+        /// The method.
+        method: Option<u32>,
+        /// The code as typed.
+        code: &'a str,
+    },
+    /// A recovery code.
+    RecoveryCode(&'a str),
+}
+
+impl std::fmt::Debug for Proof<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code { method, .. } => write!(f, "Code {{ method: {method:?}, code: redacted }}"),
+            Self::RecoveryCode(_) => f.write_str("RecoveryCode(redacted)"),
+        }
+    }
+}
+
+/// A remembered-device token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceToken {
+    /// The token (a bearer secret).
+    pub token: Secret,
+    /// When it expires.
+    pub expires_at: UnixTime,
+}
+
+/// A finished sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    /// The second factor.
+    pub verified: Verified,
+    /// The MFA session token (a bearer secret).
+    pub session: Secret,
+    /// When the session expires.
+    pub session_expires_at: UnixTime,
+    /// The remembered-device token, when "don't ask again" was chosen.
+    pub device: Option<DeviceToken>,
+}
+
+impl From<ws::SignedIn> for SignedIn {
+    fn from(s: ws::SignedIn) -> Self {
+        Self {
+            verified: s.verified,
+            session: secret(s.session),
+            session_expires_at: s.session_expires_at,
+            device: s.device.map(|d| DeviceToken {
+                token: secret(d.token),
+                expires_at: d.expires_at,
+            }),
+        }
+    }
+}
+
+/// What [`MfaHost::start_sign_in`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInStarted {
+    /// A remembered device skipped the second factor.
+    SignedIn(SignedIn),
+    /// The user must take the next step with the login token.
+    Next {
+        /// What the user must do next.
+        next: NextStep,
+        /// The login token (a bearer secret).
+        token: Secret,
+        /// When it expires.
+        expires_at: UnixTime,
+    },
+}
+
+/// A confirmed registration, and the sign-in it finished during "Set it up now".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    /// The new method.
+    pub confirmed: Confirmed,
+    /// The session, when the registration was the second factor.
+    pub signed_in: Option<SignedIn>,
+}
+
+fn standing_out(s: Standing<'_>) -> ws::Standing {
+    match s {
+        Standing::Token(t) => ws::Standing::Token(t.to_string()),
+        Standing::External => ws::Standing::External,
+    }
+}
+
+fn proof_out(p: Proof<'_>) -> ws::Proof {
+    match p {
+        Proof::Code { method, code } => ws::Proof::Code(ws::CodeProof {
+            method,
+            code: code.to_string(),
+        }),
+        Proof::RecoveryCode(c) => ws::Proof::RecoveryCode(c.to_string()),
+    }
+}
+
+fn standing_text(s: Standing<'_>) -> Result<(), Error> {
+    match s {
+        Standing::Token(t) => text("token", t),
+        Standing::External => Ok(()),
+    }
+}
+
+impl MfaHost {
+    /// The first factor was accepted: the next step with a login token, or
+    /// signed in at once by a valid remembered-device token of this user.
+    pub fn start_sign_in(
+        &self,
+        record: Record<'_>,
+        first: FirstFactor,
+        device_token: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Outcome<SignInStarted>, Error> {
+        text("device token", device_token.unwrap_or_default())?;
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in()
+                    .call_start(store, engine, user, first, device_token, now)
+                    .map(Ok)
+            }),
+            |s| match s {
+                ws::Started::SignedIn(s) => SignInStarted::SignedIn(s.into()),
+                ws::Started::Next(n) => SignInStarted::Next {
+                    next: n.next,
+                    token: secret(n.token),
+                    expires_at: n.expires_at,
+                },
+            },
+        )
+    }
+
+    /// Who a login or session token belongs to.
+    pub fn sign_in_caller(&self, token: &str, now: UnixTime) -> Result<SignInCaller, Error> {
+        text("token", token)?;
+        self.rt
+            .call(|slot| {
+                slot.api
+                    .mfa_engine_sign_in()
+                    .call_who_is(&mut slot.store, slot.engine, token, now)
+            })?
+            .map_err(Error::from)
+    }
+
+    /// Whether a caller who passed only the first factor may add a method now.
+    pub fn check_may_register(&self, record: Record<'_>, now: UnixTime) -> Result<(), Error> {
+        let out = self.with_record(
+            record,
+            None,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in()
+                    .call_check_may_register(store, engine, user, now)
+            }),
+            |()| (),
+        )?;
+        out.result.map_err(Error::Engine)
+    }
+
+    /// The second factor of a sign-in, and the session issued for it.
+    pub fn finish_sign_in(
+        &self,
+        record: Record<'_>,
+        standing: Standing<'_>,
+        proof: Proof<'_>,
+        remember_device: bool,
+        now: UnixTime,
+    ) -> Result<Outcome<SignedIn>, Error> {
+        standing_text(standing)?;
+        match proof {
+            Proof::Code { code, .. } | Proof::RecoveryCode(code) => text("code", code)?,
+        }
+        let (standing, proof) = (standing_out(standing), proof_out(proof));
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in().call_finish(
+                    store,
+                    engine,
+                    user,
+                    &standing,
+                    &proof,
+                    remember_device,
+                    now,
+                )
+            }),
+            SignedIn::from,
+        )
+    }
+
+    /// Prove the registration in progress; during "Set it up now" it also
+    /// signs the user in.
+    pub fn finish_registration(
+        &self,
+        record: Record<'_>,
+        standing: Standing<'_>,
+        code: &str,
+        remember_device: bool,
+        now: UnixTime,
+    ) -> Result<Outcome<Registered>, Error> {
+        standing_text(standing)?;
+        text("code", code)?;
+        let standing = standing_out(standing);
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in().call_finish_registration(
+                    store,
+                    engine,
+                    user,
+                    &standing,
+                    code,
+                    remember_device,
+                    now,
+                )
+            }),
+            |r| Registered {
+                confirmed: r.confirmed.into(),
+                signed_in: r.signed_in.map(Into::into),
+            },
+        )
+    }
+}
