@@ -1,0 +1,527 @@
+//! The admin API: users, their MFA state and password, actions, bulk
+//! actions, service settings and the audit log.
+use super::*;
+
+pub(super) const ACTOR: &str = "admin";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    #[serde(default)]
+    state: Option<MfaState>,
+    #[serde(default)]
+    after: Option<String>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+pub(super) fn state_str(s: MfaState) -> &'static str {
+    match s {
+        MfaState::Disabled => "disabled",
+        MfaState::Enabled => "enabled",
+        MfaState::Enforced => "enforced",
+    }
+}
+
+pub(super) fn query<T: DeserializeOwned>(
+    q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+) -> Result<T, ApiError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::invalid("invalid_query", e.body_text()))
+}
+
+pub(super) async fn admin_list_users(
+    State(s): St,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "limit must be 1 to 1000",
+        ));
+    }
+    let users = s
+        .store
+        .list_users(q.state.map(state_str), q.after.as_deref(), limit)
+        .await
+        .map_err(|e| store_err(&e))?;
+    let next = (users.len() as i64 == limit)
+        .then(|| users.last().map(|u| u.user.clone()))
+        .flatten();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"users": users, "next": next}),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CreateUser {
+    user: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    state: Option<MfaState>,
+}
+
+pub(super) async fn admin_create_user(
+    State(s): St,
+    headers: HeaderMap,
+    Body(req): Body<CreateUser>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&req.user)?;
+    let hash = match &req.password {
+        Some(p) if p.len() < 8 || p.len() > 1024 => {
+            return Err(ApiError::invalid(
+                "invalid_password",
+                "the password must be 8 to 1024 bytes",
+            ));
+        }
+        Some(p) => {
+            let (params, p) = (s.cfg.auth.argon2, p.clone());
+            let started = Instant::now();
+            let h = s
+                .hashing
+                .run(move |memory| auth::hash_password(&params, &p, memory))
+                .await??;
+            s.time_argon2("password_hash", started);
+            Some(h)
+        }
+        None => None,
+    };
+    let now = unix_now();
+    let created = s
+        .store
+        .insert_user(&user, String::new(), 0, "disabled", hash, now as i64)
+        .await
+        .map_err(|e| store_err(&e))?;
+    if !created {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "user_exists",
+            format!("user {user} already exists"),
+        ));
+    }
+    if let Some(state) = req.state {
+        s.run_op(&user, false, false, move |e, r, now| {
+            e.set_mfa_state(r, state, ACTOR, now)
+        })
+        .await?
+        .into_api()?;
+    }
+    let rec = s.load_or_create(&user, false).await?;
+    Ok(ok_json(StatusCode::CREATED, &user_view(&s, &user, &rec)))
+}
+
+pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
+    let now = unix_now();
+    let locked: Vec<Value> = [
+        Factor::Authenticator,
+        Factor::Phone,
+        Factor::Email,
+        Factor::Recovery,
+        Factor::AppPassword,
+    ]
+    .into_iter()
+    .filter_map(|f| {
+        rec.locked_until(f, now)
+            .map(|until| json!({"factor": f, "until": until}))
+    })
+    .collect();
+    json!({
+        "user": user,
+        "state": rec.state(),
+        "must_reregister": rec.must_reregister(),
+        "methods": methods_json(rec),
+        "default_method": rec.default_method(),
+        "app_passwords": rec.app_passwords_json(),
+        "recovery_codes_left": rec.recovery_codes_left(),
+        "locked": locked,
+        "next": next_json(&s.engine().enrollment_check(rec, now)),
+        "revision": rec.revision(),
+        "updated_at": rec.updated_at(),
+    })
+}
+
+pub(super) async fn admin_get_user(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let rec = s.load_or_create(&user, false).await?;
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StateReq {
+    state: MfaState,
+}
+
+pub(super) async fn admin_set_state(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Body(req): Body<StateReq>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let state = req.state;
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let done = s
+        .run_op(&user, create, false, move |e, r, now| {
+            e.set_mfa_state(r, state, ACTOR, now)
+        })
+        .await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordReq {
+    password: String,
+}
+
+pub(super) async fn admin_set_password(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Body(req): Body<PasswordReq>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    if req.password.len() < 8 || req.password.len() > 1024 {
+        return Err(ApiError::invalid(
+            "invalid_password",
+            "the password must be 8 to 1024 bytes",
+        ));
+    }
+    let params = s.cfg.auth.argon2;
+    let hash = s
+        .hashing
+        .run(move |memory| auth::hash_password(&params, &req.password, memory))
+        .await??;
+    if !s
+        .store
+        .set_password_hash(&user, hash)
+        .await
+        .map_err(|e| store_err(&e))?
+    {
+        return Err(ApiError::not_found(
+            "unknown_user",
+            format!("no user {user}"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Admin actions on one user, as in "Manage user settings".
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum Action {
+    RequireReregistration,
+    DeleteAppPasswords,
+    RestoreRememberedDevices,
+    Unlock,
+    Reset,
+    SetState,
+}
+
+impl Action {
+    fn parse(s: &str) -> Result<Self, ApiError> {
+        serde_json::from_value(Value::String(s.to_string())).map_err(|_| {
+            ApiError::not_found(
+                "unknown_action",
+                "actions are require-reregistration, delete-app-passwords, restore-remembered-devices, unlock, reset",
+            )
+        })
+    }
+}
+
+pub(super) async fn apply_action(
+    s: &AppState,
+    user: &str,
+    action: Action,
+    state: Option<MfaState>,
+) -> Result<Value, ApiError> {
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let result: Value = match action {
+        Action::RequireReregistration => {
+            s.run_op(user, false, false, |e, r, now| {
+                e.require_reregistration(r, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
+            json!({"user": user, "ok": true})
+        }
+        Action::DeleteAppPasswords => {
+            let (n, _, _) = s
+                .run_op(user, false, false, |e, r, now| {
+                    e.delete_all_app_passwords(r, ACTOR, now)
+                })
+                .await?
+                .into_api()?;
+            s.ap_cache_forget_user(user);
+            json!({"user": user, "ok": true, "deleted": n})
+        }
+        Action::RestoreRememberedDevices => {
+            s.run_op(user, false, false, |e, r, now| {
+                e.restore_remembered_devices(r, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
+            json!({"user": user, "ok": true})
+        }
+        Action::Unlock => {
+            s.run_op(user, false, false, |e, r, now| e.unlock(r, ACTOR, now))
+                .await?
+                .into_api()?;
+            s.password_ok(user);
+            json!({"user": user, "ok": true})
+        }
+        Action::Reset => {
+            s.run_op(user, false, false, |e, r, now| {
+                e.reset_methods(r, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
+            s.ap_cache_forget_user(user);
+            json!({"user": user, "ok": true})
+        }
+        Action::SetState => {
+            let state = state
+                .ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
+            s.run_op(user, create, false, move |e, r, now| {
+                e.set_mfa_state(r, state, ACTOR, now)
+            })
+            .await?
+            .into_api()?;
+            json!({"user": user, "ok": true, "state": state})
+        }
+    };
+    Ok(result)
+}
+
+pub(super) async fn admin_action(
+    State(s): St,
+    headers: HeaderMap,
+    Path((user, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let action = Action::parse(&action)?;
+    if matches!(action, Action::SetState) {
+        return Err(ApiError::invalid(
+            "invalid_field",
+            "use PUT /admin/users/{user}/state to set the state",
+        ));
+    }
+    let v = apply_action(&s, &user, action, None).await?;
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BulkReq {
+    users: Vec<String>,
+    action: String,
+    #[serde(default)]
+    state: Option<MfaState>,
+}
+
+/// One action over many users; each user's result is reported (one failure does not stop the rest).
+pub(super) async fn admin_bulk(
+    State(s): St,
+    headers: HeaderMap,
+    Body(req): Body<BulkReq>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    if req.users.is_empty() || req.users.len() > 1000 {
+        return Err(ApiError::invalid(
+            "invalid_field",
+            "users must list 1 to 1000 users",
+        ));
+    }
+    let action = Action::parse(&req.action)?;
+    let mut results = Vec::with_capacity(req.users.len());
+    let mut failed = 0;
+    for raw in &req.users {
+        let r = match normalize_user(raw) {
+            Ok(user) => apply_action(&s, &user, action, req.state).await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(v) => results.push(v),
+            Err(e) => {
+                failed += 1;
+                results.push(json!({"user": raw, "ok": false, "error": {"code": e.code, "message": e.message}}));
+            }
+        }
+    }
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"results": results, "failed": failed}),
+    ))
+}
+
+/// The service settings an admin may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SettingsPatch {
+    allowed_methods: Option<Vec<MethodType>>,
+    app_passwords_allowed: Option<bool>,
+    max_app_passwords: Option<u32>,
+    remember_device_days: Option<u16>,
+    session_lifetime_secs: Option<u32>,
+    free_failures: Option<u32>,
+    backoff_base_secs: Option<u32>,
+    backoff_max_secs: Option<u32>,
+    lockout_threshold: Option<u32>,
+    lockout_secs: Option<u32>,
+    code_lifetime_secs: Option<u32>,
+    code_attempts: Option<u8>,
+    registration_lifetime_secs: Option<u32>,
+    organisation_domains: Option<Vec<String>>,
+}
+
+pub(super) fn settings_json(p: &Policy) -> Value {
+    json!({
+        "allowed_methods": crate::engine::allowed_methods(p),
+        "app_passwords_allowed": p.app_passwords_allowed,
+        "max_app_passwords": p.max_app_passwords,
+        "remember_device_days": p.remember_device_days,
+        "session_lifetime_secs": p.session_lifetime_secs,
+        "free_failures": p.free_failures,
+        "backoff_base_secs": p.backoff_base_secs,
+        "backoff_max_secs": p.backoff_max_secs,
+        "lockout_threshold": p.lockout_threshold,
+        "lockout_secs": p.lockout_secs,
+        "code_lifetime_secs": p.code_lifetime_secs,
+        "code_attempts": p.code_attempts,
+        "registration_lifetime_secs": p.registration_lifetime_secs,
+        "organisation_domains": p.organisation_domains,
+    })
+}
+
+pub(super) async fn admin_get_settings(
+    State(s): St,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
+}
+
+pub(super) async fn admin_put_settings(
+    State(s): St,
+    headers: HeaderMap,
+    Body(p): Body<SettingsPatch>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let mut policy = s.engine().policy().clone();
+    macro_rules! set {
+        ($($f:ident),*) => { $( if let Some(v) = p.$f { policy.$f = v; } )* };
+    }
+    if let Some(m) = p.allowed_methods {
+        policy.allowed_methods = m.iter().map(|&t| t.into()).collect();
+    }
+    set!(
+        app_passwords_allowed,
+        max_app_passwords,
+        remember_device_days,
+        session_lifetime_secs,
+        free_failures,
+        backoff_base_secs,
+        backoff_max_secs,
+        lockout_threshold,
+        lockout_secs,
+        code_lifetime_secs,
+        code_attempts,
+        registration_lifetime_secs,
+        organisation_domains
+    );
+    if !s.cfg.demo {
+        for m in crate::engine::allowed_methods(&policy) {
+            let ok = match m {
+                MethodType::AuthenticatorApp => true,
+                MethodType::Email => s.cfg.delivery.smtp.is_some(),
+                MethodType::Text | MethodType::Call => s.cfg.delivery.webhook.is_some(),
+            };
+            if !ok {
+                return Err(ApiError::invalid(
+                    "delivery_not_configured",
+                    format!(
+                        "{} cannot be allowed: the server has no delivery configured for it",
+                        m.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    s.set_policy(policy).await?;
+    tracing::info!("service settings changed");
+    Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditParams {
+    #[serde(default)]
+    user: Option<String>,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    since: Option<i64>,
+    #[serde(default)]
+    until: Option<i64>,
+    #[serde(default)]
+    before: Option<i64>,
+    #[serde(default)]
+    limit: Option<i64>,
+}
+
+pub(super) async fn admin_audit(
+    State(s): St,
+    headers: HeaderMap,
+    q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let q = query(q)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "limit must be 1 to 1000",
+        ));
+    }
+    let user = match q.user {
+        Some(u) => Some(normalize_user(&u)?),
+        None => None,
+    };
+    let entries = s
+        .store
+        .audit(&crate::store::AuditQuery {
+            user,
+            event: q.event,
+            since: q.since,
+            until: q.until,
+            before: q.before,
+            limit,
+        })
+        .await
+        .map_err(|e| store_err(&e))?;
+    let next = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"entries": entries, "next": next}),
+    ))
+}

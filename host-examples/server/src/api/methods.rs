@@ -1,0 +1,304 @@
+//! "Set it up now" and the user's methods: registering, confirming, the
+//! default method, removing one, recovery codes.
+use super::*;
+
+/// Registration needs an MFA session, except during set-up (the engine asks to register).
+pub(super) async fn registering_caller(
+    s: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+) -> Result<Caller, ApiError> {
+    let c = caller_of(s, headers, peer).await?;
+    if c.mfa {
+        return Ok(c);
+    }
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let rec = s.load_or_create(&c.user, create).await?;
+    s.engine()
+        .check_may_register(&rec, unix_now())
+        .map_err(|e| ApiError::from_engine(&e, unix_now()))?;
+    Ok(c)
+}
+
+pub(super) async fn mfa_caller(
+    s: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+) -> Result<Caller, ApiError> {
+    let c = caller_of(s, headers, peer).await?;
+    if !c.mfa {
+        return Err(ApiError::forbidden(
+            "mfa_required",
+            "verify your second factor first",
+        ));
+    }
+    Ok(c)
+}
+
+pub(super) async fn list_methods(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let rec = s
+        .load_or_create(&c.user, s.cfg.auth.mode == AuthMode::TrustedHeader)
+        .await?;
+    let allowed: Vec<&str> = s
+        .engine()
+        .policy()
+        .allowed_methods
+        .iter()
+        .map(|&m| method_type_str(m))
+        .collect();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"methods": methods_json(&rec), "default_method": rec.default_method(), "allowed": allowed, "recovery_codes_left": rec.recovery_codes_left()}),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuthenticatorReq {
+    #[serde(default)]
+    account: Option<String>,
+}
+
+pub(super) fn registration_json(s: &AppState, r: &Registration) -> Value {
+    match r {
+        Registration::Authenticator(a) => json!({
+            "type": "authenticator",
+            "otpauth_uri": a.uri.expose(),
+            "manual_key": a.manual_key.expose(),
+            "issuer": a.issuer,
+            "account": a.account,
+            "expires_at": a.expires_at,
+        }),
+        Registration::CodeSent { delivery } => {
+            let mut v = sent_json(s, delivery);
+            v["type"] = json!("code_sent");
+            v
+        }
+    }
+}
+
+pub(super) async fn begin_authenticator(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<AuthenticatorReq>,
+) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let account = req.account;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_authenticator(r, account.as_deref(), now)
+        })
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PhoneReq {
+    /// Country calling code, e.g. `+44`.
+    country_code: String,
+    /// The national number.
+    number: String,
+    /// `text` or `call`.
+    channel: PhoneChannel,
+}
+
+pub(super) async fn begin_phone(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<PhoneReq>,
+) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_phone(r, &req.country_code, &req.number, req.channel, now)
+        })
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    if let Registration::CodeSent { delivery } = &reg {
+        deliver(&s, delivery).await?;
+    }
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EmailReq {
+    address: String,
+}
+
+pub(super) async fn begin_email(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<EmailReq>,
+) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_email(r, &req.address, now)
+        })
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    if let Registration::CodeSent { delivery } = &reg {
+        deliver(&s, delivery).await?;
+    }
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImportReq {
+    otpauth_uri: String,
+}
+
+pub(super) async fn begin_import(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<ImportReq>,
+) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, true, false, move |e, r, now| {
+            e.begin_import(r, &req.otpauth_uri, now)
+        })
+        .await?;
+    done.into_api()?;
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"type": "imported", "next": "confirm"}),
+    ))
+}
+
+pub(super) async fn resend(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = registering_caller(&s, &headers, &peer).await?;
+    let done = s
+        .run_op(&c.user, false, false, |e, r, now| {
+            e.resend_registration_code(r, now)
+        })
+        .await?;
+    let (delivery, _, _) = done.into_api()?;
+    deliver(&s, &delivery).await?;
+    Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfirmReq {
+    code: String,
+}
+
+pub(super) async fn confirm(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<ConfirmReq>,
+) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let user = c.user.clone();
+    let started = Instant::now();
+    let done = s
+        .run_op(&user, false, true, move |e, r, now| {
+            e.finish_registration(r, c.standing(), &req.code, false, now)
+        })
+        .await?;
+    s.time_argon2("confirm_registration", started);
+    let (registered, rec, now) = done.into_api()?;
+    let confirmed = &registered.confirmed;
+    let policy = s.engine().policy().clone();
+    let body = json!({
+        "method_id": confirmed.method_id,
+        "clock_skew_steps": confirmed.matched.map(|m| m.offset),
+        "recovery_codes": confirmed.recovery_codes.as_ref().map(|rc| rc.codes.iter().map(|c| c.expose().to_string()).collect::<Vec<_>>()),
+        "methods": methods_json(&rec),
+        "next": {"next": "done"},
+        "app_passwords_allowed": policy.app_passwords_allowed,
+    });
+    let cookies = match &registered.signed_in {
+        Some(signed) => session_cookies(&s, signed, now),
+        None => Vec::new(),
+    };
+    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DefaultReq {
+    method_id: MethodId,
+}
+
+pub(super) async fn set_default(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<DefaultReq>,
+) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let id = req.method_id;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.set_default_method(r, id, now)
+        })
+        .await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"methods": methods_json(&rec), "default_method": rec.default_method()}),
+    ))
+}
+
+pub(super) async fn remove_method(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let id: MethodId = id
+        .parse()
+        .map_err(|_| ApiError::invalid("invalid_method_id", "the method id must be a number"))?;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.remove_method(r, id, now)
+        })
+        .await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"methods": methods_json(&rec), "default_method": rec.default_method()}),
+    ))
+}
+
+pub(super) async fn regenerate_recovery(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = mfa_caller(&s, &headers, &peer).await?;
+    let started = Instant::now();
+    let done = s
+        .run_op(&c.user, false, true, |e, r, now| {
+            e.regenerate_recovery_codes(r, now)
+        })
+        .await?;
+    s.time_argon2("recovery_codes", started);
+    let (codes, _, _) = done.into_api()?;
+    let list: Vec<&str> = codes.codes.iter().map(|c| c.expose()).collect();
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({"recovery_codes": list, "issued_at": codes.issued_at}),
+    ))
+}

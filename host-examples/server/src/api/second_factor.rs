@@ -1,0 +1,165 @@
+//! The second factor: sending a code, verifying a code or a recovery code.
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VerifyReq {
+    #[serde(default)]
+    method_id: Option<MethodId>,
+    code: String,
+    /// "Don't ask again on this device".
+    #[serde(default)]
+    remember_device: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SendReq {
+    #[serde(default)]
+    method_id: Option<MethodId>,
+}
+
+pub(super) fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static str {
+    let id = id.or(rec.default_method());
+    rec.methods()
+        .iter()
+        .find(|m| Some(m.id) == id)
+        .map(|m| method_type_str(m.method_type))
+        .unwrap_or("unknown")
+}
+
+pub(super) async fn deliver(s: &AppState, d: &Delivery) -> Result<(), ApiError> {
+    let channel = method_type_str(d.channel);
+    match s.deliverer.deliver(d).await {
+        Ok(()) => {
+            s.metrics.delivery(channel, true);
+            Ok(())
+        }
+        Err(e) => {
+            s.metrics.delivery(channel, false);
+            tracing::warn!(channel, error = %e.reason, "delivery failed");
+            Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "delivery_failed",
+                format!("{e}; ask for a new code or choose another method"),
+            ))
+        }
+    }
+}
+
+pub(super) fn sent_json(s: &AppState, d: &Delivery) -> Value {
+    json!({
+        "channel": method_type_str(d.channel),
+        "masked_destination": d.masked_destination,
+        "expires_at": d.expires_at,
+        "digits": s.engine().policy().code_digits,
+    })
+}
+
+pub(super) async fn send_code(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<SendReq>,
+) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &peer).await?;
+    let method = req.method_id;
+    let done = s
+        .run_op(&c.user, false, false, move |e, r, now| {
+            e.send_code(r, method, now)
+        })
+        .await?;
+    let (delivery, _, _) = done.into_api()?;
+    deliver(&s, &delivery).await?;
+    Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
+}
+
+pub(super) fn signed_response(s: &AppState, user: &str, signed: &SignedIn, now: u64) -> Response {
+    let v = &signed.verified;
+    let body = json!({
+        "user": user,
+        "next": {"next": "done"},
+        "amr": v.amr,
+        "method_id": v.method_id,
+        "clock_skew_steps": v.matched.map(|m| m.offset),
+        "recovery_codes_left": v.recovery_codes_left,
+        "session_expires_at": signed.session_expires_at,
+        "remembered_device_until": signed.device.as_ref().map(|d| d.expires_at),
+    });
+    with_cookies(
+        ok_json(StatusCode::OK, &body),
+        session_cookies(s, signed, now),
+    )
+}
+
+pub(super) async fn verify(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<VerifyReq>,
+) -> Result<Response, ApiError> {
+    let c = s.step_caller(&headers, peer.0.ip())?;
+    let (method, code, remember) = (req.method_id, req.code, req.remember_device);
+    let user = c.user.clone();
+    let done = s
+        .run_op(&user, false, false, move |e, r, now| {
+            let label = method_label(r, method);
+            let proof = Proof::Code {
+                method,
+                code: &code,
+            };
+            e.finish_sign_in(r, c.standing(), proof, remember, now)
+                .settle()
+                .map(|x| (label, x))
+        })
+        .await?;
+    let ((label, result), _, now) = done.into_api()?;
+    match result {
+        Ok(signed) => {
+            s.metrics.verification(label, "ok");
+            Ok(signed_response(&s, &user, &signed, now))
+        }
+        Err(e) => {
+            s.metrics.verification(label, crate::error::static_code(&e));
+            Err(ApiError::from_engine(&e, now))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecoveryReq {
+    code: String,
+    #[serde(default)]
+    remember_device: bool,
+}
+
+pub(super) async fn verify_recovery(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<RecoveryReq>,
+) -> Result<Response, ApiError> {
+    let c = s.step_caller(&headers, peer.0.ip())?;
+    let (code, remember) = (req.code, req.remember_device);
+    let user = c.user.clone();
+    let started = Instant::now();
+    let done = s
+        .run_op(&user, false, true, move |e, r, now| {
+            e.finish_sign_in(r, c.standing(), Proof::RecoveryCode(&code), remember, now)
+        })
+        .await?;
+    s.time_argon2("recovery_code", started);
+    let now = done.now;
+    match done.result {
+        Ok(signed) => {
+            s.metrics.verification("recovery_code", "ok");
+            Ok(signed_response(&s, &user, &signed, now))
+        }
+        Err(e) => {
+            s.metrics
+                .verification("recovery_code", crate::error::static_code(&e));
+            Err(ApiError::from_engine(&e, now))
+        }
+    }
+}

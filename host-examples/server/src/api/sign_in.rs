@@ -1,0 +1,172 @@
+//! Sign-in and sign-out: the password, then the engine's next step (or a
+//! remembered device), and who is calling.
+use super::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SignIn {
+    user: String,
+    password: String,
+}
+
+/// The answer when a user is fully signed in: session (and device) cookies.
+pub(super) fn session_cookies(
+    s: &AppState,
+    signed: &SignedIn,
+    now: u64,
+) -> Vec<header::HeaderValue> {
+    let secure = s.cfg.cookies.secure;
+    let life = signed.session_expires_at.saturating_sub(now);
+    let mut v: Vec<header::HeaderValue> = Vec::new();
+    v.extend(auth::set_cookie(
+        SESSION_COOKIE,
+        signed.session.expose(),
+        life,
+        secure,
+    ));
+    v.extend(auth::set_cookie(LOGIN_COOKIE, "", 0, secure));
+    if let Some(d) = &signed.device {
+        v.extend(auth::set_cookie(
+            DEVICE_COOKIE,
+            d.token.expose(),
+            d.expires_at.saturating_sub(now),
+            secure,
+        ));
+    }
+    v
+}
+
+pub(super) async fn sign_in(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Body(req): Body<SignIn>,
+) -> Result<Response, ApiError> {
+    if s.cfg.auth.mode != AuthMode::Password {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "trusted_header_mode",
+            "this server takes the user from the authenticating proxy; there is no password sign-in",
+        ));
+    }
+    let user = normalize_user(&req.user)?;
+    if req.password.is_empty() || req.password.len() > 1024 {
+        return Err(ApiError::invalid(
+            "invalid_password",
+            "the password must be 1 to 1024 bytes",
+        ));
+    }
+    let now = unix_now();
+    let address = peer.ip().to_string();
+    if let Some(wait) = s.password_wait(&user, &address, now) {
+        s.metrics.sign_in("throttled");
+        return Err(ApiError::too_many(
+            "password_locked",
+            "too many wrong passwords; wait before trying again or ask an administrator",
+            wait,
+        ));
+    }
+    let row = s.store.get_user(&user).await.map_err(|e| store_err(&e))?;
+    let phc = row
+        .as_ref()
+        .and_then(|r| r.password_hash.clone())
+        .unwrap_or_else(|| s.dummy_hash().to_string());
+    let password = req.password;
+    let started = Instant::now();
+    let ok = s
+        .hashing
+        .run(move |memory| auth::verify_password(&phc, &password, memory))
+        .await?;
+    s.time_argon2("sign_in", started);
+    if !ok || row.as_ref().is_none_or(|r| r.password_hash.is_none()) {
+        s.password_failed(&user, &address, now);
+        s.metrics.sign_in("wrong");
+        tracing::info!(user = %user, "sign-in refused: wrong user name or password");
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "the user name or password is not correct",
+        ));
+    }
+    s.password_ok(&user);
+    s.metrics.sign_in("ok");
+    let device = auth::cookie(&headers, DEVICE_COOKIE).map(str::to_string);
+    let done = s
+        .run_op(&user, false, false, move |e, r, now| {
+            e.start_sign_in(r, FirstFactor::Password, device.as_deref(), now)
+        })
+        .await?;
+    let (started, rec, now) = done.into_api()?;
+    match started {
+        SignInStarted::SignedIn(signed) => {
+            let resp = ok_json(
+                StatusCode::OK,
+                &json!({"user": user, "next": {"next": "done"}, "remembered_device": true}),
+            );
+            Ok(with_cookies(resp, session_cookies(&s, &signed, now)))
+        }
+        SignInStarted::Next {
+            next,
+            token,
+            expires_at,
+        } => {
+            let body = json!({
+                "user": user,
+                "next": next_json(&next),
+                "methods": methods_json(&rec),
+                "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
+            });
+            let secure = s.cfg.cookies.secure;
+            let life = expires_at.saturating_sub(now);
+            let cookies: Vec<_> = auth::set_cookie(LOGIN_COOKIE, token.expose(), life, secure)
+                .into_iter()
+                .collect();
+            Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+        }
+    }
+}
+
+pub(super) async fn sign_out(State(s): St) -> Response {
+    let secure = s.cfg.cookies.secure;
+    let cookies = [LOGIN_COOKIE, SESSION_COOKIE]
+        .iter()
+        .filter_map(|c| auth::set_cookie(c, "", 0, secure))
+        .collect();
+    with_cookies(StatusCode::NO_CONTENT.into_response(), cookies)
+}
+
+pub(super) async fn caller_of(
+    s: &AppState,
+    headers: &HeaderMap,
+    peer: &Peer,
+) -> Result<Caller, ApiError> {
+    s.caller(headers, peer.0.ip())
+}
+
+/// Who is signed in and what comes next.
+pub(super) async fn session(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = caller_of(&s, &headers, &ConnectInfo(peer)).await?;
+    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
+    let rec = s.load_or_create(&c.user, create).await?;
+    let next = if c.mfa {
+        json!({"next": "done"})
+    } else {
+        next_json(&s.engine().enrollment_check(&rec, unix_now()))
+    };
+    Ok(ok_json(
+        StatusCode::OK,
+        &json!({
+            "user": c.user,
+            "mfa": c.mfa,
+            "state": rec.state(),
+            "next": next,
+            "methods": methods_json(&rec),
+            "recovery_codes_left": rec.recovery_codes_left(),
+            "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
+            "remember_device_days": s.engine().policy().remember_device_days,
+        }),
+    ))
+}
