@@ -343,3 +343,37 @@ fn a_password_alone_cannot_add_a_method_to_skip_the_second_factor() {
     e.require_reregistration(&mut u.record, "admin", t, &mut audit);
     assert!(e.check_may_register(&u.record, t).is_ok());
 }
+
+#[test]
+fn debug_output_never_shows_codes_or_tokens() {
+    let e = engine(policy().build().unwrap());
+    let mut rng = SeededRandom::new(b"debug");
+    let (rec, signed) = signed_in(&e, "alice@contoso.com", T0, &mut rng);
+    let (_, login_token) = login(&e, &rec, FirstFactor::Password, T0);
+    let shown = format!(
+        "{:?} {:?} {:?} {:?} {signed:?}",
+        Standing::Token(&login_token),
+        Proof::Code {
+            method: None,
+            code: "492039"
+        },
+        Proof::RecoveryCode("abcd-efgh-jkmn"),
+        e.start_sign_in(
+            &rec,
+            FirstFactor::Password,
+            None,
+            T0,
+            &mut rng,
+            &mut Vec::new()
+        ),
+    );
+    for secret in [
+        login_token.as_str(),
+        "492039",
+        "abcd-efgh-jkmn",
+        signed.session.expose(),
+        signed.device.as_ref().unwrap().token.expose(),
+    ] {
+        assert!(!shown.contains(secret), "a secret is in Debug output");
+    }
+}

@@ -47,8 +47,9 @@ impl FirstFactor {
     }
 }
 
-/// Who is taking a sign-in step, as the host presents them.
-#[derive(Debug, Clone, Copy)]
+/// Who is taking a sign-in step, as the host presents them. `Debug` never
+/// shows the token.
+#[derive(Clone, Copy)]
 pub enum Standing<'a> {
     /// A login token from [`Engine::start_sign_in`], or a session token (to
     /// verify again or to add a method). A bearer secret.
@@ -58,8 +59,8 @@ pub enum Standing<'a> {
     External,
 }
 
-/// The second factor presented at a sign-in step.
-#[derive(Debug, Clone, Copy)]
+/// The second factor presented at a sign-in step. `Debug` never shows the code.
+#[derive(Clone, Copy)]
 pub enum Proof<'a> {
     /// A code from a registered method (the default method when `None`).
     Code {
@@ -70,6 +71,24 @@ pub enum Proof<'a> {
     },
     /// A recovery code.
     RecoveryCode(&'a str),
+}
+
+impl std::fmt::Debug for Standing<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Token(_) => f.write_str("Token(redacted)"),
+            Self::External => f.write_str("External"),
+        }
+    }
+}
+
+impl std::fmt::Debug for Proof<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code { method, .. } => write!(f, "Code {{ method: {method:?}, code: redacted }}"),
+            Self::RecoveryCode(_) => f.write_str("RecoveryCode(redacted)"),
+        }
+    }
 }
 
 /// A remembered-device token.
