@@ -618,38 +618,34 @@ impl<T> Step<T> {
         }
     }
 
-    /// The same step with another answer.
-    pub fn with<U>(self, result: Result<U, EngineError>) -> Step<U> {
+    /// The same step with the answer made from this one's.
+    fn replace<U>(
+        self,
+        f: impl FnOnce(Result<T, EngineError>) -> Result<U, EngineError>,
+    ) -> Step<U> {
         Step {
             stored: self.stored,
             revision: self.revision,
             audit: self.audit,
             summary: self.summary,
-            result,
+            result: f(self.result),
         }
+    }
+
+    /// The same step with another answer.
+    pub fn with<U>(self, result: Result<U, EngineError>) -> Step<U> {
+        self.replace(|_| result)
     }
 
     /// The answer, a refusal included, as the successful answer of the step
     /// (so a handler can still label a refusal with what it read before).
     pub fn settle(self) -> Step<Result<T, EngineError>> {
-        Step {
-            stored: self.stored,
-            revision: self.revision,
-            audit: self.audit,
-            summary: self.summary,
-            result: Ok(self.result),
-        }
+        self.replace(Ok)
     }
 
     /// Map the answer.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
-        Step {
-            stored: self.stored,
-            revision: self.revision,
-            audit: self.audit,
-            summary: self.summary,
-            result: self.result.map(f),
-        }
+        self.replace(|r| r.map(f))
     }
 }
 

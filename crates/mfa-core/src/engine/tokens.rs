@@ -66,13 +66,7 @@ impl Engine {
             None,
             rng,
         );
-        audit.push(AuditEvent {
-            at: now,
-            user_id: rec.user_id.clone(),
-            actor: None,
-            method: verified.method_type(),
-            kind: AuditKind::SessionIssued,
-        });
+        audit.push(issued(rec, verified, now, AuditKind::SessionIssued));
         token::sign(&self.keys, &claims)
     }
 
@@ -98,15 +92,10 @@ impl Engine {
             Some(rec.device_epoch),
             rng,
         );
-        audit.push(AuditEvent {
-            at: now,
-            user_id: rec.user_id.clone(),
-            actor: None,
-            method: verified.method_type(),
-            kind: AuditKind::DeviceRemembered {
-                expires_at: claims.exp,
-            },
-        });
+        let kind = AuditKind::DeviceRemembered {
+            expires_at: claims.exp,
+        };
+        audit.push(issued(rec, verified, now, kind));
         (token::sign(&self.keys, &claims), claims.exp)
     }
 
@@ -142,5 +131,16 @@ impl Engine {
             return Err(Error::TokenRevoked);
         }
         Ok(claims)
+    }
+}
+
+/// The audit event of a token issued after `verified`.
+fn issued(rec: &UserRecord, verified: &Verified, now: UnixTime, kind: AuditKind) -> AuditEvent {
+    AuditEvent {
+        at: now,
+        user_id: rec.user_id.clone(),
+        actor: None,
+        method: verified.method_type(),
+        kind,
     }
 }

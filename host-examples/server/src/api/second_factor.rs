@@ -114,10 +114,21 @@ pub(super) async fn verify(
         })
         .await?;
     let ((label, result), _, now) = done.into_api()?;
+    signed_or_refused(&s, &user, label, result, now)
+}
+
+/// The answer to a second factor: the session cookies, or the refusal; both counted.
+fn signed_or_refused(
+    s: &AppState,
+    user: &str,
+    label: &'static str,
+    result: Result<SignedIn, EngineError>,
+    now: u64,
+) -> Result<Response, ApiError> {
     match result {
         Ok(signed) => {
             s.metrics.verification(label, "ok");
-            Ok(signed_response(&s, &user, &signed, now))
+            Ok(signed_response(s, user, &signed, now))
         }
         Err(e) => {
             s.metrics.verification(label, crate::error::static_code(&e));
@@ -150,16 +161,5 @@ pub(super) async fn verify_recovery(
         })
         .await?;
     s.time_argon2("recovery_code", started);
-    let now = done.now;
-    match done.result {
-        Ok(signed) => {
-            s.metrics.verification("recovery_code", "ok");
-            Ok(signed_response(&s, &user, &signed, now))
-        }
-        Err(e) => {
-            s.metrics
-                .verification("recovery_code", crate::error::static_code(&e));
-            Err(ApiError::from_engine(&e, now))
-        }
-    }
+    signed_or_refused(&s, &user, "recovery_code", done.result, done.now)
 }
