@@ -41,6 +41,8 @@
 #![deny(unsafe_code)]
 
 mod api;
+mod api_admin;
+mod api_app_passwords;
 mod cache;
 mod error;
 mod runtime;
