@@ -34,7 +34,7 @@ async function route() {
   $('sign-out').hidden = false;
   const next = (s.next && s.next.next) || 'continue';
   if (next === 'register' || next === 'reregister') mount('mfa-enroll', { autofocus: '' });
-  else if (next === 'verify' || next === 'locked') mount('mfa-verify', { autofocus: '' });
+  else if (next === 'verify' || next === 'locked' || next === 'locked_out') mount('mfa-verify', { autofocus: '' });
   else home(s);
 }
 
@@ -92,7 +92,7 @@ $('add-method').addEventListener('click', () => {
 document.addEventListener('mfa-verified', () => route());
 document.addEventListener('mfa-done', () => route());
 document.addEventListener('mfa-next', (ev) => {
-  if (ev.detail.next !== 'locked') route();
+  if (ev.detail.next !== 'locked' && ev.detail.next !== 'locked_out') route();
 });
 
 route();

@@ -124,7 +124,7 @@ export class MfaElement extends HTMLElement {
     this.alarm.textContent = '';
     requestAnimationFrame(() => (this.alarm.textContent = text));
     this.emit('mfa-error', { code: e.code, message: text, status: e.status, retryAfter: e.retryAfter });
-    if (e.until && lock && (e.code === 'retry_later' || e.code === 'locked')) this.wait(e, target, lock);
+    if (e.until && lock && ['retry_later', 'locked', 'send_limit'].includes(e.code)) this.wait(e, target, lock);
     return e;
   }
 
@@ -149,9 +149,9 @@ export class MfaElement extends HTMLElement {
         if (this.isConnected) this.say(t('can_retry'));
         return;
       }
-      if (e.code === 'retry_later') {
+      if (e.code === 'retry_later' || e.code === 'send_limit') {
         const node = target && target.error ? target.wrap.querySelector('.mfa-error') : target;
-        if (node) node.textContent = t('retry_later', { wait: formatWait(left) });
+        if (node) node.textContent = t(e.code, { wait: formatWait(left) });
       }
     };
     const id = setInterval(tick, 1000);

@@ -28,6 +28,8 @@ export const messages = {
   malformed_recovery_code: 'A recovery code is 12 letters and digits, like abcd-efgh-jkmn.',
   busy: 'Your account is being changed elsewhere right now. Try again.',
   password_locked: 'Too many wrong passwords. You can try again in {wait}.',
+  send_limit: 'Wait before asking for another code: you can ask again in {wait}.',
+  locked_out: 'Too many failed attempts in a row: sign-in is locked. Ask your administrator to unlock your account.',
   invalid_credentials: 'The user name or password isn’t right.',
   empty_code: 'Enter the code.',
   empty_field: 'Fill this in.',
@@ -144,6 +146,7 @@ export const messages = {
   already_verified: 'You’re already verified on this device.',
   locked_title: 'Sign-in is locked for now',
   locked_intro: 'Too many failed attempts. You can try again after {time}, or ask your administrator to unlock your account.',
+  locked_out_intro: 'Too many failed attempts in a row. For your safety, only your administrator can unlock your account now.',
   methods_held: 'Not available right now: {methods}. It’s locked after too many failed attempts, or your organisation no longer allows it.',
   needs_enroll: 'You need to set up your security info first.',
 
@@ -198,6 +201,7 @@ export function describe(err) {
   switch (code) {
     case 'retry_later':
     case 'password_locked':
+    case 'send_limit':
       return t(code, { wait: formatWait(until ? (until - Date.now()) / 1000 : 30) });
     case 'locked':
       return t(code, { time: until ? formatTime(until / 1000) : '' });

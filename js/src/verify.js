@@ -15,6 +15,11 @@ export class MfaVerifyElement extends MfaElement {
       this.emit('mfa-verified', { user: s.user, already: true });
       return;
     }
+    if (next === 'locked_out') {
+      this.view(t('locked_title'), h('p', {}, t('locked_out_intro')));
+      this.emit('mfa-next', { next });
+      return;
+    }
     if (next === 'locked') {
       this.view(t('locked_title'), h('p', {}, t('locked_intro', { time: formatTime(s.next.until) })));
       this.emit('mfa-next', { next, until: s.next.until });

@@ -118,8 +118,20 @@ test('text message: country and number, a new code sent, the code from the deliv
   await enroll.getByText('We texted a code to +44 ••••••••23.').waitFor();
   const first = await server.code(mark, '+44 ••••••••23');
 
+  // Straight away, a new code is refused (the send budget's gap): the page
+  // says how long to wait and holds the button until then; nothing is sent.
   mark = server.mark();
-  await enroll.getByRole('button', { name: 'Send a new code' }).click();
+  const resend = enroll.getByRole('button', { name: 'Send a new code' });
+  await resend.click();
+  await enroll.getByText(/Wait before asking for another code: you can ask again in \d+ seconds?\./).waitFor();
+  assert.equal(await resend.isDisabled(), true, 'held until the wait ends');
+  assert.deepEqual(await axe(page, 'mfa-enroll'), []);
+  await shot(page, 'enroll-text-send-limit');
+  assert.equal(server.deliveries(mark), 0, 'no delivery was attempted');
+  // When the wait ends (30 s after the first code) the button comes back by itself.
+  await page.waitForFunction(() => !document.querySelector('mfa-enroll .mfa-body button[data-locked]'), null, { timeout: 45_000 });
+  mark = server.mark();
+  await resend.click();
   await enroll.getByText('A new code is on its way to +44 ••••••••23').waitFor();
   const second = await server.code(mark, '+44 ••••••••23');
   assert.deepEqual(await axe(page, 'mfa-enroll'), []);

@@ -97,6 +97,8 @@ export async function startServer() {
     adminToken,
     /** How many stdout lines so far (pass to `code()` to wait for a newer delivery). */
     mark: () => lines.length,
+    /** How many codes were delivered since line `from`. */
+    deliveries: (from) => lines.slice(from).filter((l) => l.includes('[DEMO DELIVERY]')).length,
     /** The code of the next [DEMO DELIVERY] to `destination` (masked) after line `from`. */
     async code(from, destination) {
       const esc = destination ? destination.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '.+';

@@ -9,6 +9,9 @@ let server;
 let browser;
 before(async () => {
   server = await startServer();
+  // These tests register methods and sign in moments later; the send budget
+  // has its own tests (enroll.test.mjs and the server's send_limits.rs).
+  await server.admin('PUT', '/settings', { send_gap_secs: 0 });
   browser = await startBrowser();
 });
 after(async () => {

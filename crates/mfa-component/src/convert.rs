@@ -22,6 +22,8 @@ pub(crate) fn into_error(e: core::Error) -> w::Error {
         E::AttemptsExhausted => w::Error::AttemptsExhausted,
         E::RetryLater { until } => w::Error::RetryLater(until),
         E::Locked { until } => w::Error::Locked(until),
+        E::LockedOut => w::Error::LockedOut,
+        E::SendLimit { until } => w::Error::SendLimit(until),
         E::MethodNotAllowed { method } => {
             match core::MethodType::ALL.iter().find(|m| m.as_str() == method) {
                 Some(m) => w::Error::MethodNotAllowed(method_type_out(*m)),
@@ -254,6 +256,11 @@ pub(crate) fn policy_out(p: &core::Policy) -> w::Policy {
         lockout_secs: p.lockout_secs,
         argon2: argon2_out(p.argon2),
         organisation_domains: p.organisation_domains.clone(),
+        send_gap_secs: p.send_gap_secs,
+        sends_per_hour: p.sends_per_hour,
+        sends_per_day: p.sends_per_day,
+        phone_country_codes: p.phone_country_codes.clone(),
+        failure_cap: p.failure_cap,
     }
 }
 
@@ -283,6 +290,11 @@ pub(crate) fn policy_in(p: w::Policy) -> core::Policy {
         lockout_secs: p.lockout_secs,
         argon2: argon2_in(p.argon2),
         organisation_domains: p.organisation_domains,
+        send_gap_secs: p.send_gap_secs,
+        sends_per_hour: p.sends_per_hour,
+        sends_per_day: p.sends_per_day,
+        phone_country_codes: p.phone_country_codes,
+        failure_cap: p.failure_cap,
     }
 }
 
@@ -460,6 +472,7 @@ pub(crate) fn next_step_out(n: core::NextStep) -> wenrol::NextStep {
             recovery_codes,
         }),
         N::Locked { until } => wenrol::NextStep::Locked(until),
+        N::LockedOut => wenrol::NextStep::LockedOut,
     }
 }
 

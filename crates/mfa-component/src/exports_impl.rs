@@ -167,6 +167,7 @@ impl wengine::GuestUserRecord for RecordRes {
                     })
                 })
                 .collect(),
+            locked_out: rec.locked_out(),
         }
     }
 

@@ -46,7 +46,7 @@ impl From<&Error> for FailureReason {
             Error::CodeExpired | Error::AppPasswordExpired => Self::Expired,
             Error::AttemptsExhausted => Self::AttemptsExhausted,
             Error::RetryLater { .. } => Self::Throttled,
-            Error::Locked { .. } => Self::Locked,
+            Error::Locked { .. } | Error::LockedOut => Self::Locked,
             Error::UnknownAppPassword | Error::UnknownMethod | Error::NoActiveCode => Self::Unknown,
             Error::AppPasswordRevoked => Self::Revoked,
             Error::OutOfScope { .. } => Self::OutOfScope,
@@ -106,6 +106,12 @@ pub enum AuditKind {
         factor: Factor,
         /// Until when.
         until: UnixTime,
+    },
+    /// Every second factor is locked until an admin unlocks the user: the
+    /// consecutive failures over all factors reached the policy's cap.
+    LockedOut {
+        /// The consecutive failures counted.
+        failures: u32,
     },
     /// An admin lifted every lock.
     Unlocked,

@@ -40,6 +40,15 @@ pub enum Error {
         /// When the lock ends by itself (an admin can unlock sooner).
         until: UnixTime,
     },
+    /// Too many failed second factors in a row, over every method: only an
+    /// administrator can unlock the user now.
+    LockedOut,
+    /// Too many codes were sent lately (to this user, this destination or from
+    /// this address): the next one can be sent at `until`.
+    SendLimit {
+        /// When a code can be sent again.
+        until: UnixTime,
+    },
     /// The organisation's policy does not allow this method.
     MethodNotAllowed {
         /// The method's name.
@@ -147,6 +156,8 @@ impl Error {
             Self::AttemptsExhausted => "attempts_exhausted",
             Self::RetryLater { .. } => "retry_later",
             Self::Locked { .. } => "locked",
+            Self::LockedOut => "locked_out",
+            Self::SendLimit { .. } => "send_limit",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::UnknownMethod => "unknown_method",
             Self::NoPendingRegistration => "no_pending_registration",
@@ -207,6 +218,13 @@ impl fmt::Display for Error {
             Self::Locked { until } => write!(
                 f,
                 "locked after too many failed attempts until {until} (unix time); an administrator can unlock it sooner"
+            ),
+            Self::LockedOut => f.write_str(
+                "locked after too many failed attempts in a row; ask an administrator to unlock your account",
+            ),
+            Self::SendLimit { until } => write!(
+                f,
+                "too many codes were sent; you can ask for another after {until} (unix time)"
             ),
             Self::MethodNotAllowed { method } => {
                 write!(f, "your organisation does not allow the {method} method")

@@ -44,6 +44,7 @@ mod rand;
 mod record;
 mod recovery;
 mod secret;
+mod send_budget;
 mod throttle;
 mod token;
 mod user_id;
@@ -77,6 +78,7 @@ pub use record::{
 };
 pub use recovery::RecoveryCodes;
 pub use secret::SecretString;
+pub use send_budget::{SendGuard, SendGuardLimits};
 pub use throttle::Factor;
 pub use token::{Jwk, Jwks, SessionClaims, TokenKind};
 pub use user_id::{MAX_USER_ID_CHARS, UserId};

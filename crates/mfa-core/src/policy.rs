@@ -88,6 +88,20 @@ pub struct Policy {
     pub argon2: Argon2Params,
     /// The organisation's own e-mail domains (refused as authentication e-mail). Default none.
     pub organisation_domains: Vec<String>,
+    /// Seconds between two codes sent to one destination of a user, 0 to 600. Default 30.
+    pub send_gap_secs: u32,
+    /// Codes sent to one user per hour, 1 to 100. Default 5.
+    pub sends_per_hour: u32,
+    /// Codes sent to one user per day, at least `sends_per_hour` and at most 1000. Default 10.
+    pub sends_per_day: u32,
+    /// Country calling codes an authentication phone may be registered in
+    /// (E.164 prefixes without `+`, such as `44` or `1`; a longer prefix such
+    /// as `1876` names one area). Default empty: every country.
+    pub phone_country_codes: Vec<String>,
+    /// Consecutive failed second factors, over all factors and across lock
+    /// expiry, after which only an admin can unlock the user (NIST SP
+    /// 800-63B: at most 100). At least `lockout_threshold`. Default 100.
+    pub failure_cap: u32,
 }
 
 impl Default for Policy {
@@ -117,6 +131,11 @@ impl Default for Policy {
             lockout_secs: 900,
             argon2: Argon2Params::default(),
             organisation_domains: Vec::new(),
+            send_gap_secs: 30,
+            sends_per_hour: 5,
+            sends_per_day: 10,
+            phone_country_codes: Vec::new(),
+            failure_cap: 100,
         }
     }
 }
@@ -196,8 +215,46 @@ impl Policy {
         if self.allowed_methods.is_empty() {
             return bad("allowed_methods must name at least one method".into());
         }
+        if self.send_gap_secs > 600 {
+            return bad("send_gap_secs must be 0 to 600".into());
+        }
+        if !(1..=100).contains(&self.sends_per_hour)
+            || !(self.sends_per_hour..=1000).contains(&self.sends_per_day)
+        {
+            return bad(
+                "sends_per_hour must be 1 to 100, and sends_per_day from sends_per_hour to 1000"
+                    .into(),
+            );
+        }
+        for c in &self.phone_country_codes {
+            if c.is_empty()
+                || c.len() > 6
+                || !c.bytes().all(|b| b.is_ascii_digit())
+                || c.starts_with('0')
+            {
+                return bad(format!(
+                    "phone_country_codes: {c:?} is not a calling code (digits without +, such as 44)"
+                ));
+            }
+        }
+        if !(self.lockout_threshold..=100).contains(&self.failure_cap) {
+            return bad(format!(
+                "failure_cap must be from lockout_threshold ({}) to 100, not {}",
+                self.lockout_threshold, self.failure_cap
+            ));
+        }
         self.argon2.validate()?;
         Ok(())
+    }
+
+    /// Whether a phone number (E.164, with `+`) may be registered.
+    pub fn allows_phone(&self, e164: &str) -> bool {
+        let digits = e164.trim_start_matches('+');
+        self.phone_country_codes.is_empty()
+            || self
+                .phone_country_codes
+                .iter()
+                .any(|c| digits.starts_with(c.as_str()))
     }
 }
 
@@ -270,6 +327,16 @@ setters! {
     argon2: Argon2Params,
     /// See [`Policy::organisation_domains`].
     organisation_domains: Vec<String>,
+    /// See [`Policy::send_gap_secs`].
+    send_gap_secs: u32,
+    /// See [`Policy::sends_per_hour`].
+    sends_per_hour: u32,
+    /// See [`Policy::sends_per_day`].
+    sends_per_day: u32,
+    /// See [`Policy::phone_country_codes`].
+    phone_country_codes: Vec<String>,
+    /// See [`Policy::failure_cap`].
+    failure_cap: u32,
 }
 
 impl PolicyBuilder {

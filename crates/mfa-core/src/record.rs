@@ -9,6 +9,7 @@ use crate::keys::Sealed;
 use crate::otp::{Hotp, Totp, check_digits};
 use crate::policy::MethodType;
 use crate::recovery::RecoverySet;
+use crate::send_budget::SendLog;
 use crate::throttle::Throttle;
 use crate::{Error, UnixTime};
 
@@ -205,6 +206,9 @@ pub struct UserRecord {
     pub(crate) app_passwords: Vec<AppPasswordEntry>,
     #[serde(default)]
     pub(crate) throttle: Throttle,
+    /// When codes were sent lately (the send budget).
+    #[serde(default, skip_serializing_if = "SendLog::is_empty")]
+    pub(crate) sends: SendLog,
     #[serde(default)]
     pub(crate) device_epoch: u32,
     pub(crate) created_at: UnixTime,
@@ -231,6 +235,7 @@ impl UserRecord {
             recovery: None,
             app_passwords: Vec::new(),
             throttle: Throttle::default(),
+            sends: SendLog::default(),
             device_epoch: 0,
             created_at: now,
             updated_at: now,
@@ -366,6 +371,12 @@ impl UserRecord {
     /// Consecutive failures of a factor (0 after a success or an unlock).
     pub fn consecutive_failures(&self, factor: crate::Factor) -> u32 {
         self.throttle.failures(factor)
+    }
+
+    /// Whether every second factor is locked until an admin unlocks the user
+    /// (the policy's `failure_cap` was reached).
+    pub fn locked_out(&self) -> bool {
+        self.throttle.locked_out()
     }
 
     /// When a factor is locked at `now`, until when.

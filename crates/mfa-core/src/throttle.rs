@@ -1,4 +1,14 @@
-//! Consecutive-failure counters with growing back-off and a lock.
+//! Consecutive-failure counters with growing back-off, growing locks and a
+//! hard cap.
+//!
+//! Each factor counts its failures: after `free_failures` the next attempt
+//! waits (doubling), at `lockout_threshold` the factor locks for
+//! `lockout_secs`, and each further lock before a success lasts twice as long
+//! (at most 30 days). A lock running out does not forget the failures: every
+//! second factor's failures since its last success add up, and when the sum
+//! reaches `failure_cap` (NIST SP 800-63B: at most 100) every second factor
+//! stays locked until an admin unlocks the user. App passwords have their own
+//! counter, outside the cap.
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Policy, UnixTime};
@@ -19,6 +29,17 @@ pub enum Factor {
     AppPassword,
 }
 
+impl Factor {
+    /// Whether failures of this factor count towards the hard cap (every
+    /// second factor; app passwords, 130-bit secrets, do not).
+    fn capped(self) -> bool {
+        !matches!(self, Self::AppPassword)
+    }
+}
+
+/// Longest single lock.
+const MAX_LOCK_SECS: u64 = 30 * 86_400;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Counter {
     pub(crate) failures: u32,
@@ -26,10 +47,28 @@ pub(crate) struct Counter {
     pub(crate) next_allowed_at: UnixTime,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(crate) locked_until: UnixTime,
+    /// Failures since the last success, kept when a lock runs out.
+    #[serde(default, skip_serializing_if = "is_zero32")]
+    pub(crate) streak: u32,
+    /// Locks since the last success (each one twice as long as the last).
+    #[serde(default, skip_serializing_if = "is_zero32")]
+    pub(crate) locks: u32,
+    /// The failure that reached the hard cap was of this factor: every
+    /// second factor stays locked until an admin unlocks the user.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub(crate) locked_out: bool,
 }
 
 fn is_zero(v: &u64) -> bool {
     *v == 0
+}
+
+fn is_zero32(v: &u32) -> bool {
+    *v == 0
+}
+
+fn is_false(v: &bool) -> bool {
+    !*v
 }
 
 /// Counters per factor.
@@ -48,6 +87,9 @@ pub(crate) enum AfterFailure {
     BackOff(UnixTime),
     /// The factor is now locked until then.
     Locked(UnixTime),
+    /// The hard cap was reached after this many consecutive failures: every
+    /// second factor is locked until an admin unlocks the user.
+    LockedOut(u32),
 }
 
 impl Throttle {
@@ -74,8 +116,24 @@ impl Throttle {
         (c.locked_until > now).then_some(c.locked_until)
     }
 
+    /// Whether the hard cap locked every second factor.
+    pub(crate) fn locked_out(&self) -> bool {
+        self.counters.iter().any(|(_, c)| c.locked_out)
+    }
+
+    /// Failures of every second factor since its last success.
+    fn streak(&self) -> u32 {
+        self.counters
+            .iter()
+            .filter(|(f, _)| f.capped())
+            .fold(0u32, |n, (_, c)| n.saturating_add(c.streak))
+    }
+
     /// May an attempt be made now?
     pub(crate) fn check(&self, f: Factor, now: UnixTime) -> Result<(), Error> {
+        if f.capped() && self.locked_out() {
+            return Err(Error::LockedOut);
+        }
         let c = self.get(f);
         if c.locked_until > now {
             return Err(Error::Locked {
@@ -94,12 +152,30 @@ impl Throttle {
     pub(crate) fn fail(&mut self, f: Factor, now: UnixTime, policy: &Policy) -> AfterFailure {
         let c = self.get_mut(f);
         if c.locked_until != 0 && c.locked_until <= now {
-            // The lock ran out: start counting afresh.
-            *c = Counter::default();
+            // The lock ran out: back-off starts afresh, the streak stays.
+            c.failures = 0;
+            c.next_allowed_at = 0;
+            c.locked_until = 0;
         }
         c.failures = c.failures.saturating_add(1);
+        c.streak = c.streak.saturating_add(1);
+        if f.capped() {
+            let streak = self.streak();
+            if streak >= policy.failure_cap {
+                let c = self.get_mut(f);
+                c.locked_out = true;
+                c.next_allowed_at = 0;
+                return AfterFailure::LockedOut(streak);
+            }
+        }
+        let c = self.get_mut(f);
         if c.failures >= policy.lockout_threshold {
-            c.locked_until = now + u64::from(policy.lockout_secs);
+            let doubling = c.locks.min(20);
+            c.locks = c.locks.saturating_add(1);
+            let secs = u64::from(policy.lockout_secs)
+                .saturating_mul(1u64 << doubling)
+                .min(MAX_LOCK_SECS.max(u64::from(policy.lockout_secs)));
+            c.locked_until = now + secs;
             c.next_allowed_at = 0;
             return AfterFailure::Locked(c.locked_until);
         }
@@ -114,10 +190,11 @@ impl Throttle {
         AfterFailure::Counted
     }
 
-    /// A success resets the factor. Returns whether anything changed.
+    /// A success resets the factor (never the hard cap: only an admin lifts
+    /// that). Returns whether anything changed.
     pub(crate) fn succeed(&mut self, f: Factor) -> bool {
         let before = self.counters.len();
-        self.counters.retain(|(k, _)| *k != f);
+        self.counters.retain(|(k, c)| *k != f || c.locked_out);
         before != self.counters.len()
     }
 
@@ -128,9 +205,10 @@ impl Throttle {
         changed
     }
 
-    /// Consecutive failures of a factor.
+    /// Consecutive failures of a factor since its last success.
     pub(crate) fn failures(&self, f: Factor) -> u32 {
-        self.get(f).failures
+        let c = self.get(f);
+        c.streak.max(c.failures)
     }
 }
 

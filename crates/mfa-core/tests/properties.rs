@@ -259,8 +259,11 @@ fn attempt() -> impl Strategy<Value = Attempt> {
 #[derive(Debug, Default)]
 struct ThrottleModel {
     failures: u32,
+    streak: u32,
+    locks: u32,
     next_allowed_at: u64,
     locked_until: u64,
+    locked_out: bool,
 }
 
 proptest! {
@@ -273,9 +276,11 @@ proptest! {
         base in 1u32..5,
         max_extra in 0u32..60,
         lockout_secs in 60u32..900,
+        cap_extra in 0u32..30,
         attempts in vec(attempt(), 1..40),
     ) {
         let threshold = free + extra;
+        let cap = threshold + cap_extra;
         let e = engine(
             policy()
                 .free_failures(free)
@@ -283,6 +288,7 @@ proptest! {
                 .backoff_base_secs(base)
                 .backoff_max_secs(base + max_extra)
                 .lockout_secs(lockout_secs)
+                .failure_cap(cap)
                 .build()
                 .unwrap(),
         );
@@ -296,6 +302,16 @@ proptest! {
         for a in attempts {
             // A new time step for every attempt, so a right code is never a replay.
             now += 30;
+            if model.locked_out && !matches!(a, Attempt::AdminUnlock) {
+                // Past the cap only an admin unlocks, however long one waits.
+                let before = rec.revision();
+                let refused = e.verify(&mut rec, Some(id), &enrolled.code_at(now), now, &mut audit);
+                prop_assert_eq!(refused, Err(Error::LockedOut));
+                prop_assert!(rec.locked_out());
+                prop_assert_eq!(rec.revision(), before);
+                now += 30 * 86_400;
+                continue;
+            }
             let blocked_until = model.locked_until.max(model.next_allowed_at);
             if blocked_until > now && !matches!(a, Attempt::AdminUnlock) {
                 let before = rec.revision();
@@ -327,11 +343,21 @@ proptest! {
                         Err(Error::WrongCode)
                     );
                     if model.locked_until != 0 && model.locked_until <= now {
-                        model = ThrottleModel::default();
+                        // A lock that ran out restarts the back-off, not the streak.
+                        model.failures = 0;
+                        model.next_allowed_at = 0;
+                        model.locked_until = 0;
                     }
                     model.failures += 1;
-                    if model.failures >= threshold {
-                        model.locked_until = now + u64::from(lockout_secs);
+                    model.streak += 1;
+                    if model.streak >= cap {
+                        model.locked_out = true;
+                        model.next_allowed_at = 0;
+                    } else if model.failures >= threshold {
+                        // Each lock before a success lasts twice as long as the last.
+                        let secs = (u64::from(lockout_secs) << model.locks.min(20)).min(30 * 86_400);
+                        model.locked_until = now + secs;
+                        model.locks += 1;
                         model.next_allowed_at = 0;
                     } else if model.failures > free {
                         let doublings = model.failures - free - 1;
@@ -349,7 +375,8 @@ proptest! {
             // counters survive storing and loading it.
             prop_assert_eq!(rec.revision(), before + 1);
             rec = round_trip(&rec);
-            prop_assert_eq!(rec.consecutive_failures(Factor::Authenticator), model.failures);
+            prop_assert_eq!(rec.consecutive_failures(Factor::Authenticator), model.streak);
+            prop_assert_eq!(rec.locked_out(), model.locked_out);
         }
     }
 }

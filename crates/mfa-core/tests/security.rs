@@ -186,3 +186,278 @@ fn a_database_reader_cannot_recover_a_sent_code() {
     e.confirm_registration(&mut rec, &code, T0 + 5, &mut rng, &mut audit)
         .unwrap();
 }
+
+/// An engine with the default send budget (30 s gap, 5 an hour, 10 a day).
+fn budget_engine() -> Engine {
+    engine(
+        mfa_core::Policy::builder()
+            .argon2(mfa_core::Argon2Params::INSECURE_FOR_TESTS)
+            .build()
+            .unwrap(),
+    )
+}
+
+/// Item 1: a caller at "Set it up now" (or with the password) loops "send
+/// code" for toll fraud or to bomb a phone. The second send within the gap
+/// and the sixth in the hour are refused with the time of the next allowed
+/// one, no code is produced (so nothing can be delivered) and the record is
+/// not changed; the budget is the user's, over registration and sign-in
+/// sends and over destinations.
+#[test]
+fn send_budget_refuses_sends_within_the_gap_and_past_the_hourly_cap() {
+    let e = budget_engine();
+    let p = e.policy().clone();
+    let mut rng = SeededRandom::new(b"send budget");
+    let mut audit = Vec::new();
+    let mut rec = UserRecord::new("alice@example.com", T0);
+    e.set_mfa_state(&mut rec, MfaState::Enabled, "admin", T0, &mut audit);
+    let phone = |n: &str| mfa_core::PhoneNumber::parse("+44", n).unwrap();
+    let text = mfa_core::PhoneChannel::Text;
+    let first = e.begin_phone(
+        &mut rec,
+        phone("07700 900001"),
+        text,
+        T0,
+        &mut rng,
+        &mut audit,
+    );
+    assert!(first.is_ok(), "{first:?}");
+    let gap = u64::from(p.send_gap_secs);
+    assert_eq!(gap, 30);
+    // The same destination again within the gap, by a resend or a new start.
+    for (what, attempt) in [
+        (
+            "a resend",
+            e.resend_registration_code(&mut rec, T0 + 1, &mut rng, &mut audit)
+                .map(|_| ()),
+        ),
+        (
+            "the same number",
+            e.begin_phone(
+                &mut rec,
+                phone("07700 900001"),
+                text,
+                T0 + 2,
+                &mut rng,
+                &mut audit,
+            )
+            .map(|_| ()),
+        ),
+    ] {
+        let before = rec.revision();
+        assert_eq!(attempt, Err(Error::SendLimit { until: T0 + gap }), "{what}");
+        assert_eq!(
+            rec.revision(),
+            before,
+            "{what}: a refused send changes nothing"
+        );
+    }
+    // Another destination is not held by the gap (a user adding a second
+    // method at once), but counts towards the user's hourly cap.
+    e.begin_email(&mut rec, "alice@example.net", T0 + 3, &mut rng, &mut audit)
+        .expect("another destination");
+    let mut t = T0 + 3;
+    for _ in 2..p.sends_per_hour {
+        t += gap;
+        e.resend_registration_code(&mut rec, t, &mut rng, &mut audit)
+            .expect("a send after the gap, within the hourly cap");
+    }
+    let before = rec.revision();
+    assert_eq!(
+        e.begin_phone(
+            &mut rec,
+            phone("07700 900002"),
+            text,
+            t + 1,
+            &mut rng,
+            &mut audit
+        )
+        .map(|_| ()),
+        Err(Error::SendLimit { until: T0 + 3600 }),
+        "a new number past the hourly cap"
+    );
+    assert_eq!(rec.revision(), before);
+    let before = rec.revision();
+    let err = e
+        .resend_registration_code(&mut rec, t + gap, &mut rng, &mut audit)
+        .unwrap_err();
+    assert_eq!(err, Error::SendLimit { until: T0 + 3600 });
+    assert_eq!(err.code(), "send_limit");
+    assert!(err.to_string().contains("too many codes"), "{err}");
+    assert_eq!(rec.revision(), before);
+    // An hour after the first send, one more is allowed (a new registration:
+    // the first one expired meanwhile).
+    let again = e.begin_email(
+        &mut rec,
+        "alice@example.net",
+        T0 + 3600,
+        &mut rng,
+        &mut audit,
+    );
+    assert!(again.is_ok(), "{again:?}");
+    // The daily cap holds over hours: 10 a day.
+    let mut t = T0 + 3600;
+    let mut sent = p.sends_per_hour + 1;
+    while sent < p.sends_per_day {
+        t += 3600 / u64::from(p.sends_per_hour) + 1;
+        if e.begin_email(&mut rec, "alice@example.net", t, &mut rng, &mut audit)
+            .is_ok()
+        {
+            sent += 1;
+        }
+    }
+    let err = e
+        .begin_email(
+            &mut rec,
+            "alice@example.net",
+            t + 7200,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::SendLimit { until } if until > T0 + 86_000),
+        "{err:?}"
+    );
+    // The budget survives storing and loading the record.
+    let stored = UserRecord::from_json(&rec.to_json()).unwrap();
+    assert_eq!(stored, rec);
+}
+
+/// Item 1: the admin limits the countries an authentication phone may be
+/// registered in; a number elsewhere is refused before any code is sent.
+#[test]
+fn phones_outside_the_allowed_countries_are_refused_before_any_send() {
+    let e = engine(
+        policy()
+            .phone_country_codes(vec!["44".into(), "353".into()])
+            .build()
+            .unwrap(),
+    );
+    let mut rng = SeededRandom::new(b"countries");
+    let mut audit = Vec::new();
+    let mut rec = UserRecord::new("alice@example.com", T0);
+    e.set_mfa_state(&mut rec, MfaState::Enabled, "admin", T0, &mut audit);
+    let before = rec.revision();
+    // A Caribbean premium-rate style number (+1 876) and a satellite one (+882).
+    for (cc, n) in [("+1", "876 555 0100"), ("+882", "1234 5678")] {
+        let number = mfa_core::PhoneNumber::parse(cc, n).unwrap();
+        let err = e
+            .begin_phone(
+                &mut rec,
+                number,
+                mfa_core::PhoneChannel::Call,
+                T0,
+                &mut rng,
+                &mut audit,
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidInput { field: "phone", reason } if reason.contains("country")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(rec.revision(), before);
+    let ok = mfa_core::PhoneNumber::parse("+353", "085 123 4567").unwrap();
+    assert!(
+        e.begin_phone(
+            &mut rec,
+            ok,
+            mfa_core::PhoneChannel::Text,
+            T0,
+            &mut rng,
+            &mut audit
+        )
+        .is_ok()
+    );
+    assert!(
+        policy()
+            .phone_country_codes(vec!["+44".into()])
+            .build()
+            .is_err()
+    );
+}
+
+/// Item 4: NIST SP 800-63B caps consecutive failed attempts at 100. A guesser
+/// with the password tries the authenticator and recovery codes as fast as
+/// the throttle lets it for 60 simulated days: it gets at most
+/// `failure_cap` guesses in all, then every second factor stays locked,
+/// however long it waits, until an admin unlocks (audited).
+#[test]
+fn a_scripted_guesser_over_simulated_days_gets_at_most_the_failure_cap() {
+    let e = engine(policy().build().unwrap());
+    let cap = e.policy().failure_cap;
+    assert_eq!(cap, 100);
+    let mut rng = SeededRandom::new(b"guesser");
+    let victim = common::enrol_totp(&e, "alice@example.com", T0, &mut rng);
+    let other = common::enrol_totp(&e, "mallory@example.com", T0, &mut rng);
+    let not_alices = other.confirmed.recovery_codes.as_ref().unwrap().codes[0]
+        .expose()
+        .to_string();
+    let mut rec = victim.record.clone();
+    let mut audit = Vec::new();
+    let (mut now, end) = (T0 + 60, T0 + 60 * 86_400);
+    let (mut guesses, mut locked_out_at) = (0u32, None);
+    while now < end {
+        let right = victim.code_at(now);
+        let wrong = common::wrong_code(&right, |c| {
+            mfa_core::check_totp_code(&victim.secret, &victim.params, c, now, 1).is_ok()
+        });
+        let r = if guesses % 2 == 0 {
+            e.verify(&mut rec, Some(victim.method_id), &wrong, now, &mut audit)
+                .map(|_| ())
+        } else {
+            e.verify_recovery_code(&mut rec, &not_alices, now, &mut audit)
+                .map(|_| ())
+        };
+        match r {
+            Err(Error::WrongCode | Error::WrongRecoveryCode) => {
+                guesses += 1;
+                now += 1;
+            }
+            Err(Error::RetryLater { until } | Error::Locked { until }) => now = until.max(now + 1),
+            Err(Error::LockedOut) => {
+                locked_out_at.get_or_insert(now);
+                now += 86_400;
+            }
+            other => panic!("unexpected answer to a guess: {other:?}"),
+        }
+    }
+    assert_eq!(
+        guesses, cap,
+        "the guesser got exactly the cap, over both factors"
+    );
+    assert!(rec.locked_out());
+    assert!(locked_out_at.is_some_and(|t| t < end));
+    assert!(
+        audit.iter().any(
+            |a| matches!(a.kind, mfa_core::AuditKind::LockedOut { failures } if failures == cap)
+        )
+    );
+    // Even the right code is refused now; the admin's unlock lifts it.
+    assert_eq!(
+        e.verify(
+            &mut rec,
+            Some(victim.method_id),
+            &victim.code_at(end),
+            end,
+            &mut audit
+        ),
+        Err(Error::LockedOut)
+    );
+    e.unlock(&mut rec, "admin@example.com", end, &mut audit);
+    assert!(!rec.locked_out());
+    assert!(audit.iter().any(|a| a.kind == mfa_core::AuditKind::Unlocked
+        && a.actor.as_deref() == Some("admin@example.com")));
+    assert!(
+        e.verify(
+            &mut rec,
+            Some(victim.method_id),
+            &victim.code_at(end + 30),
+            end + 30,
+            &mut audit
+        )
+        .is_ok()
+    );
+    assert_eq!(rec.consecutive_failures(mfa_core::Factor::Authenticator), 0);
+}

@@ -44,6 +44,13 @@ pub enum EngineError {
         /// When the lock ends by itself.
         until: UnixTime,
     },
+    /// Too many failed second factors in a row: only an admin can unlock the user.
+    LockedOut,
+    /// Too many codes were sent lately: the next can be sent at `until`.
+    SendLimit {
+        /// When a code can be sent again.
+        until: UnixTime,
+    },
     /// The policy does not allow this method.
     MethodNotAllowed {
         /// The method.
@@ -158,6 +165,8 @@ impl EngineError {
             Self::AttemptsExhausted => "attempts_exhausted",
             Self::RetryLater { .. } => "retry_later",
             Self::Locked { .. } => "locked",
+            Self::LockedOut => "locked_out",
+            Self::SendLimit { .. } => "send_limit",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::UnknownMethod => "unknown_method",
             Self::NoPendingRegistration => "no_pending_registration",
@@ -221,6 +230,13 @@ impl fmt::Display for EngineError {
             Self::Locked { until } => write!(
                 f,
                 "locked after too many failed attempts until {until} (unix time); an administrator can unlock it sooner"
+            ),
+            Self::LockedOut => f.write_str(
+                "locked after too many failed attempts in a row; ask an administrator to unlock your account",
+            ),
+            Self::SendLimit { until } => write!(
+                f,
+                "too many codes were sent; you can ask for another after {until} (unix time)"
             ),
             Self::MethodNotAllowed { method } => write!(
                 f,
@@ -301,6 +317,8 @@ impl From<w::Error> for EngineError {
             w::Error::AttemptsExhausted => Self::AttemptsExhausted,
             w::Error::RetryLater(until) => Self::RetryLater { until },
             w::Error::Locked(until) => Self::Locked { until },
+            w::Error::LockedOut => Self::LockedOut,
+            w::Error::SendLimit(until) => Self::SendLimit { until },
             w::Error::MethodNotAllowed(method) => Self::MethodNotAllowed { method },
             w::Error::UnknownMethod => Self::UnknownMethod,
             w::Error::NoPendingRegistration => Self::NoPendingRegistration,

@@ -174,6 +174,11 @@ fn placeholder_policy() -> crate::Policy {
             p: 0,
         },
         organisation_domains: Vec::new(),
+        send_gap_secs: 0,
+        sends_per_hour: 0,
+        sends_per_day: 0,
+        phone_country_codes: Vec::new(),
+        failure_cap: 0,
     }
 }
 

@@ -292,6 +292,10 @@ pub struct DeliveryConfig {
     pub smtp: Option<SmtpConfig>,
     /// Text and call through an HTTPS webhook.
     pub webhook: Option<WebhookConfig>,
+    /// Limits on codes sent, over all users: per client address, per
+    /// destination and for the whole service (each user's own budget is the
+    /// policy's `send_gap_secs`, `sends_per_hour` and `sends_per_day`).
+    pub limits: mfa_core::SendGuardLimits,
 }
 
 /// SMTP transport security.
@@ -695,6 +699,9 @@ impl Config {
                     m.as_str()
                 ));
             }
+        }
+        if let Err(e) = self.delivery.limits.validate() {
+            return err(format!("[delivery.limits]: {e}"));
         }
         if !(256..=10 * 1024 * 1024).contains(&self.limits.body_bytes) {
             return err("limits.body_bytes must be 256 to 10485760");

@@ -184,6 +184,16 @@ pub struct PolicySettings {
     pub argon2: Option<Argon2Settings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_gap_secs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sends_per_hour: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sends_per_day: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_country_codes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_cap: Option<u32>,
 }
 
 /// TOTP parameters in the policy.
@@ -258,7 +268,12 @@ impl PolicySettings {
             backoff_max_secs,
             lockout_threshold,
             lockout_secs,
-            organisation_domains
+            organisation_domains,
+            send_gap_secs,
+            sends_per_hour,
+            sends_per_day,
+            phone_country_codes,
+            failure_cap
         );
         if let Some(m) = &self.allowed_methods {
             base.allowed_methods = m.iter().map(|&t| t.into()).collect();
@@ -322,6 +337,11 @@ impl PolicySettings {
                 p: p.argon2.p,
             }),
             organisation_domains: Some(p.organisation_domains.clone()),
+            send_gap_secs: Some(p.send_gap_secs),
+            sends_per_hour: Some(p.sends_per_hour),
+            sends_per_day: Some(p.sends_per_day),
+            phone_country_codes: Some(p.phone_country_codes.clone()),
+            failure_cap: Some(p.failure_cap),
         }
     }
 }
@@ -349,6 +369,7 @@ pub fn next_json(next: &NextStep) -> Value {
             "recovery_codes": o.recovery_codes,
         }),
         NextStep::Locked(until) => json!({"next": "locked", "until": until}),
+        NextStep::LockedOut => json!({"next": "locked_out"}),
     }
 }
 
@@ -553,6 +574,10 @@ impl UserRecord {
                 .map(app_password_json)
                 .collect(),
         )
+    }
+    /// Whether every second factor is locked until an admin unlocks the user.
+    pub fn locked_out(&self) -> bool {
+        self.summary.locked_out
     }
     /// Unused recovery codes.
     pub fn recovery_codes_left(&self) -> u8 {

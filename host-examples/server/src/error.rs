@@ -91,7 +91,7 @@ impl ApiError {
         let code = static_code(err);
         let message = err.to_string();
         let status = match err {
-            E::RetryLater { until } | E::Locked { until } => {
+            E::RetryLater { until } | E::Locked { until } | E::SendLimit { until } => {
                 return Self::too_many(code, message, until.saturating_sub(now));
             }
             E::InvalidInput { .. }
@@ -117,7 +117,8 @@ impl ApiError {
             E::MethodNotAllowed { .. }
             | E::AppPasswordsDisabled
             | E::OutOfScope { .. }
-            | E::MfaRequired => StatusCode::FORBIDDEN,
+            | E::MfaRequired
+            | E::LockedOut => StatusCode::FORBIDDEN,
             E::UnknownMethod | E::NoRecoveryCodes => StatusCode::NOT_FOUND,
             E::NoActiveCode
             | E::NoPendingRegistration
@@ -215,6 +216,8 @@ const ENGINE_CODES: &[&str] = &[
     "wrong_token_kind",
     "token_revoked",
     "mfa_required",
+    "locked_out",
+    "send_limit",
     "invalid_uri",
     "invalid_secret",
     "corrupt_record",

@@ -105,6 +105,8 @@ pub struct AppState {
     cache_key: Vec<u8>,
     pw_failures: password_throttle::FailureTable,
     pw_failures_by_address: password_throttle::FailureTable,
+    /// Codes sent over all users, per address and destination.
+    pub(crate) send_guard: Mutex<mfa_core::SendGuard>,
     /// The threads that hash primary passwords (a bounded number at once).
     pub(crate) hashing: hash_pool::HashPool,
     dummy_hash: String,
@@ -351,6 +353,10 @@ impl AppState {
         let wasm_path = cfg.engine.component_path();
         let wasm: Arc<[u8]> = engine::read_component(&wasm_path)?.into();
         let (keys_json, cache_key, keys_created) = load_keys(&cfg, &wasm)?;
+        let mut salt = [0u8; 16];
+        engine::random_bytes(&mut salt);
+        let send_guard = mfa_core::SendGuard::new(cfg.delivery.limits, salt)
+            .map_err(|e| format!("[delivery.limits]: {e}"))?;
         let component = ComponentSettings {
             wasm: wasm_path,
             cache_dir: cfg.engine.cache_path(&cfg.keys.file),
@@ -435,6 +441,7 @@ impl AppState {
                 cfg.auth.password_lockout_secs,
                 password_throttle::MAX_ENTRIES,
             ),
+            send_guard: Mutex::new(send_guard),
             hashing,
             dummy_hash,
             admin_token,

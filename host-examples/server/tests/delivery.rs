@@ -13,6 +13,15 @@ fn delivery_config(db_url: &str, smtp_port: u16, hook: &str, attempts: u32) -> S
         &format!(
             r#"[policy]
 argon2 = {{ m_kib = 64, t = 1, p = 1 }}
+# These flows send codes a moment apart; the send limits have their own tests
+# (send_limits.rs).
+send_gap_secs = 0
+sends_per_hour = 100
+sends_per_day = 1000
+[delivery.limits]
+per_address_per_hour = 1000
+per_destination_per_hour = 100
+per_destination_per_day = 100
 [delivery.smtp]
 host = "127.0.0.1"
 port = {smtp_port}

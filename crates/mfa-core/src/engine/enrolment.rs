@@ -13,6 +13,7 @@ use crate::record::{
 use crate::recovery::RecoveryCodes;
 use crate::recovery::RecoverySet;
 use crate::secret::{SecretBytes, SecretString};
+use crate::send_budget::destination_tag;
 use crate::throttle::{AfterFailure, Factor};
 use crate::{Error, RandomSource, UnixTime};
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,9 @@ pub enum NextStep {
         /// When the earliest lock ends.
         until: UnixTime,
     },
+    /// Every method is locked until an admin unlocks the user (the policy's
+    /// `failure_cap` of consecutive failures was reached).
+    LockedOut,
 }
 
 /// A registration that has started.
@@ -102,6 +106,9 @@ impl Engine {
     pub fn enrollment_check(&self, rec: &UserRecord, now: UnixTime) -> NextStep {
         if rec.state == MfaState::Disabled {
             return NextStep::Continue;
+        }
+        if rec.throttle.locked_out() {
+            return NextStep::LockedOut;
         }
         if rec.reregister_since.is_some() {
             return NextStep::Reregister {
@@ -316,6 +323,14 @@ impl Engine {
             };
             e.check_allowed(t)?;
             e.check_room(ctx)?;
+            if !e.policy.allows_phone(&number.e164()) {
+                return Err(Error::input(
+                    "phone",
+                    "your organisation does not allow authentication phones in this country or region; use a number from another one, or another method",
+                ));
+            }
+            let to = destination_tag(&e.keys, &ctx.rec.user_id, &number.e164());
+            ctx.rec.sends.check(&e.policy, to, now)?;
             e.start_pending(ctx, StoredKind::Phone { number, channel });
             let delivery = e.send(ctx, Target::Registration, rng)?;
             Ok(Registration::CodeSent { delivery })
@@ -335,6 +350,8 @@ impl Engine {
             e.check_allowed(MethodType::Email)?;
             e.check_room(ctx)?;
             let address = EmailAddress::parse(address, &e.policy.organisation_domains)?;
+            let to = destination_tag(&e.keys, &ctx.rec.user_id, address.as_str());
+            ctx.rec.sends.check(&e.policy, to, now)?;
             e.start_pending(ctx, StoredKind::Email { address });
             let delivery = e.send(ctx, Target::Registration, rng)?;
             Ok(Registration::CodeSent { delivery })
@@ -391,6 +408,8 @@ impl Engine {
             _ => return Err(Error::UnknownMethod),
         };
         ctx.rec.throttle.check(factor_of(&kind), ctx.now)?;
+        let to = destination_tag(&self.keys, &ctx.rec.user_id, &destination);
+        ctx.rec.sends.check(&self.policy, to, ctx.now)?;
         let code = random_code(rng, self.policy.code_digits);
         let (subject, message) = compose(
             channel,
@@ -411,6 +430,7 @@ impl Engine {
         );
         let expires_at = challenge.expires_at;
         ctx.rec.challenge = Some(challenge);
+        ctx.rec.sends.record(&self.policy, to, ctx.now);
         ctx.touch();
         ctx.event(AuditKind::CodeSent, Some(channel));
         Ok(Delivery {
@@ -626,8 +646,12 @@ impl Engine {
             },
             method,
         );
-        if let AfterFailure::Locked(until) = ctx.rec.throttle.fail(factor, ctx.now, &self.policy) {
-            ctx.event(AuditKind::Locked { factor, until }, method);
+        match ctx.rec.throttle.fail(factor, ctx.now, &self.policy) {
+            AfterFailure::Locked(until) => ctx.event(AuditKind::Locked { factor, until }, method),
+            AfterFailure::LockedOut(failures) => {
+                ctx.event(AuditKind::LockedOut { failures }, method)
+            }
+            AfterFailure::Counted | AfterFailure::BackOff(_) => {}
         }
         ctx.touch();
     }

@@ -14,8 +14,15 @@ use mfa_core::{
 pub const T0: u64 = 1_700_000_000;
 
 /// A policy builder with fast argon2 parameters; everything else at its default.
+///
+/// Flows send codes seconds apart, so the send budget is wide here; the
+/// budget itself is played with the defaults in `security.rs`.
 pub fn policy() -> PolicyBuilder {
-    Policy::builder().argon2(Argon2Params::INSECURE_FOR_TESTS)
+    Policy::builder()
+        .argon2(Argon2Params::INSECURE_FOR_TESTS)
+        .send_gap_secs(0)
+        .sends_per_hour(100)
+        .sends_per_day(1000)
 }
 
 /// An engine for `policy` with keys drawn from a fixed seed.

@@ -117,6 +117,11 @@ pub fn host_policy(p: &mfa_core::Policy) -> Policy {
             p: p.argon2.p,
         },
         organisation_domains: p.organisation_domains.clone(),
+        send_gap_secs: p.send_gap_secs,
+        sends_per_hour: p.sends_per_hour,
+        sends_per_day: p.sends_per_day,
+        phone_country_codes: p.phone_country_codes.clone(),
+        failure_cap: p.failure_cap,
     }
 }
 

@@ -142,6 +142,7 @@ pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
         "app_passwords": rec.app_passwords_json(),
         "recovery_codes_left": rec.recovery_codes_left(),
         "locked": locked,
+        "locked_out": rec.locked_out(),
         "next": next_json(&s.engine().enrollment_check(rec, now)),
         "revision": rec.revision(),
         "updated_at": rec.updated_at(),
@@ -390,6 +391,11 @@ pub(super) struct SettingsPatch {
     code_attempts: Option<u8>,
     registration_lifetime_secs: Option<u32>,
     organisation_domains: Option<Vec<String>>,
+    send_gap_secs: Option<u32>,
+    sends_per_hour: Option<u32>,
+    sends_per_day: Option<u32>,
+    phone_country_codes: Option<Vec<String>>,
+    failure_cap: Option<u32>,
 }
 
 pub(super) fn settings_json(p: &Policy) -> Value {
@@ -408,6 +414,11 @@ pub(super) fn settings_json(p: &Policy) -> Value {
         "code_attempts": p.code_attempts,
         "registration_lifetime_secs": p.registration_lifetime_secs,
         "organisation_domains": p.organisation_domains,
+        "send_gap_secs": p.send_gap_secs,
+        "sends_per_hour": p.sends_per_hour,
+        "sends_per_day": p.sends_per_day,
+        "phone_country_codes": p.phone_country_codes,
+        "failure_cap": p.failure_cap,
     })
 }
 
@@ -445,7 +456,12 @@ pub(super) async fn admin_put_settings(
         code_lifetime_secs,
         code_attempts,
         registration_lifetime_secs,
-        organisation_domains
+        organisation_domains,
+        send_gap_secs,
+        sends_per_hour,
+        sends_per_day,
+        phone_country_codes,
+        failure_cap
     );
     if !s.cfg.demo {
         for m in crate::engine::allowed_methods(&policy) {

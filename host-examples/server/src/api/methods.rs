@@ -124,7 +124,7 @@ pub(super) async fn begin_phone(
         .await?;
     let (reg, _, _) = done.into_api()?;
     if let Registration::CodeSent { delivery } = &reg {
-        deliver(&s, delivery).await?;
+        deliver(&s, &peer, delivery).await?;
     }
     Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
 }
@@ -149,7 +149,7 @@ pub(super) async fn begin_email(
         .await?;
     let (reg, _, _) = done.into_api()?;
     if let Registration::CodeSent { delivery } = &reg {
-        deliver(&s, delivery).await?;
+        deliver(&s, &peer, delivery).await?;
     }
     Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
 }
@@ -191,7 +191,7 @@ pub(super) async fn resend(
         })
         .await?;
     let (delivery, _, _) = done.into_api()?;
-    deliver(&s, &delivery).await?;
+    deliver(&s, &peer, &delivery).await?;
     Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
 }
 

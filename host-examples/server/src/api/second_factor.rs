@@ -28,8 +28,27 @@ pub(super) fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static s
         .unwrap_or("unknown")
 }
 
-pub(super) async fn deliver(s: &AppState, d: &Delivery) -> Result<(), ApiError> {
+/// Send a code the engine produced, within the limits over all users (per
+/// client address, per destination, for the service). A refused send
+/// delivers nothing and answers 429 with `Retry-After`.
+pub(super) async fn deliver(s: &AppState, peer: &Peer, d: &Delivery) -> Result<(), ApiError> {
     let channel = method_type_str(d.channel);
+    let now = crate::unix_now();
+    // The guard's only refusal is a send limit; a poisoned lock refuses too.
+    let refused_until = match s.send_guard.lock() {
+        Ok(mut g) => match g.admit(&peer.ip().to_string(), &d.destination, now) {
+            Ok(()) => None,
+            Err(mfa_core::Error::SendLimit { until }) => Some(until),
+            Err(_) => Some(now + 60),
+        },
+        Err(_) => Some(now + 60),
+    };
+    if let Some(until) = refused_until {
+        s.metrics.delivery(channel, false);
+        tracing::warn!(channel, "send refused by the limits over all users");
+        let e = mfa_host::EngineError::SendLimit { until };
+        return Err(ApiError::from_engine(&e, now));
+    }
     match s.deliverer.deliver(d).await {
         Ok(()) => {
             s.metrics.delivery(channel, true);
@@ -70,7 +89,7 @@ pub(super) async fn send_code(
         })
         .await?;
     let (delivery, _, _) = done.into_api()?;
-    deliver(&s, &delivery).await?;
+    deliver(&s, &peer, &delivery).await?;
     Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
 }
 
