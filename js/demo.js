@@ -33,8 +33,8 @@ async function route() {
   }
   $('sign-out').hidden = false;
   const next = (s.next && s.next.next) || 'continue';
-  if (next === 'register' || next === 'reregister') mount('mfa-enroll', { autofocus: '' });
-  else if (next === 'verify' || next === 'locked' || next === 'locked_out') mount('mfa-verify', { autofocus: '' });
+  if (next === 'register' || next === 'reregister' || (next === 'replace' && s.mfa)) mount('mfa-enroll', { autofocus: '' });
+  else if (next === 'verify' || next === 'replace' || next === 'locked' || next === 'locked_out') mount('mfa-verify', { autofocus: '' });
   else home(s);
 }
 

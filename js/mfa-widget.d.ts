@@ -40,7 +40,7 @@ export class ApiClient {
     user: string;
     mfa: boolean;
     state: 'disabled' | 'enabled' | 'enforced';
-    next: { next: 'continue' | 'register' | 'reregister' | 'verify' | 'locked' | 'locked_out' | 'done'; [k: string]: unknown };
+    next: { next: 'continue' | 'register' | 'reregister' | 'verify' | 'replace' | 'locked' | 'locked_out' | 'done'; [k: string]: unknown };
     methods: Method[];
     recovery_codes_left: number;
     app_passwords_allowed: boolean;
@@ -77,7 +77,7 @@ export interface MfaVerifiedDetail {
 
 /** `detail` of `mfa-next`: the element cannot go on; the server wants another step. */
 export interface MfaNextDetail {
-  next: 'continue' | 'register' | 'reregister' | 'verify' | 'locked' | 'locked_out' | 'done';
+  next: 'continue' | 'register' | 'reregister' | 'verify' | 'replace' | 'locked' | 'locked_out' | 'done';
   until?: number;
 }
 

@@ -85,6 +85,10 @@ export class ApiClient {
   verify(code, methodId, remember) {
     return this.request('POST', '/verify', { method_id: methodId, code, remember_device: !!remember });
   }
+  verifyOneTimePass(pass) {
+    return this.request('POST', '/verify/one-time-pass', { pass });
+  }
+
   verifyRecovery(code, remember) {
     return this.request('POST', '/verify/recovery', { code, remember_device: !!remember });
   }

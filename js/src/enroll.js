@@ -31,7 +31,7 @@ export class MfaEnrollElement extends MfaElement {
     const [session, methods] = await Promise.all([this.client.session(), this.client.methods()]);
     this.session = session;
     const next = (session.next && session.next.next) || 'continue';
-    this.mode = next === 'register' || next === 'reregister' ? next : 'add';
+    this.mode = next === 'register' || next === 'reregister' ? next : next === 'replace' && session.mfa ? 'replace' : 'add';
     if (this.mode === 'add' && !session.mfa) {
       this.view(t('enroll_title'), h('p', {}, t(next === 'continue' ? 'mfa_off' : 'wait_verify')));
       this.emit('mfa-next', { next });
@@ -53,7 +53,7 @@ export class MfaEnrollElement extends MfaElement {
     if (has('email')) options.push({ value: 'email', label: t('m_email'), hint: t('m_email_hint') });
     const choice = radios(t('choose_legend'), uid('method'), options, options[0] && options[0].value);
     const msg = h('p', { class: 'mfa-error', hidden: true });
-    const intro = { register: 'enroll_intro', reregister: 'reenroll_intro', add: 'add_intro' }[this.mode];
+    const intro = { register: 'enroll_intro', reregister: 'reenroll_intro', replace: 'replace_now', add: 'add_intro' }[this.mode];
     const f = form(
       (f) =>
         this.busy(f, async () => {
@@ -71,7 +71,7 @@ export class MfaEnrollElement extends MfaElement {
       msg,
       h('div', { class: 'mfa-actions' }, button(t('next'), null, { primary: true, type: 'submit' })),
     );
-    const title = { register: 'enroll_title', reregister: 'reenroll_title', add: 'add_title' }[this.mode];
+    const title = { register: 'enroll_title', reregister: 'reenroll_title', replace: 'replace_title', add: 'add_title' }[this.mode];
     this.view(t(title), f, { focus: choice.set.querySelector('input') });
   }
 

@@ -146,6 +146,14 @@ export const messages = {
   already_verified: 'You’re already verified on this device.',
   locked_title: 'Sign-in is locked for now',
   locked_intro: 'Too many failed attempts. You can try again after {time}, or ask your administrator to unlock your account.',
+  replace_intro: 'Your organisation no longer allows the sign-in methods you set up. Prove it’s you with one of them once more, then set up a new method.',
+  replace_ask_admin: 'Your organisation no longer allows the sign-in methods you set up, and none of them can be used now. Ask your administrator for a one-time pass.',
+  replace_now: 'Next, set up a sign-in method your organisation allows.',
+  replace_title: 'Replace your sign-in method',
+  use_pass: 'Use a one-time pass from your administrator',
+  pass_label: 'One-time pass',
+  pass_hint: '16 letters and digits, like abcd-efgh-jkmn-pqrs. It works once.',
+  invalid_one_time_pass: 'That one-time pass isn’t valid, was already used, or has expired. Ask your administrator for a new one.',
   locked_out_intro: 'Too many failed attempts in a row. For your safety, only your administrator can unlock your account now.',
   methods_held: 'Not available right now: {methods}. It’s locked after too many failed attempts, or your organisation no longer allows it.',
   needs_enroll: 'You need to set up your security info first.',
@@ -205,6 +213,8 @@ export function describe(err) {
       return t(code, { wait: formatWait(until ? (until - Date.now()) / 1000 : 30) });
     case 'locked':
       return t(code, { time: until ? formatTime(until / 1000) : '' });
+    case 'invalid_one_time_pass':
+      return t(code);
     case 'malformed_code': {
       const m = /(\d) digits/.exec((err && err.message) || '');
       return t(code, { digits: m ? m[1] : 6 });

@@ -10,7 +10,7 @@ export class MfaVerifyElement extends MfaElement {
     const s = await this.client.session();
     const next = (s.next && s.next.next) || 'continue';
     this.user = s.user;
-    if (s.mfa || next === 'done') {
+    if ((s.mfa && next !== 'replace') || next === 'done') {
       this.view(t('verified_title'), h('p', {}, t('already_verified')));
       this.emit('mfa-verified', { user: s.user, already: true });
       return;
@@ -25,7 +25,12 @@ export class MfaVerifyElement extends MfaElement {
       this.emit('mfa-next', { next, until: s.next.until });
       return;
     }
-    if (next !== 'verify') {
+    if (next === 'replace' && s.mfa) {
+      this.view(t('verified_title'), h('p', {}, t('replace_now')));
+      this.emit('mfa-verified', { user: s.user, already: true });
+      return;
+    }
+    if (next !== 'verify' && next !== 'replace') {
       this.view(t('verify_title'), h('p', {}, t('needs_enroll')));
       this.emit('mfa-next', { next });
       return;
@@ -33,14 +38,22 @@ export class MfaVerifyElement extends MfaElement {
     const usable = new Set(s.next.methods);
     this.methods = (s.methods || []).filter((m) => usable.has(m.id));
     this.recovery = !!s.next.recovery_codes;
+    this.pass = !!s.next.one_time_pass;
+    this.replacing = next === 'replace';
     // Registered but not offered: locked after failed attempts, or no longer allowed.
     const held = (s.methods || []).filter((m) => !usable.has(m.id));
     this.heldNote = held.length
       ? h('p', { class: 'mfa-note' }, t('methods_held', { methods: held.map((m) => methodName(m)).join(', ') }))
       : null;
+    if (this.replacing) {
+      // The methods are no longer allowed: prove with one, then set up a new one.
+      this.heldNote = h('p', { class: 'mfa-note' }, t(this.methods.length || this.recovery || this.pass ? 'replace_intro' : 'replace_ask_admin'));
+    }
     const first = this.methods.find((m) => m.id === s.next.default) || this.methods[0];
     if (first) this.prompt(first);
-    else this.recoveryPrompt();
+    else if (this.recovery) this.recoveryPrompt();
+    else if (this.pass) this.passPrompt();
+    else this.view(t('verify_title'), [this.takeHeldNote()]);
   }
 
   /** The "don't ask again on this device" box, unless the page turned it off. */
@@ -58,7 +71,7 @@ export class MfaVerifyElement extends MfaElement {
   }
 
   otherButton() {
-    if (this.methods.length + (this.recovery ? 1 : 0) < 2) return null;
+    if (this.methods.length + (this.recovery ? 1 : 0) + (this.pass ? 1 : 0) < 2) return null;
     return button(t('other_method'), () => {
       this.takeFocus();
       this.others();
@@ -152,7 +165,39 @@ export class MfaVerifyElement extends MfaElement {
         this.recoveryPrompt();
       }, { class: 'mfa-button mfa-option' })));
     }
+    if (this.pass) {
+      choices.push(h('li', {}, button(t('use_pass'), () => {
+        this.takeFocus();
+        this.passPrompt();
+      }, { class: 'mfa-button mfa-option' })));
+    }
     this.view(t('other_title'), h('ul', { class: 'mfa-options' }, choices));
+  }
+
+  /** A one-time pass from the administrator instead of a method. */
+  passPrompt() {
+    const pass = field(
+      t('pass_label'),
+      { type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', class: 'mfa-input mfa-code mfa-recovery-code' },
+      t('pass_hint'),
+    );
+    const submit = button(t('verify'), null, { primary: true, type: 'submit' });
+    const f = form(
+      (f) =>
+        this.busy(f, async () => {
+          const typed = pass.input.value.trim();
+          if (!typed) return pass.error(t('empty_code'));
+          try {
+            this.success(await this.client.verifyOneTimePass(typed));
+          } catch (e) {
+            this.showError(e, pass, submit);
+          }
+        }),
+      this.takeHeldNote(),
+      pass.wrap,
+      h('div', { class: 'mfa-actions' }, submit, this.otherButton()),
+    );
+    this.view(t('verify_title'), f, { focus: pass.input });
   }
 
   /** A recovery code instead of a method. */

@@ -168,6 +168,7 @@ impl wengine::GuestUserRecord for RecordRes {
                 })
                 .collect(),
             locked_out: rec.locked_out(),
+            one_time_pass_until: rec.one_time_pass_until(now),
         }
     }
 
@@ -610,6 +611,24 @@ impl wadmin::Guest for Component {
         with(engine, user, |e, rec, audit| {
             e.reset_methods(rec, &actor, now, audit);
         });
+    }
+
+    fn issue_one_time_pass(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        actor: String,
+        lifetime_secs: u32,
+        now: u64,
+    ) -> Result<wadmin::OneTimePass, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.issue_one_time_pass(rec, &actor, lifetime_secs, now, &mut WasiRandom, audit),
+                |p| wadmin::OneTimePass {
+                    pass: p.pass.expose().to_string(),
+                    expires_at: p.expires_at,
+                },
+            )
+        })
     }
 
     fn reseal(

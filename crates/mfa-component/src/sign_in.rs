@@ -37,6 +37,7 @@ fn proof_in(p: &ws::Proof) -> core::Proof<'_> {
             code: &c.code,
         },
         ws::Proof::RecoveryCode(c) => core::Proof::RecoveryCode(c),
+        ws::Proof::OneTimePass(c) => core::Proof::OneTimePass(c),
     }
 }
 

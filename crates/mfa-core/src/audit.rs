@@ -38,7 +38,10 @@ pub enum FailureReason {
 impl From<&Error> for FailureReason {
     fn from(e: &Error) -> Self {
         match e {
-            Error::WrongCode | Error::WrongAppPassword | Error::WrongRecoveryCode => Self::Wrong,
+            Error::WrongCode
+            | Error::WrongAppPassword
+            | Error::WrongRecoveryCode
+            | Error::InvalidOneTimePass => Self::Wrong,
             Error::MalformedCode { .. }
             | Error::MalformedAppPassword
             | Error::MalformedRecoveryCode => Self::Malformed,
@@ -120,6 +123,13 @@ pub enum AuditKind {
         /// The method.
         method_id: MethodId,
     },
+    /// An admin issued a one-time pass.
+    OneTimePassIssued {
+        /// When it stops working if unused.
+        expires_at: UnixTime,
+    },
+    /// The user signed in with a one-time pass (it no longer works).
+    OneTimePassUsed,
     /// A new set of recovery codes was issued (the old set no longer works).
     RecoveryCodesIssued {
         /// How many.

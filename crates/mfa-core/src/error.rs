@@ -90,6 +90,8 @@ pub enum Error {
     WrongRecoveryCode,
     /// The user has no recovery codes.
     NoRecoveryCodes,
+    /// The one-time pass is wrong, was already used or has expired (or none was issued).
+    InvalidOneTimePass,
     /// A sealed secret could not be opened: it was tampered with, copied from another user, or sealed with an unknown key.
     SealBroken {
         /// Why it could not be opened.
@@ -174,6 +176,7 @@ impl Error {
             Self::MalformedRecoveryCode => "malformed_recovery_code",
             Self::WrongRecoveryCode => "wrong_recovery_code",
             Self::NoRecoveryCodes => "no_recovery_codes",
+            Self::InvalidOneTimePass => "invalid_one_time_pass",
             Self::SealBroken { .. } => "seal_broken",
             Self::InvalidKeys { .. } => "invalid_keys",
             Self::InvalidPolicy { .. } => "invalid_policy",
@@ -262,6 +265,9 @@ impl fmt::Display for Error {
             }
             Self::WrongRecoveryCode => f.write_str("the recovery code is not valid or was already used"),
             Self::NoRecoveryCodes => f.write_str("no recovery codes have been issued"),
+            Self::InvalidOneTimePass => f.write_str(
+                "the one-time pass is not valid: it is wrong, was already used or has expired; ask your administrator for a new one",
+            ),
             Self::SealBroken { reason } => write!(f, "stored secret cannot be opened: {reason}"),
             Self::InvalidKeys { reason } => write!(f, "invalid keys: {reason}"),
             Self::InvalidPolicy { reason } => write!(f, "invalid policy: {reason}"),

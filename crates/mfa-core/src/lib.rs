@@ -37,6 +37,7 @@ mod engine;
 mod error;
 mod hash;
 mod keys;
+mod one_time_pass;
 mod otp;
 mod otpauth;
 mod policy;
@@ -65,6 +66,9 @@ pub use hash::{
     Argon2Params, PasswordHashCheck, argon2id_for_benchmarks, portable_argon2id_for_benchmarks,
 };
 pub use keys::{KEY_FILE_VERSION, Keys};
+pub use one_time_pass::{
+    MAX_ONE_TIME_PASS_SECS, MIN_ONE_TIME_PASS_SECS, ONE_TIME_PASS_SYMBOLS, OneTimePass,
+};
 pub use otp::{
     Algorithm, Hotp, OtpMatch, Totp, check_hotp_code, check_totp_code, hotp_code, normalize_code,
     totp_code,

@@ -6,6 +6,7 @@ use crate::app_password::AppPasswordEntry;
 use crate::challenge::Challenge;
 use crate::contact::{EmailAddress, PhoneNumber};
 use crate::keys::Sealed;
+use crate::one_time_pass::StoredPass;
 use crate::otp::{Hotp, Totp, check_digits};
 use crate::policy::MethodType;
 use crate::recovery::RecoverySet;
@@ -206,6 +207,9 @@ pub struct UserRecord {
     pub(crate) app_passwords: Vec<AppPasswordEntry>,
     #[serde(default)]
     pub(crate) throttle: Throttle,
+    /// A one-time pass an admin issued, until used or expired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) one_time_pass: Option<StoredPass>,
     /// When codes were sent lately (the send budget).
     #[serde(default, skip_serializing_if = "SendLog::is_empty")]
     pub(crate) sends: SendLog,
@@ -235,6 +239,7 @@ impl UserRecord {
             recovery: None,
             app_passwords: Vec::new(),
             throttle: Throttle::default(),
+            one_time_pass: None,
             sends: SendLog::default(),
             device_epoch: 0,
             created_at: now,
@@ -371,6 +376,14 @@ impl UserRecord {
     /// Consecutive failures of a factor (0 after a success or an unlock).
     pub fn consecutive_failures(&self, factor: crate::Factor) -> u32 {
         self.throttle.failures(factor)
+    }
+
+    /// Until when the one-time pass an admin issued can be used, if there is one.
+    pub fn one_time_pass_until(&self, now: UnixTime) -> Option<UnixTime> {
+        self.one_time_pass
+            .as_ref()
+            .filter(|p| p.live(now))
+            .map(|p| p.expires_at)
     }
 
     /// Whether every second factor is locked until an admin unlocks the user

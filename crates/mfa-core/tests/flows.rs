@@ -238,7 +238,8 @@ fn set_it_up_now_with_an_authenticator_then_verify_and_remember_the_device() {
         NextStep::Verify {
             default: id,
             methods: vec![id],
-            recovery_codes: true
+            recovery_codes: true,
+            one_time_pass: false
         }
     );
     // No pending registration is left to confirm.
@@ -1142,7 +1143,8 @@ fn required_reregistration_replaces_the_old_methods() {
         NextStep::Verify {
             default: confirmed.method_id,
             methods: vec![confirmed.method_id],
-            recovery_codes: true
+            recovery_codes: true,
+            one_time_pass: false
         }
     );
     // The old app's codes no longer work.
@@ -1207,7 +1209,8 @@ fn a_locked_user_is_told_when_and_the_admin_can_unlock() {
         NextStep::Verify {
             default: enrolled.method_id,
             methods: vec![],
-            recovery_codes: true
+            recovery_codes: true,
+            one_time_pass: false
         }
     );
     assert_eq!(

@@ -377,3 +377,234 @@ fn debug_output_never_shows_codes_or_tokens() {
         assert!(!shown.contains(secret), "a secret is in Debug output");
     }
 }
+
+/// A user who registered a text message only; the admin then allows only the
+/// authenticator app and e-mail. Returns the engine of the new policy (same
+/// keys), the record and the text method's id.
+fn text_user_after_text_is_disallowed(
+    user: &str,
+    rng: &mut SeededRandom,
+) -> (Engine, UserRecord, u32) {
+    let before = engine(policy().build().unwrap());
+    let mut audit = Vec::new();
+    let mut rec = UserRecord::new(user, T0);
+    before.set_mfa_state(
+        &mut rec,
+        mfa_core::MfaState::Enabled,
+        "admin",
+        T0,
+        &mut audit,
+    );
+    let number = PhoneNumber::parse("+44", "07700 900123").unwrap();
+    let Registration::CodeSent { delivery } = before
+        .begin_phone(&mut rec, number, PhoneChannel::Text, T0, rng, &mut audit)
+        .unwrap()
+    else {
+        panic!("a text registration sends a code")
+    };
+    let id = before
+        .confirm_registration(&mut rec, delivery.code.expose(), T0 + 5, rng, &mut audit)
+        .unwrap()
+        .method_id;
+    let after = engine(
+        policy()
+            .allowed_methods(vec![
+                mfa_core::MethodType::AuthenticatorApp,
+                mfa_core::MethodType::Email,
+            ])
+            .build()
+            .unwrap(),
+    );
+    (after, rec, id)
+}
+
+/// Security review item 3 (reproduced over the API before): once a user's
+/// only methods are disallowed, the password alone used to get "register" and
+/// a full session by registering an authenticator. Now the sign-in says
+/// `replace`: the password alone may not register; a proof with the old
+/// method (or a recovery code) may, and then the new method is added.
+#[test]
+fn the_password_alone_cannot_replace_methods_the_admin_disallowed() {
+    let mut rng = SeededRandom::new(b"item 3");
+    let (e, mut rec, text) = text_user_after_text_is_disallowed("alice@contoso.com", &mut rng);
+    let t = T0 + 600;
+    let mut audit = Vec::new();
+    let (next, token) = login(&e, &rec, FirstFactor::Password, t);
+    let NextStep::Replace {
+        allowed,
+        methods,
+        recovery_codes,
+        one_time_pass,
+    } = &next
+    else {
+        panic!("expected replace, got {next:?}")
+    };
+    assert_eq!(methods, &[text]);
+    assert!(*recovery_codes && !*one_time_pass);
+    assert!(!allowed.contains(&mfa_core::MethodType::Text));
+    // The attack: register an authenticator with the password alone.
+    assert_eq!(e.check_may_register(&rec, t), Err(Error::MfaRequired));
+    let Registration::Authenticator { uri, .. } = e
+        .begin_authenticator(&mut rec, None, t, &mut rng, &mut audit)
+        .unwrap()
+    else {
+        panic!("authenticator registration")
+    };
+    let secret = common::secret_of(uri.expose());
+    let code = mfa_core::totp_code(&secret, &e.policy().totp, t).unwrap();
+    let err = e
+        .finish_registration(
+            &mut rec,
+            Standing::Token(&token),
+            &code,
+            false,
+            t,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::MfaRequired);
+    assert_eq!(rec.methods().len(), 1, "no method was added");
+
+    // The user proves it is them with the old text message, then replaces it.
+    let sent = e
+        .send_code(&mut rec, Some(text), t, &mut rng, &mut audit)
+        .unwrap();
+    let signed = e
+        .finish_sign_in(
+            &mut rec,
+            Standing::Token(&token),
+            Proof::Code {
+                method: Some(text),
+                code: sent.code.expose(),
+            },
+            false,
+            t + 10,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap();
+    assert_eq!(signed.verified.amr(), ["sms"]);
+    let code = mfa_core::totp_code(&secret, &e.policy().totp, t + 60).unwrap();
+    let done = e
+        .finish_registration(
+            &mut rec,
+            Standing::Token(signed.session.expose()),
+            &code,
+            false,
+            t + 60,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap();
+    assert!(done.signed_in.is_none(), "already signed in");
+    assert!(matches!(
+        e.enrollment_check(&rec, t + 60),
+        NextStep::Verify { .. }
+    ));
+}
+
+/// Item 3: the admin's one-time pass (Entra's Temporary Access Pass) signs the
+/// user in once, within its lifetime; a wrong pass counts as a failure; the
+/// pass is never shown in `Debug` output or stored in the record.
+#[test]
+fn a_one_time_pass_works_once_within_its_lifetime() {
+    let mut rng = SeededRandom::new(b"one-time pass");
+    let (e, mut rec, _) = text_user_after_text_is_disallowed("bob@contoso.com", &mut rng);
+    let mut audit = Vec::new();
+    let t = T0 + 600;
+    assert!(matches!(
+        e.issue_one_time_pass(&mut rec, "admin@contoso.com", 60, t, &mut rng, &mut audit),
+        Err(Error::InvalidInput {
+            field: "lifetime_secs",
+            ..
+        })
+    ));
+    let pass = e
+        .issue_one_time_pass(&mut rec, "admin@contoso.com", 3600, t, &mut rng, &mut audit)
+        .unwrap();
+    let typed = pass.pass.expose().to_string();
+    assert_eq!(typed.len(), 19);
+    assert!(!format!("{pass:?}").contains(&typed));
+    assert!(!rec.to_json().contains(&typed.replace('-', "")));
+    assert_eq!(rec.one_time_pass_until(t), Some(t + 3600));
+    let (next, token) = login(&e, &rec, FirstFactor::Password, t);
+    assert!(
+        matches!(
+            next,
+            NextStep::Replace {
+                one_time_pass: true,
+                ..
+            }
+        ),
+        "{next:?}"
+    );
+
+    let wrong = "abcd-efgh-jkmn-pqrs";
+    let err = e
+        .finish_sign_in(
+            &mut rec,
+            Standing::Token(&token),
+            Proof::OneTimePass(wrong),
+            false,
+            t,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap_err();
+    assert_eq!(err, Error::InvalidOneTimePass);
+    assert_eq!(rec.consecutive_failures(mfa_core::Factor::Recovery), 1);
+    // Typed in capitals, without dashes: still the pass.
+    let signed = e
+        .finish_sign_in(
+            &mut rec,
+            Standing::Token(&token),
+            Proof::OneTimePass(&typed.replace('-', " ").to_uppercase()),
+            false,
+            t + 1,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap();
+    assert_eq!(signed.verified.amr(), ["otp"]);
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.kind == mfa_core::AuditKind::OneTimePassUsed)
+    );
+    // Used once: it no longer works, and the sign-in no longer offers it.
+    let again = e.finish_sign_in(
+        &mut rec,
+        Standing::Token(&token),
+        Proof::OneTimePass(&typed),
+        false,
+        t + 2,
+        &mut rng,
+        &mut audit,
+    );
+    assert_eq!(again.unwrap_err(), Error::InvalidOneTimePass);
+    assert_eq!(rec.one_time_pass_until(t + 2), None);
+
+    // An unused pass stops working when its lifetime ends.
+    let pass = e
+        .issue_one_time_pass(
+            &mut rec,
+            "admin@contoso.com",
+            600,
+            t + 100,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap();
+    let (_, late_token) = login(&e, &rec, FirstFactor::Password, t + 700);
+    let late = e.finish_sign_in(
+        &mut rec,
+        Standing::Token(&late_token),
+        Proof::OneTimePass(pass.pass.expose()),
+        false,
+        t + 700,
+        &mut rng,
+        &mut audit,
+    );
+    assert_eq!(late.unwrap_err(), Error::InvalidOneTimePass);
+}

@@ -84,6 +84,36 @@ impl MfaHost {
         )
     }
 
+    /// Issue a one-time pass (600 to 28800 seconds) for a user who cannot use
+    /// any of their methods; a new pass replaces an earlier one.
+    pub fn issue_one_time_pass(
+        &self,
+        record: Record<'_>,
+        actor: &str,
+        lifetime_secs: u32,
+        now: UnixTime,
+    ) -> Result<Outcome<OneTimePass>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin().call_issue_one_time_pass(
+                    store,
+                    engine,
+                    user,
+                    actor,
+                    lifetime_secs,
+                    now,
+                )
+            }),
+            |p| OneTimePass {
+                pass: secret(p.pass),
+                expires_at: p.expires_at,
+            },
+        )
+    }
+
     /// Lift every lock and back-off of the user.
     pub fn unlock(
         &self,

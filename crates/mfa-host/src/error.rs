@@ -46,6 +46,8 @@ pub enum EngineError {
     },
     /// Too many failed second factors in a row: only an admin can unlock the user.
     LockedOut,
+    /// The one-time pass is wrong, used or expired.
+    InvalidOneTimePass,
     /// Too many codes were sent lately: the next can be sent at `until`.
     SendLimit {
         /// When a code can be sent again.
@@ -166,6 +168,7 @@ impl EngineError {
             Self::RetryLater { .. } => "retry_later",
             Self::Locked { .. } => "locked",
             Self::LockedOut => "locked_out",
+            Self::InvalidOneTimePass => "invalid_one_time_pass",
             Self::SendLimit { .. } => "send_limit",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::UnknownMethod => "unknown_method",
@@ -233,6 +236,9 @@ impl fmt::Display for EngineError {
             ),
             Self::LockedOut => f.write_str(
                 "locked after too many failed attempts in a row; ask an administrator to unlock your account",
+            ),
+            Self::InvalidOneTimePass => f.write_str(
+                "the one-time pass is not valid: it is wrong, was already used or has expired; ask your administrator for a new one",
             ),
             Self::SendLimit { until } => write!(
                 f,
@@ -318,6 +324,7 @@ impl From<w::Error> for EngineError {
             w::Error::RetryLater(until) => Self::RetryLater { until },
             w::Error::Locked(until) => Self::Locked { until },
             w::Error::LockedOut => Self::LockedOut,
+            w::Error::InvalidOneTimePass => Self::InvalidOneTimePass,
             w::Error::SendLimit(until) => Self::SendLimit { until },
             w::Error::MethodNotAllowed(method) => Self::MethodNotAllowed { method },
             w::Error::UnknownMethod => Self::UnknownMethod,

@@ -38,6 +38,8 @@ pub enum Proof<'a> {
     },
     /// A recovery code.
     RecoveryCode(&'a str),
+    /// A one-time pass an admin issued.
+    OneTimePass(&'a str),
 }
 
 impl std::fmt::Debug for Proof<'_> {
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Proof<'_> {
         match self {
             Self::Code { method, .. } => write!(f, "Code {{ method: {method:?}, code: redacted }}"),
             Self::RecoveryCode(_) => f.write_str("RecoveryCode(redacted)"),
+            Self::OneTimePass(_) => f.write_str("OneTimePass(redacted)"),
         }
     }
 }
@@ -124,6 +127,7 @@ fn proof_out(p: Proof<'_>) -> ws::Proof {
             code: code.to_string(),
         }),
         Proof::RecoveryCode(c) => ws::Proof::RecoveryCode(c.to_string()),
+        Proof::OneTimePass(c) => ws::Proof::OneTimePass(c.to_string()),
     }
 }
 
@@ -201,7 +205,9 @@ impl MfaHost {
     ) -> Result<Outcome<SignedIn>, Error> {
         standing_text(standing)?;
         match proof {
-            Proof::Code { code, .. } | Proof::RecoveryCode(code) => text("code", code)?,
+            Proof::Code { code, .. } | Proof::RecoveryCode(code) | Proof::OneTimePass(code) => {
+                text("code", code)?
+            }
         }
         let (standing, proof) = (standing_out(standing), proof_out(proof));
         self.with_record(

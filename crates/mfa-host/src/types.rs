@@ -13,7 +13,9 @@ pub use crate::bindings::exports::mfa::engine::contacts::{Email, Phone};
 pub use crate::bindings::exports::mfa::engine::engine::{
     AppPasswordInfo, FactorState, Jwk, KeyKind, MaskedPhone, Method, MethodKind, RecordSummary,
 };
-pub use crate::bindings::exports::mfa::engine::enrolment::{NextStep, PhoneNumber, VerifyOptions};
+pub use crate::bindings::exports::mfa::engine::enrolment::{
+    NextStep, PhoneNumber, ReplaceOptions, VerifyOptions,
+};
 pub use crate::bindings::exports::mfa::engine::otp::{OtpKind, UriWarning};
 pub use crate::bindings::exports::mfa::engine::sign_in::{Caller as SignInCaller, FirstFactor};
 pub use crate::bindings::exports::mfa::engine::types::{
@@ -184,6 +186,15 @@ impl From<w::RecoveryCodes> for RecoveryCodes {
             issued_at: r.issued_at,
         }
     }
+}
+
+/// A one-time pass an admin issued, shown once (to hand to the user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneTimePass {
+    /// The pass.
+    pub pass: Secret,
+    /// When it stops working if unused.
+    pub expires_at: UnixTime,
 }
 
 /// What to show while registering an authenticator app.

@@ -367,6 +367,14 @@ pub fn next_json(next: &NextStep) -> Value {
             "default": o.default,
             "methods": o.methods,
             "recovery_codes": o.recovery_codes,
+            "one_time_pass": o.one_time_pass,
+        }),
+        NextStep::Replace(o) => json!({
+            "next": "replace",
+            "allowed": names(&o.allowed),
+            "methods": o.methods,
+            "recovery_codes": o.recovery_codes,
+            "one_time_pass": o.one_time_pass,
         }),
         NextStep::Locked(until) => json!({"next": "locked", "until": until}),
         NextStep::LockedOut => json!({"next": "locked_out"}),
@@ -578,6 +586,10 @@ impl UserRecord {
     /// Whether every second factor is locked until an admin unlocks the user.
     pub fn locked_out(&self) -> bool {
         self.summary.locked_out
+    }
+    /// Until when the admin's one-time pass can be used, if one was issued.
+    pub fn one_time_pass_until(&self) -> Option<u64> {
+        self.summary.one_time_pass_until
     }
     /// Unused recovery codes.
     pub fn recovery_codes_left(&self) -> u8 {
@@ -1139,6 +1151,19 @@ impl EngineHandle {
     /// Restore MFA on all remembered devices.
     pub fn restore_remembered_devices(&self, rec: &UserRecord, actor: &str, now: u64) -> Step<()> {
         self.op(rec, |h, r| h.restore_remembered_devices(r, actor, now))
+    }
+
+    /// Issue a one-time pass for the user.
+    pub fn issue_one_time_pass(
+        &self,
+        rec: &UserRecord,
+        actor: &str,
+        lifetime_secs: u32,
+        now: u64,
+    ) -> Step<mfa_host::OneTimePass> {
+        self.op(rec, |h, r| {
+            h.issue_one_time_pass(r, actor, lifetime_secs, now)
+        })
     }
 
     /// Lift every lock and back-off.

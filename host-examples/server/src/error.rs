@@ -104,6 +104,7 @@ impl ApiError {
             | E::CodeExpired
             | E::AttemptsExhausted
             | E::WrongRecoveryCode
+            | E::InvalidOneTimePass
             | E::MalformedAppPassword
             | E::UnknownAppPassword
             | E::WrongAppPassword
@@ -207,6 +208,7 @@ const ENGINE_CODES: &[&str] = &[
     "malformed_recovery_code",
     "wrong_recovery_code",
     "no_recovery_codes",
+    "invalid_one_time_pass",
     "seal_broken",
     "invalid_keys",
     "invalid_policy",

@@ -1,6 +1,7 @@
 //! Admin operations on one user's record.
 
 use crate::audit::{AuditEvent, AuditKind};
+use crate::one_time_pass::{OneTimePass, StoredPass};
 use crate::record::{MfaState, StoredKind, UserRecord};
 use crate::{Error, RandomSource, UnixTime};
 
@@ -85,6 +86,34 @@ impl Engine {
             ctx.admin_event(actor, AuditKind::RememberedDevicesRestored);
             Ok(())
         });
+    }
+
+    /// Issue a one-time pass for a user who cannot use any of their methods
+    /// (Entra's Temporary Access Pass): signing in with it once is a second
+    /// factor, after which the user sets up a new method. A new pass replaces
+    /// an earlier one. Shown once; only its keyed digest is stored.
+    pub fn issue_one_time_pass(
+        &self,
+        rec: &mut UserRecord,
+        actor: &str,
+        lifetime_secs: u32,
+        now: UnixTime,
+        rng: &mut dyn RandomSource,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<OneTimePass, Error> {
+        self.with(rec, now, audit, |e, ctx| {
+            let (stored, pass) =
+                StoredPass::issue(&e.keys, &ctx.rec.user_id, actor, lifetime_secs, now, rng)?;
+            ctx.rec.one_time_pass = Some(stored);
+            ctx.touch();
+            ctx.admin_event(
+                actor,
+                AuditKind::OneTimePassIssued {
+                    expires_at: pass.expires_at,
+                },
+            );
+            Ok(pass)
+        })
     }
 
     /// Lift every lock and back-off of the user.

@@ -55,6 +55,21 @@ pub enum NextStep {
         methods: Vec<MethodId>,
         /// Whether recovery codes are available.
         recovery_codes: bool,
+        /// Whether an admin's one-time pass is available.
+        one_time_pass: bool,
+    },
+    /// None of the user's methods is allowed any more: the user proves it is
+    /// them with one of those methods, a recovery code or an admin's one-time
+    /// pass, and then sets up one of `allowed` (the password alone never may).
+    Replace {
+        /// Methods the user may set up.
+        allowed: Vec<MethodType>,
+        /// The user's methods that can still prove it is them (not locked).
+        methods: Vec<MethodId>,
+        /// Whether recovery codes are available.
+        recovery_codes: bool,
+        /// Whether an admin's one-time pass is available.
+        one_time_pass: bool,
     },
     /// Every method is locked.
     Locked {
@@ -117,9 +132,26 @@ impl Engine {
         }
         let registered: Vec<&StoredMethod> =
             rec.methods.iter().filter(|m| self.usable(m)).collect();
+        let recovery = rec.recovery_codes_left() > 0
+            && rec.throttle.locked_until(Factor::Recovery, now).is_none();
+        let pass = rec.one_time_pass_until(now).is_some()
+            && rec.throttle.locked_until(Factor::Recovery, now).is_none();
         if registered.is_empty() {
-            return NextStep::Register {
+            if rec.methods.is_empty() && rec.recovery_codes_left() == 0 {
+                return NextStep::Register {
+                    allowed: self.allowed(),
+                };
+            }
+            return NextStep::Replace {
                 allowed: self.allowed(),
+                methods: rec
+                    .methods
+                    .iter()
+                    .filter(|m| rec.throttle.locked_until(factor_of(&m.kind), now).is_none())
+                    .map(|m| m.id)
+                    .collect(),
+                recovery_codes: recovery,
+                one_time_pass: pass,
             };
         }
         let mut open = Vec::new();
@@ -130,9 +162,7 @@ impl Engine {
                 None => open.push(m.id),
             }
         }
-        let recovery = rec.recovery_codes_left() > 0
-            && rec.throttle.locked_until(Factor::Recovery, now).is_none();
-        if open.is_empty() && !recovery {
+        if open.is_empty() && !recovery && !pass {
             return NextStep::Locked {
                 until: earliest.unwrap_or(now),
             };
@@ -146,12 +176,14 @@ impl Engine {
                 default,
                 methods: open,
                 recovery_codes: recovery,
+                one_time_pass: pass,
             },
-            // Only recovery codes are usable: offer them through the default id of a locked method.
+            // Only recovery codes or a pass are usable: offer them through the default id of a locked method.
             None => NextStep::Verify {
                 default: rec.default_method.unwrap_or(registered[0].id),
                 methods: Vec::new(),
-                recovery_codes: true,
+                recovery_codes: recovery,
+                one_time_pass: pass,
             },
         }
     }

@@ -96,6 +96,13 @@ impl Engine {
             .collect()
     }
 
+    /// Whether `m` may prove who the user is: a usable method, or any of the
+    /// user's methods while none is usable (to replace them, see
+    /// [`NextStep::Replace`]).
+    fn provable(&self, rec: &UserRecord, m: &StoredMethod) -> bool {
+        self.usable(m) || !rec.methods.iter().any(|x| self.usable(x))
+    }
+
     fn usable(&self, m: &StoredMethod) -> bool {
         self.policy.allows(m.kind.method_type())
             || matches!(m.kind, StoredKind::Phone { .. })

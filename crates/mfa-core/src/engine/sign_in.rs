@@ -71,6 +71,8 @@ pub enum Proof<'a> {
     },
     /// A recovery code.
     RecoveryCode(&'a str),
+    /// A one-time pass from an admin.
+    OneTimePass(&'a str),
 }
 
 impl std::fmt::Debug for Standing<'_> {
@@ -87,6 +89,7 @@ impl std::fmt::Debug for Proof<'_> {
         match self {
             Self::Code { method, .. } => write!(f, "Code {{ method: {method:?}, code: redacted }}"),
             Self::RecoveryCode(_) => f.write_str("RecoveryCode(redacted)"),
+            Self::OneTimePass(_) => f.write_str("OneTimePass(redacted)"),
         }
     }
 }
@@ -279,6 +282,7 @@ impl Engine {
         let verified = match proof {
             Proof::Code { method, code } => self.verify(rec, method, code, now, audit)?,
             Proof::RecoveryCode(code) => self.verify_recovery_code(rec, code, now, audit)?,
+            Proof::OneTimePass(pass) => self.verify_one_time_pass(rec, pass, now, audit)?,
         };
         Ok(self.signed_in(rec, verified, first, remember_device, now, rng, audit))
     }

@@ -86,7 +86,7 @@ impl Engine {
                 .or(ctx.rec.default_method)
                 .ok_or(Error::UnknownMethod)?;
             let m = ctx.rec.method(id)?;
-            if !e.usable(m) {
+            if !e.provable(ctx.rec, m) {
                 return Err(Error::MethodNotAllowed {
                     method: m.kind.method_type().as_str(),
                 });
@@ -111,7 +111,7 @@ impl Engine {
                 .ok_or(Error::UnknownMethod)?;
             let m = ctx.rec.method(id)?;
             let method_type = m.kind.method_type();
-            if !e.usable(m) {
+            if !e.provable(ctx.rec, m) {
                 return Err(Error::MethodNotAllowed {
                     method: method_type.as_str(),
                 });
@@ -177,6 +177,42 @@ impl Engine {
                     Err(err)
                 }
             }
+        })
+    }
+
+    /// Use an admin's one-time pass as the second factor. It works once,
+    /// until it expires; failures count with recovery codes.
+    pub fn verify_one_time_pass(
+        &self,
+        rec: &mut UserRecord,
+        pass: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<Verified, Error> {
+        self.with(rec, now, audit, |e, ctx| {
+            ctx.rec.throttle.check(Factor::Recovery, now)?;
+            let user_id = ctx.rec.user_id.clone();
+            let stored = ctx.rec.one_time_pass.as_ref().filter(|p| p.live(now));
+            let matched = match stored {
+                Some(p) => p.matches(&e.keys, &user_id, pass)?,
+                None => false,
+            };
+            if !matched {
+                e.failed(ctx, Factor::Recovery, &Error::InvalidOneTimePass, None);
+                return Err(Error::InvalidOneTimePass);
+            }
+            ctx.rec.one_time_pass = None;
+            ctx.rec.throttle.succeed(Factor::Recovery);
+            ctx.touch();
+            ctx.event(AuditKind::OneTimePassUsed, None);
+            ctx.event(AuditKind::VerificationSucceeded { method_id: None }, None);
+            Ok(Verified {
+                method_id: None,
+                method_type: None,
+                matched: None,
+                amr: vec!["otp".into()],
+                recovery_codes_left: None,
+            })
         })
     }
 

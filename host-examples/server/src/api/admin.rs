@@ -143,6 +143,7 @@ pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
         "recovery_codes_left": rec.recovery_codes_left(),
         "locked": locked,
         "locked_out": rec.locked_out(),
+        "one_time_pass_until": rec.one_time_pass_until(),
         "next": next_json(&s.engine().enrollment_check(rec, now)),
         "revision": rec.revision(),
         "updated_at": rec.updated_at(),
@@ -311,6 +312,43 @@ pub(super) async fn apply_action(
     Ok(result)
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PassReq {
+    /// Seconds the pass lasts if unused (600 to 28800). Default 3600.
+    #[serde(default = "one_hour")]
+    lifetime_secs: u32,
+}
+
+fn one_hour() -> u32 {
+    3600
+}
+
+/// Issue a one-time pass for a user who cannot use any of their methods
+/// (admins only, by bearer token). The pass is in this answer only.
+pub(super) async fn admin_issue_one_time_pass(
+    State(s): St,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Body(req): Body<PassReq>,
+) -> Result<Response, ApiError> {
+    s.check_admin(&headers)?;
+    let user = normalize_user(&user)?;
+    let lifetime = req.lifetime_secs;
+    let pass = s
+        .run_op(&user, false, false, move |e, r, now| {
+            e.issue_one_time_pass(r, ACTOR, lifetime, now)
+        })
+        .await?
+        .into_api()?
+        .0;
+    tracing::info!(user = %user, "one-time pass issued");
+    Ok(ok_json(
+        StatusCode::CREATED,
+        &json!({"user": user, "pass": pass.pass.expose(), "expires_at": pass.expires_at}),
+    ))
+}
+
 pub(super) async fn admin_action(
     State(s): St,
     headers: HeaderMap,
@@ -440,6 +478,7 @@ pub(super) async fn admin_put_settings(
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = p.$f { policy.$f = v; } )* };
     }
+    let methods_changed = p.allowed_methods.is_some();
     if let Some(m) = p.allowed_methods {
         policy.allowed_methods = m.iter().map(|&t| t.into()).collect();
     }
@@ -483,7 +522,46 @@ pub(super) async fn admin_put_settings(
     }
     s.set_policy(policy).await?;
     tracing::info!("service settings changed");
-    Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
+    let mut v = settings_json(s.engine().policy());
+    if methods_changed {
+        let (users, complete) = users_to_replace(&s).await?;
+        v["users_to_replace"] = json!(users);
+        v["users_to_replace_complete"] = json!(complete);
+    }
+    Ok(ok_json(StatusCode::OK, &v))
+}
+
+/// Most users listed as affected by a change of the allowed methods.
+const MAX_AFFECTED: usize = 1000;
+
+/// Users whose every method the policy no longer allows: at their next
+/// sign-in they must prove it is them with an old method, a recovery code or
+/// a one-time pass (`next: replace`). At most [`MAX_AFFECTED`] are listed;
+/// the flag says whether the list is complete.
+async fn users_to_replace(s: &AppState) -> Result<(Vec<String>, bool), ApiError> {
+    let now = unix_now();
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s
+            .store
+            .list_users(None, after.as_deref(), 500)
+            .await
+            .map_err(|e| crate::store_err(&e))?;
+        let Some(last) = page.last() else {
+            return Ok((found, true));
+        };
+        after = Some(last.user.clone());
+        for u in page.iter().filter(|u| u.state != "disabled") {
+            let rec = s.load_or_create(&u.user, false).await?;
+            if matches!(s.engine().enrollment_check(&rec, now), NextStep::Replace(_)) {
+                if found.len() == MAX_AFFECTED {
+                    return Ok((found, false));
+                }
+                found.push(u.user.clone());
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -135,6 +135,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/verify", post(verify))
         .route("/verify/send", post(send_code))
         .route("/verify/recovery", post(verify_recovery))
+        .route("/verify/one-time-pass", post(verify_one_time_pass))
         .route("/methods", get(list_methods))
         .route("/methods/authenticator", post(begin_authenticator))
         .route("/methods/phone", post(begin_phone))
@@ -158,6 +159,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/users/{user}", get(admin_get_user))
         .route("/admin/users/{user}/state", put(admin_set_state))
         .route("/admin/users/{user}/password", put(admin_set_password))
+        .route(
+            "/admin/users/{user}/one-time-pass",
+            post(admin_issue_one_time_pass),
+        )
         .route("/admin/users/{user}/{action}", post(admin_action))
         .route("/admin/bulk", post(admin_bulk))
         .route(

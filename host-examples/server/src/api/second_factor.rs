@@ -158,6 +158,34 @@ fn signed_or_refused(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+pub(super) struct PassReq {
+    pass: String,
+    #[serde(default)]
+    remember_device: bool,
+}
+
+/// An admin's one-time pass as the second factor (who may call: a caller
+/// with a login token; a pass works once, within its lifetime, and wrong
+/// passes count with recovery codes towards the lock and the failure cap).
+pub(super) async fn verify_one_time_pass(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Body(req): Body<PassReq>,
+) -> Result<Response, ApiError> {
+    let c = s.step_caller(&headers, peer.0.ip())?;
+    let (pass, remember) = (req.pass, req.remember_device);
+    let user = c.user.clone();
+    let done = s
+        .run_op(&user, false, true, move |e, r, now| {
+            e.finish_sign_in(r, c.standing(), Proof::OneTimePass(&pass), remember, now)
+        })
+        .await?;
+    signed_or_refused(&s, &user, "one_time_pass", done.result, done.now)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RecoveryReq {
     code: String,
     #[serde(default)]

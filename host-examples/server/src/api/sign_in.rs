@@ -151,10 +151,12 @@ pub(super) async fn session(
     let c = caller_of(&s, &headers, &ConnectInfo(peer)).await?;
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let rec = s.load_or_create(&c.user, create).await?;
-    let next = if c.mfa {
+    let next = s.engine().enrollment_check(&rec, unix_now());
+    // Verified: done, unless the user's methods must still be replaced.
+    let next = if c.mfa && !matches!(next, NextStep::Replace(_)) {
         json!({"next": "done"})
     } else {
-        next_json(&s.engine().enrollment_check(&rec, unix_now()))
+        next_json(&next)
     };
     Ok(ok_json(
         StatusCode::OK,
