@@ -243,6 +243,11 @@ pub struct Config {
     /// Basic header beside a winning session, anything sent to a public
     /// route). Default `true`; a route may say otherwise.
     pub strip_credentials: bool,
+    /// Request headers always removed before a request goes upstream, on
+    /// every route: the header an upstream trusts for the user (such as
+    /// `x-remote-user` of a server in trusted-header mode), so a client
+    /// cannot send its own. Lowercase names. Default none.
+    pub strip_request_headers: Vec<String>,
     /// Realm in `WWW-Authenticate`. Default `mfa`.
     pub realm: String,
     /// Prefix of the filter's metrics. Default `mfa_proxy`.
@@ -263,6 +268,8 @@ struct RawConfig {
     throttle: Option<RawThrottle>,
     #[serde(default)]
     strip_credentials: Option<bool>,
+    #[serde(default)]
+    strip_request_headers: Vec<String>,
     #[serde(default)]
     realm: Option<String>,
     #[serde(default)]
@@ -444,12 +451,29 @@ impl Config {
                 "must be 1 to 64 characters: lowercase letters, digits, '_' and '.'",
             ));
         }
+        let mut strip_request_headers = Vec::new();
+        for h in &raw.strip_request_headers {
+            let name = h.trim().to_ascii_lowercase();
+            let ok = !name.is_empty()
+                && name.len() <= 128
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !ok || name.starts_with(':') {
+                return Err(ConfigError::new(
+                    "strip_request_headers",
+                    format!("{h:?} is not a header name (letters, digits, '-' and '_')"),
+                ));
+            }
+            strip_request_headers.push(name);
+        }
         Ok(Self {
             routes,
             app_passwords,
             session,
             throttle,
             strip_credentials: raw.strip_credentials.unwrap_or(true),
+            strip_request_headers,
             realm,
             stat_prefix,
             fingerprint,

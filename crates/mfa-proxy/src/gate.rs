@@ -408,6 +408,9 @@ impl Gate {
         mut edits: Vec<HeaderEdit>,
     ) -> Decision {
         metrics.count(Event::Allowed);
+        for h in &self.config.strip_request_headers {
+            edits.push((h.clone(), None));
+        }
         match identity {
             Some(id) => {
                 edits.push((HEADER_USER.into(), Some(id.user)));

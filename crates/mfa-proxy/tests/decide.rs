@@ -1053,3 +1053,40 @@ fn the_gateway_token_is_checked_and_never_shown() {
         );
     }
 }
+
+/// Security review item 11: behind the filter, an upstream in trusted-header
+/// mode believes `x-remote-user`. A client that sends its own (to be someone
+/// else upstream) has it removed on every route, public ones too, and also
+/// when its own credential decided; a bad header name is a configuration error.
+#[test]
+fn the_upstreams_trusted_user_header_is_stripped_on_every_route() {
+    let w = world();
+    let (store, m) = (Store::default(), Counts::default());
+    let mut c = inline_config(&w);
+    c["strip_request_headers"] = json!(["X-Remote-User"]);
+    let g = gate(&c);
+    let forged = ("x-remote-user", "admin@example.com");
+    let d = g.decide(&req("GET", "/public/x", &[forged]), NOW, &store, &m);
+    assert_eq!(edit(&d, "x-remote-user"), Some(None), "public route");
+    let valid = session_token(&w.engine, &w.alice, NOW);
+    let cookie = format!("mfa_session={valid}");
+    let d = g.decide(
+        &req("GET", "/web/x", &[("cookie", cookie.as_str()), forged]),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    assert_eq!(edit(&d, "x-remote-user"), Some(None), "session route");
+    let mut r = basic_on("bob@example.com", &w.bob_pw, "mail.example.com");
+    r.headers
+        .push(("x-remote-user".into(), "admin@example.com".into()));
+    let d = g.decide(&r, NOW, &store, &m);
+    assert_eq!(edit(&d, "x-remote-user"), Some(None), "app-password route");
+    // Without the setting the filter leaves other headers alone.
+    let d = gate(&inline_config(&w)).decide(&req("GET", "/public/x", &[forged]), NOW, &store, &m);
+    assert_eq!(edit(&d, "x-remote-user"), None);
+    let mut bad = inline_config(&w);
+    bad["strip_request_headers"] = json!(["x remote user"]);
+    assert!(config_error(bad).contains("strip_request_headers"));
+}

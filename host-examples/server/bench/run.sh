@@ -15,6 +15,7 @@ cd "$(dirname "$0")/../../.."
 WHICH=${1:-all}
 SECS=${2:-4}
 ADMIN=bench-admin-token-0123456789
+export MFA_PROXY_SECRET=bench-proxy-secret-0123456789abcdef
 TARGET=${CARGO_TARGET_DIR:-target}
 cargo build --release -p mfa-server --bins >&2
 SERVER=$TARGET/release/mfa-server
@@ -41,6 +42,7 @@ file = "$WORK/$name/keys.json"
 generate = true
 [auth]
 mode = "trusted_header"
+proxy_secret = "$MFA_PROXY_SECRET"
 [admin]
 token = "$ADMIN"
 [gateway]

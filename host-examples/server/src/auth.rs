@@ -143,6 +143,20 @@ impl AppState {
                 ),
             ));
         }
+        let want = self.cfg.auth.proxy_secret.as_deref().unwrap_or_default();
+        let sent = headers
+            .get(self.cfg.auth.secret_header.as_str())
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if want.is_empty() || !bool::from(sent.ct_eq(want.as_bytes())) {
+            return Err(ApiError::forbidden(
+                "untrusted_proxy",
+                format!(
+                    "the request did not carry the authenticating proxy's secret in {}",
+                    self.cfg.auth.secret_header
+                ),
+            ));
+        }
         let raw = value
             .to_str()
             .map_err(|_| ApiError::invalid("invalid_user", "the user header is not valid text"))?;

@@ -200,6 +200,13 @@ pub struct AuthConfig {
     pub header: String,
     /// Addresses (or CIDR ranges) allowed to send that header. Default loopback.
     pub trusted_addresses: Vec<String>,
+    /// `trusted_header` mode: the secret the authenticating proxy sends in
+    /// `secret_header` on every request (at least 32 characters; required):
+    /// an address alone is not proof, another process on a trusted host could
+    /// send the user header too.
+    pub proxy_secret: Option<String>,
+    /// Header carrying `proxy_secret`. Default `x-mfa-proxy-secret`.
+    pub secret_header: String,
     /// Failed passwords per user before sign-in waits. Default 10.
     pub max_password_failures: u32,
     /// Seconds sign-in waits after too many failed passwords. Default 300.
@@ -222,6 +229,8 @@ impl Default for AuthConfig {
             mode: AuthMode::Password,
             header: "x-remote-user".into(),
             trusted_addresses: vec!["127.0.0.1".into(), "::1".into()],
+            proxy_secret: None,
+            secret_header: "x-mfa-proxy-secret".into(),
             max_password_failures: 10,
             password_lockout_secs: 300,
             max_password_failures_per_address: 100,
@@ -589,6 +598,22 @@ impl Config {
                 return err(
                     "auth.trusted_addresses must list at least one address in trusted_header mode",
                 );
+            }
+            if self
+                .auth
+                .proxy_secret
+                .as_deref()
+                .is_none_or(|s| s.len() < 32)
+            {
+                return err(
+                    "auth.proxy_secret must be set (at least 32 characters) in trusted_header mode: the authenticating proxy sends it in auth.secret_header",
+                );
+            }
+            if axum::http::HeaderName::from_bytes(self.auth.secret_header.as_bytes()).is_err() {
+                return err(format!(
+                    "auth.secret_header {:?} is not a valid header name",
+                    self.auth.secret_header
+                ));
             }
         }
         for a in &self.auth.trusted_addresses {

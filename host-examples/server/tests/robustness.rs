@@ -247,11 +247,12 @@ impl QuietPost for Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trusted_header_mode() {
+    const PROXY_SECRET: &str = "the-authenticating-proxys-secret-0123";
     let dir = temp_dir("trusted");
     let url = db_url(Db::Sqlite, &dir).unwrap();
     let cfg = base_config(&url, FAST_POLICY).replace(
         "[auth]\n",
-        "[auth]\nmode = \"trusted_header\"\nheader = \"x-remote-user\"\ntrusted_addresses = [\"127.0.0.1/32\", \"::1\"]\n",
+        &format!("[auth]\nmode = \"trusted_header\"\nheader = \"x-remote-user\"\ntrusted_addresses = [\"127.0.0.1/32\", \"::1\"]\nproxy_secret = \"{PROXY_SECRET}\"\n"),
     );
     let server = Server::start(&dir, &cfg);
     let mut admin = server.admin();
@@ -267,6 +268,18 @@ async fn trusted_header_mode() {
     assert_eq!((r.status, r.code()), (401, "not_signed_in"));
     c.headers
         .push(("x-remote-user".into(), "Jo@Example.com".into()));
+    // Item 11: the trusted address alone is not enough; a wrong secret neither.
+    let r = c.get("/api/v1/session").await;
+    assert_eq!((r.status, r.code()), (403, "untrusted_proxy"), "{}", r.text);
+    c.headers.push((
+        "x-mfa-proxy-secret".into(),
+        "not-the-proxys-secret-0123456789abc".into(),
+    ));
+    let r = c.get("/api/v1/session").await;
+    assert_eq!((r.status, r.code()), (403, "untrusted_proxy"), "{}", r.text);
+    c.headers.pop();
+    c.headers
+        .push(("x-mfa-proxy-secret".into(), PROXY_SECRET.into()));
     let r = c.get("/api/v1/session").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["user"], "jo@example.com");
@@ -305,7 +318,10 @@ async fn trusted_header_mode() {
     assert!(claims.amr.contains(&"ext".to_string()));
     // Another user's header cannot ride on Jo's session.
     let mut other = c.clone();
-    other.headers = vec![("x-remote-user".into(), "mallory@example.com".into())];
+    other.headers = vec![
+        ("x-remote-user".into(), "mallory@example.com".into()),
+        ("x-mfa-proxy-secret".into(), PROXY_SECRET.into()),
+    ];
     let r = other.get("/api/v1/app-passwords").await;
     assert_eq!((r.status, r.code()), (403, "mfa_required"));
 
@@ -319,8 +335,19 @@ async fn trusted_header_mode() {
     let mut c2 = server2.client();
     c2.headers
         .push(("x-remote-user".into(), "jo@example.com".into()));
+    c2.headers
+        .push(("x-mfa-proxy-secret".into(), PROXY_SECRET.into()));
     let r = c2.get("/api/v1/session").await;
-    assert_eq!((r.status, r.code()), (403, "untrusted_proxy"));
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "untrusted_proxy"),
+        "the secret alone is not enough either"
+    );
+
+    // Without a proxy secret, trusted-header mode does not start.
+    let cfg3 = cfg.replace(&format!("proxy_secret = \"{PROXY_SECRET}\"\n"), "");
+    let err = start_fails(&cfg3, &[]);
+    assert!(err.contains("auth.proxy_secret"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

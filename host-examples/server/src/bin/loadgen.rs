@@ -5,7 +5,9 @@
 //! mfa-loadgen totp --url URL --users-file FILE --concurrency C --seconds S [--offset K]
 //! mfa-loadgen app-password --url URL --users-file FILE --concurrency C --seconds S [--gateway-token T]
 //! ```
-//! The server must run in trusted-header mode (`x-remote-user` from loopback).
+//! The server must run in trusted-header mode (`x-remote-user` from loopback,
+//! with the proxy secret from the environment variable `MFA_PROXY_SECRET` in
+//! `x-mfa-proxy-secret`).
 //! `totp` sends every request for a different user with that user's current code,
 //! so each request is a real success that writes the replay step.
 #![forbid(unsafe_code)]
@@ -113,6 +115,11 @@ impl Conn {
         }
         for (k, v) in headers {
             b = b.header(*k, *v);
+        }
+        if headers.iter().any(|(k, _)| *k == "x-remote-user")
+            && let Ok(secret) = std::env::var("MFA_PROXY_SECRET")
+        {
+            b = b.header("x-mfa-proxy-secret", secret);
         }
         let req = b
             .body(Full::new(Bytes::from(body)))
