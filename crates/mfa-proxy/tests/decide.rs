@@ -1080,7 +1080,7 @@ fn the_upstreams_trusted_user_header_is_stripped_on_every_route() {
     assert_eq!(edit(&d, "x-remote-user"), Some(None), "session route");
     let mut r = basic_on("bob@example.com", &w.bob_pw, "mail.example.com");
     r.headers
-        .push(("x-remote-user".into(), "admin@example.com".into()));
+        .push(("x-remote-user", "admin@example.com".into()));
     let d = g.decide(&r, NOW, &store, &m);
     assert_eq!(edit(&d, "x-remote-user"), Some(None), "app-password route");
     // Without the setting the filter leaves other headers alone.
