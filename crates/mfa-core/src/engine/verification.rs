@@ -60,12 +60,17 @@ impl Verified {
     }
     /// A remembered device: the factor was verified when it was remembered.
     pub(super) fn by_device() -> Self {
+        Self::without_method(Vec::new(), None)
+    }
+    /// A factor that is not a registered method: a recovery code (with the
+    /// codes left), a one-time pass, a remembered device.
+    fn without_method(amr: Vec<String>, recovery_codes_left: Option<u8>) -> Self {
         Self {
             method_id: None,
             method_type: None,
             matched: None,
-            amr: Vec::new(),
-            recovery_codes_left: None,
+            amr,
+            recovery_codes_left,
         }
     }
 }
@@ -206,13 +211,7 @@ impl Engine {
             ctx.touch();
             ctx.event(AuditKind::OneTimePassUsed, None);
             ctx.event(AuditKind::VerificationSucceeded { method_id: None }, None);
-            Ok(Verified {
-                method_id: None,
-                method_type: None,
-                matched: None,
-                amr: vec!["otp".into()],
-                recovery_codes_left: None,
-            })
+            Ok(Verified::without_method(vec!["otp".into()], None))
         })
     }
 
@@ -234,13 +233,10 @@ impl Engine {
                     ctx.touch();
                     ctx.event(AuditKind::RecoveryCodeUsed { remaining }, None);
                     ctx.event(AuditKind::VerificationSucceeded { method_id: None }, None);
-                    Ok(Verified {
-                        method_id: None,
-                        method_type: None,
-                        matched: None,
-                        amr: vec!["otp".into()],
-                        recovery_codes_left: Some(remaining),
-                    })
+                    Ok(Verified::without_method(
+                        vec!["otp".into()],
+                        Some(remaining),
+                    ))
                 }
                 Err(err) => {
                     if err == Error::MalformedRecoveryCode {
