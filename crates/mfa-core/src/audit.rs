@@ -171,6 +171,12 @@ pub enum AuditKind {
     ReregistrationRequired,
     /// An admin restored MFA on all remembered devices.
     RememberedDevicesRestored,
+    /// Every session and sign-in in progress of the user ended (reset,
+    /// restore, password change, "sign out everywhere", MFA disabled).
+    SessionsRevoked {
+        /// The new session epoch: tokens of an older one are refused.
+        epoch: u32,
+    },
     /// An admin removed every method of the user.
     MethodsReset,
     /// An MFA session token was issued.

@@ -123,6 +123,12 @@ pub enum Error {
     /// This step needs a verified second factor (an MFA session), and the
     /// caller has passed only the first one.
     MfaRequired,
+    /// This change needs a second factor verified in the last `window_secs`
+    /// seconds: verify again, then repeat it.
+    ReauthRequired {
+        /// The policy's window.
+        window_secs: u32,
+    },
     /// The otpauth URI could not be read.
     InvalidUri {
         /// What is wrong.
@@ -186,6 +192,7 @@ impl Error {
             Self::WrongTokenKind => "wrong_token_kind",
             Self::TokenRevoked => "token_revoked",
             Self::MfaRequired => "mfa_required",
+            Self::ReauthRequired { .. } => "reauth_required",
             Self::InvalidUri { .. } => "invalid_uri",
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::CorruptRecord { .. } => "corrupt_record",
@@ -276,6 +283,11 @@ impl fmt::Display for Error {
             Self::TokenExpired => f.write_str("token has expired; sign in again"),
             Self::WrongTokenKind => f.write_str("token is of the wrong kind for this use"),
             Self::TokenRevoked => f.write_str("token was revoked; sign in again"),
+            Self::ReauthRequired { window_secs } => write!(
+                f,
+                "verify your second factor again: this change needs a verification in the last {} minutes",
+                window_secs.div_ceil(60)
+            ),
             Self::MfaRequired => f.write_str(
                 "verify your second factor first; adding methods needs a verified session",
             ),

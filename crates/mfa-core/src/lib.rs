@@ -44,6 +44,7 @@ mod policy;
 mod rand;
 mod record;
 mod recovery;
+mod revocation;
 mod secret;
 mod send_budget;
 mod throttle;
@@ -57,9 +58,9 @@ pub use audit::{AuditEvent, AuditKind, FailureReason};
 pub use challenge::Delivery;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use engine::{
-    Confirmed, DeviceToken, Engine, FirstFactor, LOGIN_LIFETIME_SECS, LoginStep, MAX_HOTP_COUNTER,
-    MAX_METHODS, NextStep, Proof, Registered, Registration, SignInCaller, SignInStep, SignedIn,
-    Standing, Verified,
+    Action, Confirmed, DeviceToken, Engine, FirstFactor, LOGIN_LIFETIME_SECS, LoginStep,
+    MAX_HOTP_COUNTER, MAX_METHODS, NextStep, Proof, Registered, Registration, SignInCaller,
+    SignInStep, SignedIn, Standing, Verified,
 };
 pub use error::Error;
 pub use hash::{
@@ -81,6 +82,7 @@ pub use record::{
     UserRecord,
 };
 pub use recovery::RecoveryCodes;
+pub use revocation::{MAX_REVOCATIONS_BYTES, Revocations};
 pub use secret::SecretString;
 pub use send_budget::{SendGuard, SendGuardLimits};
 pub use throttle::Factor;

@@ -102,6 +102,11 @@ pub struct Policy {
     /// expiry, after which only an admin can unlock the user (NIST SP
     /// 800-63B: at most 100). At least `lockout_threshold`. Default 100.
     pub failure_cap: u32,
+    /// Seconds a second factor counts as recent: creating an app password,
+    /// adding or removing a method and new recovery codes need a
+    /// verification this recent, or the user verifies again. 60 to 86,400.
+    /// Default 600.
+    pub reauth_window_secs: u32,
 }
 
 impl Default for Policy {
@@ -136,6 +141,7 @@ impl Default for Policy {
             sends_per_day: 10,
             phone_country_codes: Vec::new(),
             failure_cap: 100,
+            reauth_window_secs: 600,
         }
     }
 }
@@ -170,6 +176,12 @@ impl Policy {
         }
         if !(60..=30 * 86_400).contains(&self.session_lifetime_secs) {
             return bad("session_lifetime_secs must be 60 seconds to 30 days".into());
+        }
+        if !(60..=86_400).contains(&self.reauth_window_secs) {
+            return bad(format!(
+                "reauth_window_secs must be 60 to 86400 seconds, not {}",
+                self.reauth_window_secs
+            ));
         }
         if check_digits(self.totp.digits).is_err() || check_digits(self.code_digits).is_err() {
             return bad("totp.digits and code_digits must be 6, 7 or 8".into());
@@ -337,6 +349,8 @@ setters! {
     phone_country_codes: Vec<String>,
     /// See [`Policy::failure_cap`].
     failure_cap: u32,
+    /// See [`Policy::reauth_window_secs`].
+    reauth_window_secs: u32,
 }
 
 impl PolicyBuilder {

@@ -215,6 +215,11 @@ pub struct UserRecord {
     pub(crate) sends: SendLog,
     #[serde(default)]
     pub(crate) device_epoch: u32,
+    /// Bumped when every session of the user must end (reset, restore,
+    /// password change, "sign out everywhere", MFA disabled): session and
+    /// login tokens carry the epoch they were issued in.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) session_epoch: u32,
     pub(crate) created_at: UnixTime,
     #[serde(default)]
     pub(crate) updated_at: UnixTime,
@@ -242,6 +247,7 @@ impl UserRecord {
             one_time_pass: None,
             sends: SendLog::default(),
             device_epoch: 0,
+            session_epoch: 0,
             created_at: now,
             updated_at: now,
             dirty: false,
@@ -373,6 +379,11 @@ impl UserRecord {
         self.device_epoch
     }
 
+    /// The session epoch: tokens of an older one are revoked.
+    pub fn session_epoch(&self) -> u32 {
+        self.session_epoch
+    }
+
     /// Consecutive failures of a factor (0 after a success or an unlock).
     pub fn consecutive_failures(&self, factor: crate::Factor) -> u32 {
         self.throttle.failures(factor)
@@ -428,4 +439,8 @@ impl UserRecord {
             .find(|m| m.id == id)
             .ok_or(Error::UnknownMethod)
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

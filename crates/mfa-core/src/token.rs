@@ -48,6 +48,13 @@ pub struct SessionClaims {
     /// For device tokens: the user's device epoch when it was issued.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dev_epoch: Option<u32>,
+    /// For session and login tokens: the user's session epoch when it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ses_epoch: Option<u32>,
+    /// For session tokens: when the second factor was verified (OpenID
+    /// Connect `auth_time`; a remembered device's own verification time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
 }
 
 #[derive(Serialize, Deserialize)]

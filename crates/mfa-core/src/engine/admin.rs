@@ -1,4 +1,5 @@
-//! Admin operations on one user's record.
+//! Admin operations on one user's record. Reset, re-registration, restore,
+//! delete-all and disabling MFA also end the user's sessions.
 
 use crate::audit::{AuditEvent, AuditKind};
 use crate::one_time_pass::{OneTimePass, StoredPass};
@@ -23,6 +24,9 @@ impl Engine {
                 ctx.rec.state = state;
                 ctx.touch();
                 ctx.admin_event(actor, AuditKind::MfaStateChanged { from, to: state });
+                if state == MfaState::Disabled {
+                    ctx.revoke_sessions(Some(actor));
+                }
             }
             Ok(())
         });
@@ -41,6 +45,7 @@ impl Engine {
             ctx.rec.pending = None;
             ctx.touch();
             ctx.admin_event(actor, AuditKind::ReregistrationRequired);
+            ctx.revoke_sessions(Some(actor));
             Ok(())
         });
     }
@@ -67,6 +72,7 @@ impl Engine {
             }
             ctx.touch();
             ctx.admin_event(actor, AuditKind::AllAppPasswordsDeleted { count });
+            ctx.revoke_sessions(Some(actor));
             Ok(())
         });
         count
@@ -84,6 +90,7 @@ impl Engine {
             ctx.rec.device_epoch = ctx.rec.device_epoch.wrapping_add(1);
             ctx.touch();
             ctx.admin_event(actor, AuditKind::RememberedDevicesRestored);
+            ctx.revoke_sessions(Some(actor));
             Ok(())
         });
     }
@@ -151,6 +158,7 @@ impl Engine {
             ctx.rec.device_epoch = ctx.rec.device_epoch.wrapping_add(1);
             ctx.touch();
             ctx.admin_event(actor, AuditKind::MethodsReset);
+            ctx.revoke_sessions(Some(actor));
             Ok(())
         });
     }

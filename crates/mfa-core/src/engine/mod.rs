@@ -114,6 +114,8 @@ mod enrolment;
 pub use enrolment::{Confirmed, MAX_HOTP_COUNTER, MAX_METHODS, NextStep, Registration};
 mod verification;
 pub use verification::Verified;
+mod access;
+pub use access::Action;
 mod admin;
 mod app_passwords;
 mod sign_in;

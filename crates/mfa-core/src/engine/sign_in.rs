@@ -148,6 +148,8 @@ pub struct SignInCaller {
     pub first_factor: FirstFactor,
     /// When the token expires.
     pub expires_at: UnixTime,
+    /// When the second factor was verified (session tokens only).
+    pub auth_time: Option<UnixTime>,
 }
 
 /// A confirmed registration, with the sign-in it finished when it was the
@@ -176,11 +178,11 @@ impl Engine {
         let next = self.enrollment_check(rec, now);
         if matches!(next, NextStep::Verify { .. })
             && let Some(t) = device_token
-            && self.verify_device_token(rec, t, now).is_ok()
+            && let Ok(device) = self.verify_device_token(rec, t, now)
         {
             return SignInStep::SignedIn(self.signed_in(
                 rec,
-                Verified::by_device(),
+                Verified::by_device(device.iat),
                 first,
                 false,
                 now,
@@ -189,7 +191,7 @@ impl Engine {
             ));
         }
         let exp = now + LOGIN_LIFETIME_SECS;
-        let claims = self.claims(
+        let mut claims = self.claims(
             &rec.user_id,
             vec![first.amr().to_string()],
             now,
@@ -198,6 +200,7 @@ impl Engine {
             None,
             rng,
         );
+        claims.ses_epoch = Some(rec.session_epoch);
         SignInStep::Next(LoginStep {
             next,
             token: SecretString::new(token::sign(&self.keys, &claims)),
@@ -209,15 +212,14 @@ impl Engine {
     /// expired, forged and foreign tokens.
     pub fn sign_in_caller(&self, token: &str, now: UnixTime) -> Result<SignInCaller, Error> {
         let (claims, mfa) = self.standing_claims(token, now)?;
-        Ok(SignInCaller {
-            first_factor: FirstFactor::from_amr(&claims.amr),
-            user_id: claims.sub,
-            mfa,
-            expires_at: claims.exp,
-        })
+        Ok(caller_of(claims, mfa))
     }
 
-    fn standing_claims(&self, token: &str, now: UnixTime) -> Result<(SessionClaims, bool), Error> {
+    pub(super) fn standing_claims(
+        &self,
+        token: &str,
+        now: UnixTime,
+    ) -> Result<(SessionClaims, bool), Error> {
         let p = &self.policy;
         match token::verify(
             &self.keys,
@@ -242,21 +244,39 @@ impl Engine {
     }
 
     /// The caller's standing for this record: the first factor and whether a
-    /// second one was verified. A token of another user is refused.
-    fn standing(
+    /// second one was verified. A token of another user, or of an older
+    /// session epoch (the user's sessions were revoked since), is refused.
+    pub(super) fn standing(
         &self,
         rec: &UserRecord,
         standing: Standing<'_>,
         now: UnixTime,
     ) -> Result<(FirstFactor, bool), Error> {
+        self.standing_caller(rec, standing, now)
+            .map(|c| (c.first_factor, c.mfa))
+    }
+
+    /// [`Engine::standing`] with everything the token says.
+    pub(super) fn standing_caller(
+        &self,
+        rec: &UserRecord,
+        standing: Standing<'_>,
+        now: UnixTime,
+    ) -> Result<SignInCaller, Error> {
         match standing {
-            Standing::External => Ok((FirstFactor::External, false)),
+            Standing::External => Ok(SignInCaller {
+                user_id: rec.user_id.clone(),
+                mfa: false,
+                first_factor: FirstFactor::External,
+                expires_at: now,
+                auth_time: None,
+            }),
             Standing::Token(t) => {
                 let (claims, mfa) = self.standing_claims(t, now)?;
-                if claims.sub != rec.user_id {
+                if claims.sub != rec.user_id || claims.ses_epoch.unwrap_or(0) != rec.session_epoch {
                     return Err(Error::TokenRevoked);
                 }
-                Ok((FirstFactor::from_amr(&claims.amr), mfa))
+                Ok(caller_of(claims, mfa))
             }
         }
     }
@@ -363,5 +383,15 @@ impl Engine {
             session_expires_at: now + u64::from(self.policy.session_lifetime_secs),
             device,
         }
+    }
+}
+
+fn caller_of(claims: SessionClaims, mfa: bool) -> SignInCaller {
+    SignInCaller {
+        first_factor: FirstFactor::from_amr(&claims.amr),
+        auth_time: mfa.then_some(claims.auth_time.unwrap_or(claims.iat)),
+        user_id: claims.sub,
+        mfa,
+        expires_at: claims.exp,
     }
 }

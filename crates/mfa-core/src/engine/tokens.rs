@@ -32,6 +32,8 @@ impl Engine {
             amr,
             token_use: kind,
             dev_epoch: epoch,
+            ses_epoch: None,
+            auth_time: None,
         }
     }
 
@@ -57,7 +59,7 @@ impl Engine {
                 amr.push(a.clone());
             }
         }
-        let claims = self.claims(
+        let mut claims = self.claims(
             &rec.user_id,
             amr,
             now,
@@ -66,6 +68,8 @@ impl Engine {
             None,
             rng,
         );
+        claims.ses_epoch = Some(rec.session_epoch);
+        claims.auth_time = Some(verified.verified_at(now));
         audit.push(issued(rec, verified, now, AuditKind::SessionIssued));
         token::sign(&self.keys, &claims)
     }

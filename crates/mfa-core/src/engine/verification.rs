@@ -21,6 +21,9 @@ pub struct Verified {
     matched: Option<OtpMatch>,
     amr: Vec<String>,
     recovery_codes_left: Option<u8>,
+    /// When the factor was verified, when not now (a remembered device).
+    #[serde(skip)]
+    verified_at: Option<UnixTime>,
 }
 
 impl Verified {
@@ -44,6 +47,11 @@ impl Verified {
     pub fn recovery_codes_left(&self) -> Option<u8> {
         self.recovery_codes_left
     }
+    /// When the factor was verified: `now` unless it was a remembered
+    /// device, whose factor was verified when it was remembered.
+    pub(super) fn verified_at(&self, now: UnixTime) -> UnixTime {
+        self.verified_at.unwrap_or(now)
+    }
     /// Proving a new method while setting it up.
     pub(super) fn by_registration(
         method_id: MethodId,
@@ -56,11 +64,16 @@ impl Verified {
             matched,
             amr: amr_of(method_type),
             recovery_codes_left: None,
+            verified_at: None,
         }
     }
-    /// A remembered device: the factor was verified when it was remembered.
-    pub(super) fn by_device() -> Self {
-        Self::without_method(Vec::new(), None)
+    /// A remembered device: the factor was verified when it was remembered
+    /// (`remembered_at`, the device token's `iat`).
+    pub(super) fn by_device(remembered_at: UnixTime) -> Self {
+        Self {
+            verified_at: Some(remembered_at),
+            ..Self::without_method(Vec::new(), None)
+        }
     }
     /// A factor that is not a registered method: a recovery code (with the
     /// codes left), a one-time pass, a remembered device.
@@ -71,6 +84,7 @@ impl Verified {
             matched: None,
             amr,
             recovery_codes_left,
+            verified_at: None,
         }
     }
 }
@@ -175,6 +189,7 @@ impl Engine {
                         matched,
                         amr: amr_of(method_type),
                         recovery_codes_left: None,
+                        verified_at: None,
                     })
                 }
                 Err(err) => {
