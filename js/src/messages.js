@@ -9,6 +9,8 @@ export const messages = {
   engine: 'Part of this page didn’t load. Reload the page and try again.',
   not_signed_in: 'You’re not signed in, or your sign-in expired. Sign in again with your user name and password.',
   mfa_required: 'Verify your identity with your second method first.',
+  reauth_required: 'For this change, verify your identity again with your second method, then try again.',
+  token_revoked: 'You were signed out, for example after a change to your account. Sign in again.',
   wrong_code: 'That code isn’t right. Check it and try again.',
   malformed_code: 'Enter the whole code: {digits} digits.',
   replay: 'That code was already used. Wait for your app to show a new code, then enter it.',

@@ -55,6 +55,7 @@ pub(crate) fn into_error(e: core::Error) -> w::Error {
         E::WrongTokenKind => w::Error::WrongTokenKind,
         E::TokenRevoked => w::Error::TokenRevoked,
         E::MfaRequired => w::Error::MfaRequired,
+        E::ReauthRequired { window_secs } => w::Error::ReauthRequired(window_secs),
         E::InvalidUri { reason } => w::Error::InvalidUri(reason),
         E::InvalidSecret { reason } => w::Error::InvalidSecret(reason),
         E::CorruptRecord { reason } => w::Error::CorruptRecord(reason),
@@ -262,6 +263,7 @@ pub(crate) fn policy_out(p: &core::Policy) -> w::Policy {
         sends_per_day: p.sends_per_day,
         phone_country_codes: p.phone_country_codes.clone(),
         failure_cap: p.failure_cap,
+        reauth_window_secs: p.reauth_window_secs,
     }
 }
 
@@ -296,6 +298,7 @@ pub(crate) fn policy_in(p: w::Policy) -> core::Policy {
         sends_per_day: p.sends_per_day,
         phone_country_codes: p.phone_country_codes,
         failure_cap: p.failure_cap,
+        reauth_window_secs: p.reauth_window_secs,
     }
 }
 
@@ -358,6 +361,7 @@ fn audit_kind_out(k: core::AuditKind) -> w::AuditKind {
         K::AllAppPasswordsDeleted { count } => w::AuditKind::AllAppPasswordsDeleted(count),
         K::ReregistrationRequired => w::AuditKind::ReregistrationRequired,
         K::RememberedDevicesRestored => w::AuditKind::RememberedDevicesRestored,
+        K::SessionsRevoked { epoch } => w::AuditKind::SessionsRevoked(epoch),
         K::MethodsReset => w::AuditKind::MethodsReset,
         K::SessionIssued => w::AuditKind::SessionIssued,
         K::DeviceRemembered { expires_at } => w::AuditKind::DeviceRemembered(expires_at),

@@ -23,6 +23,32 @@ fn first_out(f: core::FirstFactor) -> ws::FirstFactor {
     }
 }
 
+fn caller_out(c: core::SignInCaller) -> ws::Caller {
+    ws::Caller {
+        user_id: c.user_id,
+        mfa: c.mfa,
+        first_factor: first_out(c.first_factor),
+        expires_at: c.expires_at,
+        auth_time: c.auth_time,
+    }
+}
+
+fn action_in(a: ws::Action) -> core::Action {
+    use core::Action as A;
+    match a {
+        ws::Action::ViewAccount => A::ViewAccount,
+        ws::Action::AddMethod => A::AddMethod,
+        ws::Action::ContinueRegistration => A::ContinueRegistration,
+        ws::Action::SetDefaultMethod => A::SetDefaultMethod,
+        ws::Action::RemoveMethod => A::RemoveMethod,
+        ws::Action::RegenerateRecoveryCodes => A::RegenerateRecoveryCodes,
+        ws::Action::ListAppPasswords => A::ListAppPasswords,
+        ws::Action::CreateAppPassword => A::CreateAppPassword,
+        ws::Action::DeleteAppPassword => A::DeleteAppPassword,
+        ws::Action::SignOutEverywhere => A::SignOutEverywhere,
+    }
+}
+
 fn standing_in(s: &ws::Standing) -> core::Standing<'_> {
     match s {
         ws::Standing::Token(t) => core::Standing::Token(t),
@@ -86,11 +112,32 @@ impl ws::Guest for Component {
         now: u64,
     ) -> Result<ws::Caller, w::Error> {
         let engine = &engine.get::<EngineRes>().engine;
-        res(engine.sign_in_caller(&token, now), |c| ws::Caller {
-            user_id: c.user_id,
-            mfa: c.mfa,
-            first_factor: first_out(c.first_factor),
-            expires_at: c.expires_at,
+        res(engine.sign_in_caller(&token, now), caller_out)
+    }
+
+    fn authorize(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        standing: ws::Standing,
+        action: ws::Action,
+        now: u64,
+    ) -> Result<ws::Caller, w::Error> {
+        with(engine, user, |e, rec, _| {
+            res(
+                e.authorize(rec, standing_in(&standing), action_in(action), now),
+                caller_out,
+            )
+        })
+    }
+
+    fn revoke_sessions(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        actor: Option<String>,
+        now: u64,
+    ) {
+        with(engine, user, |e, rec, audit| {
+            e.revoke_sessions(rec, actor.as_deref(), now, audit)
         })
     }
 

@@ -55,7 +55,10 @@ fn enabled(user: &str, e: &Engine) -> UserRecord {
 }
 
 /// Every admin action that must end the user's sessions, by name.
-fn admin_actions() -> Vec<(&'static str, fn(&Engine, &mut UserRecord, u64))> {
+/// An action on a record at a time.
+type Act = fn(&Engine, &mut UserRecord, u64);
+
+fn admin_actions() -> Vec<(&'static str, Act)> {
     vec![
         ("reset methods", |e, r, now| {
             e.reset_methods(r, "admin", now, &mut Vec::new())

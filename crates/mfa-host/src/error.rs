@@ -124,6 +124,11 @@ pub enum EngineError {
     TokenRevoked,
     /// This step needs a verified second factor; the caller passed only the first.
     MfaRequired,
+    /// This change needs a second factor verified within the policy's window.
+    ReauthRequired {
+        /// The window in seconds.
+        window_secs: u32,
+    },
     /// The otpauth URI could not be read.
     InvalidUri {
         /// What is wrong.
@@ -195,6 +200,7 @@ impl EngineError {
             Self::WrongTokenKind => "wrong_token_kind",
             Self::TokenRevoked => "token_revoked",
             Self::MfaRequired => "mfa_required",
+            Self::ReauthRequired { .. } => "reauth_required",
             Self::InvalidUri { .. } => "invalid_uri",
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::CorruptRecord { .. } => "corrupt_record",
@@ -292,6 +298,11 @@ impl fmt::Display for EngineError {
             Self::TokenExpired => f.write_str("token has expired; sign in again"),
             Self::WrongTokenKind => f.write_str("token is of the wrong kind for this use"),
             Self::TokenRevoked => f.write_str("token was revoked; sign in again"),
+            Self::ReauthRequired { window_secs } => write!(
+                f,
+                "verify your second factor again: this change needs a verification in the last {} minutes",
+                window_secs.div_ceil(60)
+            ),
             Self::MfaRequired => f.write_str(
                 "verify your second factor first; adding methods needs a verified session",
             ),
@@ -351,6 +362,7 @@ impl From<w::Error> for EngineError {
             w::Error::WrongTokenKind => Self::WrongTokenKind,
             w::Error::TokenRevoked => Self::TokenRevoked,
             w::Error::MfaRequired => Self::MfaRequired,
+            w::Error::ReauthRequired(window_secs) => Self::ReauthRequired { window_secs },
             w::Error::InvalidUri(reason) => Self::InvalidUri { reason },
             w::Error::InvalidSecret(reason) => Self::InvalidSecret { reason },
             w::Error::CorruptRecord(reason) => Self::CorruptRecord { reason },

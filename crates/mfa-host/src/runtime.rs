@@ -179,6 +179,7 @@ fn placeholder_policy() -> crate::Policy {
         sends_per_day: 0,
         phone_country_codes: Vec::new(),
         failure_cap: 0,
+        reauth_window_secs: 0,
     }
 }
 

@@ -4,8 +4,8 @@ use crate::api::text;
 use crate::bindings::exports::mfa::engine::sign_in as ws;
 use crate::types::secret;
 use crate::{
-    Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, Record, Secret, SignInCaller,
-    UnixTime, Verified,
+    Action, Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, Record, Secret,
+    SignInCaller, UnixTime, Verified,
 };
 
 /// Who is taking a sign-in step.
@@ -178,6 +178,53 @@ impl MfaHost {
                     .call_who_is(&mut slot.store, slot.engine, token, now)
             })?
             .map_err(Error::from)
+    }
+
+    /// May this caller take this action on this record (session epoch,
+    /// MFA, a recent second factor for sensitive changes)?
+    pub fn authorize(
+        &self,
+        record: Record<'_>,
+        standing: Standing<'_>,
+        action: Action,
+        now: UnixTime,
+    ) -> Result<SignInCaller, Error> {
+        standing_text(standing)?;
+        let standing = standing_out(standing);
+        let out = self.with_record(
+            record,
+            None,
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in()
+                    .call_authorize(store, engine, user, &standing, action, now)
+            }),
+            |c| c,
+        )?;
+        out.result.map_err(Error::Engine)
+    }
+
+    /// End every session and sign-in in progress of the user. `actor`: the
+    /// admin, or `None` for the user's own "sign out everywhere".
+    pub fn revoke_sessions(
+        &self,
+        record: Record<'_>,
+        actor: Option<&str>,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        if let Some(a) = actor {
+            text("actor", a)?;
+        }
+        let actor = actor.map(str::to_string);
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in()
+                    .call_revoke_sessions(store, engine, user, actor.as_deref(), now)
+                    .map(Ok)
+            }),
+            |()| (),
+        )
     }
 
     /// Whether a caller who passed only the first factor may add a method now.

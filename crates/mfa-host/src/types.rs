@@ -17,7 +17,9 @@ pub use crate::bindings::exports::mfa::engine::enrolment::{
     NextStep, PhoneNumber, ReplaceOptions, VerifyOptions,
 };
 pub use crate::bindings::exports::mfa::engine::otp::{OtpKind, UriWarning};
-pub use crate::bindings::exports::mfa::engine::sign_in::{Caller as SignInCaller, FirstFactor};
+pub use crate::bindings::exports::mfa::engine::sign_in::{
+    Action, Caller as SignInCaller, FirstFactor,
+};
 pub use crate::bindings::exports::mfa::engine::types::{
     Algorithm, AppPasswordCredential, AppPasswordMatch, AppPasswordRef, Argon2Params, AuditEvent,
     AuditKind, Factor, FactorLock, FailureReason, HotpParams, MethodType, MfaState, OtpMatch,

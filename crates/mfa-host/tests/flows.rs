@@ -43,6 +43,7 @@ fn host_event(k: &AuditKind) -> String {
         AuditKind::AllAppPasswordsDeleted(_) => "all_app_passwords_deleted",
         AuditKind::ReregistrationRequired => "reregistration_required",
         AuditKind::RememberedDevicesRestored => "remembered_devices_restored",
+        AuditKind::SessionsRevoked(_) => "sessions_revoked",
         AuditKind::MethodsReset => "methods_reset",
         AuditKind::SessionIssued => "session_issued",
         AuditKind::DeviceRemembered(_) => "device_remembered",

@@ -7,8 +7,10 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use std::sync::Arc;
+
 use crate::config::AuthMode;
-use crate::engine::Standing;
+use crate::engine::{Action, EngineError, SignInCaller, Standing, UserRecord};
 use crate::error::ApiError;
 use crate::{AppState, unix_now};
 
@@ -41,6 +43,14 @@ impl std::fmt::Debug for Caller {
 }
 
 impl Caller {
+    fn of(c: SignInCaller, token: Option<&str>) -> Self {
+        Self {
+            user: c.user_id,
+            mfa: c.mfa,
+            token: token.map(str::to_string),
+        }
+    }
+
     /// The caller's standing for a sign-in step.
     pub fn standing(&self) -> Standing<'_> {
         match &self.token {
@@ -83,6 +93,18 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> Option
         s.push_str("; Secure");
     }
     HeaderValue::from_str(&s).ok()
+}
+
+/// Refusals of the token itself (not of what it may do): try the next one.
+fn is_token_refusal(e: &EngineError) -> bool {
+    matches!(
+        e,
+        EngineError::TokenRevoked
+            | EngineError::TokenExpired
+            | EngineError::BadSignature
+            | EngineError::WrongTokenKind
+            | EngineError::MalformedToken { .. }
+    )
 }
 
 fn not_signed_in() -> ApiError {
@@ -163,42 +185,70 @@ impl AppState {
         normalize_user(raw)
     }
 
-    /// Who is calling, from the trusted header or the cookies (or a bearer
-    /// session token). Tokens are checked by the engine.
-    pub fn caller(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Caller, ApiError> {
+    /// Who is calling, and whether they may take `action`: from the trusted
+    /// header or the cookies (or a bearer session token). The engine decides
+    /// against the user's record: a token of an older session epoch (the
+    /// user's sessions were revoked), of another user, forged or expired is
+    /// refused, and sensitive actions need a recent second factor. Returns
+    /// the record read for the decision.
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        peer: IpAddr,
+        action: Action,
+    ) -> Result<(Caller, Arc<UserRecord>), ApiError> {
         let now = unix_now();
-        let session = bearer(headers).or_else(|| cookie(headers, SESSION_COOKIE));
-        let session = session.and_then(|t| {
-            let c = self.engine().sign_in_caller(t, now).ok()?;
-            c.mfa.then(|| (c.user_id, t.to_string()))
-        });
+        let session = bearer(headers)
+            .or_else(|| cookie(headers, SESSION_COOKIE))
+            .filter(|t| !t.is_empty());
         if self.cfg.auth.mode == AuthMode::TrustedHeader {
             let user = self.trusted_user(headers, peer)?;
-            let token = session.filter(|(u, _)| *u == user).map(|(_, t)| t);
-            return Ok(Caller {
-                user,
-                mfa: token.is_some(),
-                token,
-            });
+            let rec = self.load_or_create(&user, true).await?;
+            // The proxy vouches for the first factor; a session of this
+            // user adds the second.
+            if let Some(t) = session.filter(|t| subject_hint(t).as_deref() == Some(user.as_str())) {
+                match self
+                    .engine()
+                    .authorize(&rec, Standing::Token(t), action, now)
+                {
+                    Ok(c) => return Ok((Caller::of(c, Some(t)), rec)),
+                    Err(e) if !is_token_refusal(&e) => return Err(ApiError::from_engine(&e, now)),
+                    Err(_) => {}
+                }
+            }
+            let c = self
+                .engine()
+                .authorize(&rec, Standing::External, action, now)
+                .map_err(|e| ApiError::from_engine(&e, now))?;
+            return Ok((Caller::of(c, None), rec));
         }
-        if let Some((user, token)) = session {
-            return Ok(Caller {
-                user,
-                mfa: true,
-                token: Some(token),
-            });
+        // A session first, then a sign-in in progress (the login cookie).
+        let login = cookie(headers, LOGIN_COOKIE).filter(|t| !t.is_empty());
+        let mut refused = None;
+        for t in session.into_iter().chain(login) {
+            let Some(user) = subject_hint(t).and_then(|u| normalize_user(&u).ok()) else {
+                continue;
+            };
+            let Some(rec) = self.load(&user).await? else {
+                continue;
+            };
+            match self
+                .engine()
+                .authorize(&rec, Standing::Token(t), action, now)
+            {
+                Ok(c) => return Ok((Caller::of(c, Some(t)), rec)),
+                Err(e) if is_token_refusal(&e) => {
+                    refused.get_or_insert(e);
+                }
+                Err(e) => return Err(ApiError::from_engine(&e, now)),
+            }
         }
-        if let Some(t) = cookie(headers, LOGIN_COOKIE)
-            && let Ok(c) = self.engine().sign_in_caller(t, now)
-            && !c.mfa
-        {
-            return Ok(Caller {
-                user: c.user_id,
-                mfa: false,
-                token: Some(t.to_string()),
-            });
+        // A revoked session says so (the widget tells the user they were
+        // signed out); anything else is "sign in first".
+        match refused {
+            Some(e @ EngineError::TokenRevoked) => Err(ApiError::from_engine(&e, now)),
+            _ => Err(not_signed_in()),
         }
-        Err(not_signed_in())
     }
 
     /// The caller of a sign-in step, without an engine call: the token is
@@ -206,7 +256,16 @@ impl AppState {
     /// checks it (a forged or stale token is refused there, spending nothing).
     pub fn step_caller(&self, headers: &HeaderMap, peer: IpAddr) -> Result<Caller, ApiError> {
         if self.cfg.auth.mode == AuthMode::TrustedHeader {
-            return self.caller(headers, peer);
+            let user = self.trusted_user(headers, peer)?;
+            let token = bearer(headers)
+                .or_else(|| cookie(headers, SESSION_COOKIE))
+                .filter(|t| subject_hint(t).as_deref() == Some(user.as_str()))
+                .map(str::to_string);
+            return Ok(Caller {
+                user,
+                mfa: false,
+                token,
+            });
         }
         // A fresh password sign-in (the login cookie) goes before an older session.
         let token = bearer(headers)

@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use mfa_host::{
-    AppPasswordCredential, AppPasswordInfo, AppPasswordMatch, AuditEvent, AuthenticatorSetup,
-    Confirmed, Delivery, EngineError, FirstFactor, Method, NewAppPassword, NextStep, Proof,
-    RecoveryCodes, Registered, Secret, SignInCaller, SignInStarted, SignedIn, Standing, Verified,
+    Action, AppPasswordCredential, AppPasswordInfo, AppPasswordMatch, AuditEvent,
+    AuthenticatorSetup, Confirmed, Delivery, EngineError, FirstFactor, Method, NewAppPassword,
+    NextStep, Proof, RecoveryCodes, Registered, Secret, SignInCaller, SignInStarted, SignedIn,
+    Standing, Verified,
 };
 use mfa_host::{MfaHost, Record, RecordSummary};
 
@@ -194,6 +195,8 @@ pub struct PolicySettings {
     pub phone_country_codes: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_cap: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reauth_window_secs: Option<u32>,
 }
 
 /// TOTP parameters in the policy.
@@ -273,7 +276,8 @@ impl PolicySettings {
             sends_per_hour,
             sends_per_day,
             phone_country_codes,
-            failure_cap
+            failure_cap,
+            reauth_window_secs
         );
         if let Some(m) = &self.allowed_methods {
             base.allowed_methods = m.iter().map(|&t| t.into()).collect();
@@ -342,6 +346,7 @@ impl PolicySettings {
             sends_per_day: Some(p.sends_per_day),
             phone_country_codes: Some(p.phone_country_codes.clone()),
             failure_cap: Some(p.failure_cap),
+            reauth_window_secs: Some(p.reauth_window_secs),
         }
     }
 }
@@ -478,6 +483,7 @@ pub fn audit_json(e: &AuditEvent) -> Value {
         K::AllAppPasswordsDeleted(n) => ("all_app_passwords_deleted", json!({"count": n})),
         K::ReregistrationRequired => ("reregistration_required", json!({})),
         K::RememberedDevicesRestored => ("remembered_devices_restored", json!({})),
+        K::SessionsRevoked(epoch) => ("sessions_revoked", json!({"epoch": epoch})),
         K::MethodsReset => ("methods_reset", json!({})),
         K::SessionIssued => ("session_issued", json!({})),
         K::DeviceRemembered(t) => ("device_remembered", json!({"expires_at": t})),
@@ -1053,6 +1059,24 @@ impl EngineHandle {
         self.host
             .check_may_register(rec.as_record(), now)
             .map_err(host_failure)
+    }
+
+    /// May this caller take this action on this record?
+    pub fn authorize(
+        &self,
+        rec: &UserRecord,
+        standing: Standing<'_>,
+        action: Action,
+        now: u64,
+    ) -> Result<SignInCaller, EngineError> {
+        self.host
+            .authorize(rec.as_record(), standing, action, now)
+            .map_err(host_failure)
+    }
+
+    /// End every session of the user (`actor` none: the user's own "sign out everywhere").
+    pub fn revoke_sessions(&self, rec: &UserRecord, actor: Option<&str>, now: u64) -> Step<()> {
+        self.op(rec, |h, r| h.revoke_sessions(r, actor, now))
     }
 
     /// Who a login or session token belongs to.

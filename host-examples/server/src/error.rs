@@ -119,6 +119,7 @@ impl ApiError {
             | E::AppPasswordsDisabled
             | E::OutOfScope { .. }
             | E::MfaRequired
+            | E::ReauthRequired { .. }
             | E::LockedOut => StatusCode::FORBIDDEN,
             E::UnknownMethod | E::NoRecoveryCodes => StatusCode::NOT_FOUND,
             E::NoActiveCode
@@ -218,6 +219,7 @@ const ENGINE_CODES: &[&str] = &[
     "wrong_token_kind",
     "token_revoked",
     "mfa_required",
+    "reauth_required",
     "locked_out",
     "send_limit",
     "invalid_uri",

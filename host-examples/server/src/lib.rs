@@ -24,6 +24,7 @@ pub mod hash_pool;
 pub mod metrics;
 pub mod openapi;
 pub mod password_throttle;
+pub mod revocations;
 pub mod store;
 
 use std::collections::HashMap;
@@ -113,6 +114,7 @@ pub struct AppState {
     pub(crate) admin_token: Option<String>,
     pub(crate) trusted: Vec<Cidr>,
     pub(crate) metrics_readers: Vec<Cidr>,
+    revocations: revocations::FeedCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -447,6 +449,7 @@ impl AppState {
             admin_token,
             trusted,
             metrics_readers,
+            revocations: Default::default(),
             cfg,
         });
         if state.cfg.demo {
@@ -662,9 +665,12 @@ impl AppState {
             match self.store.commit(commit).await {
                 Ok(true) => {
                     for e in &step.audit {
-                        if let mfa_host::AuditKind::Locked(l) = &e.kind {
-                            self.metrics
-                                .lockout(engine::Factor::from(l.factor).as_str());
+                        match &e.kind {
+                            mfa_host::AuditKind::Locked(l) => self
+                                .metrics
+                                .lockout(engine::Factor::from(l.factor).as_str()),
+                            mfa_host::AuditKind::SessionsRevoked(_) => self.forget_revocations(),
+                            _ => {}
                         }
                     }
                     let record = after.unwrap_or(before);

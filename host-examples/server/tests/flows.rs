@@ -340,7 +340,18 @@ async fn admin_flow(db: Db) {
         .await;
     assert_eq!(r.json["deleted"], 2, "{}", r.text);
     let r = c.get("/api/v1/app-passwords").await;
-    assert_eq!(r.json["app_passwords"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        (r.status, r.code()),
+        (401, "token_revoked"),
+        "deleting all app passwords ends the user's sessions"
+    );
+    let r = admin.get("/api/v1/admin/users/bob@example.com").await;
+    assert_eq!(
+        r.json["app_passwords"].as_array().unwrap().len(),
+        0,
+        "{}",
+        r.text
+    );
 
     // Lock by wrong codes, then unlock.
     c.post("/api/v1/sign-out", json!({})).await;

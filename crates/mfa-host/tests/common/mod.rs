@@ -122,6 +122,7 @@ pub fn host_policy(p: &mfa_core::Policy) -> Policy {
         sends_per_day: p.sends_per_day,
         phone_country_codes: p.phone_country_codes.clone(),
         failure_cap: p.failure_cap,
+        reauth_window_secs: p.reauth_window_secs,
     }
 }
 

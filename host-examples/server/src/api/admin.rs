@@ -222,27 +222,36 @@ pub(super) async fn admin_set_password(
             format!("no user {user}"),
         ));
     }
+    // A new password ends every session and sign-in in progress.
+    if s.load(&user).await?.is_some() {
+        s.run_op(&user, false, false, |e, r, now| {
+            e.revoke_sessions(r, Some(ACTOR), now)
+        })
+        .await?
+        .into_api()?;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Admin actions on one user, as in "Manage user settings".
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub(super) enum Action {
+pub(super) enum AdminAction {
     RequireReregistration,
     DeleteAppPasswords,
     RestoreRememberedDevices,
     Unlock,
     Reset,
+    RevokeSessions,
     SetState,
 }
 
-impl Action {
+impl AdminAction {
     fn parse(s: &str) -> Result<Self, ApiError> {
         serde_json::from_value(Value::String(s.to_string())).map_err(|_| {
             ApiError::not_found(
                 "unknown_action",
-                "actions are require-reregistration, delete-app-passwords, restore-remembered-devices, unlock, reset",
+                "actions are require-reregistration, delete-app-passwords, restore-remembered-devices, unlock, reset, revoke-sessions",
             )
         })
     }
@@ -251,12 +260,12 @@ impl Action {
 pub(super) async fn apply_action(
     s: &AppState,
     user: &str,
-    action: Action,
+    action: AdminAction,
     state: Option<MfaState>,
 ) -> Result<Value, ApiError> {
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let result: Value = match action {
-        Action::RequireReregistration => {
+        AdminAction::RequireReregistration => {
             s.run_op(user, false, false, |e, r, now| {
                 e.require_reregistration(r, ACTOR, now)
             })
@@ -264,7 +273,7 @@ pub(super) async fn apply_action(
             .into_api()?;
             json!({"user": user, "ok": true})
         }
-        Action::DeleteAppPasswords => {
+        AdminAction::DeleteAppPasswords => {
             let (n, _, _) = s
                 .run_op(user, false, false, |e, r, now| {
                     e.delete_all_app_passwords(r, ACTOR, now)
@@ -274,7 +283,7 @@ pub(super) async fn apply_action(
             s.ap_cache_forget_user(user);
             json!({"user": user, "ok": true, "deleted": n})
         }
-        Action::RestoreRememberedDevices => {
+        AdminAction::RestoreRememberedDevices => {
             s.run_op(user, false, false, |e, r, now| {
                 e.restore_remembered_devices(r, ACTOR, now)
             })
@@ -282,14 +291,14 @@ pub(super) async fn apply_action(
             .into_api()?;
             json!({"user": user, "ok": true})
         }
-        Action::Unlock => {
+        AdminAction::Unlock => {
             s.run_op(user, false, false, |e, r, now| e.unlock(r, ACTOR, now))
                 .await?
                 .into_api()?;
             s.password_ok(user);
             json!({"user": user, "ok": true})
         }
-        Action::Reset => {
+        AdminAction::Reset => {
             s.run_op(user, false, false, |e, r, now| {
                 e.reset_methods(r, ACTOR, now)
             })
@@ -298,7 +307,15 @@ pub(super) async fn apply_action(
             s.ap_cache_forget_user(user);
             json!({"user": user, "ok": true})
         }
-        Action::SetState => {
+        AdminAction::RevokeSessions => {
+            s.run_op(user, false, false, |e, r, now| {
+                e.revoke_sessions(r, Some(ACTOR), now)
+            })
+            .await?
+            .into_api()?;
+            json!({"user": user, "ok": true})
+        }
+        AdminAction::SetState => {
             let state = state
                 .ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
             s.run_op(user, create, false, move |e, r, now| {
@@ -356,8 +373,8 @@ pub(super) async fn admin_action(
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = normalize_user(&user)?;
-    let action = Action::parse(&action)?;
-    if matches!(action, Action::SetState) {
+    let action = AdminAction::parse(&action)?;
+    if matches!(action, AdminAction::SetState) {
         return Err(ApiError::invalid(
             "invalid_field",
             "use PUT /admin/users/{user}/state to set the state",
@@ -389,7 +406,7 @@ pub(super) async fn admin_bulk(
             "users must list 1 to 1000 users",
         ));
     }
-    let action = Action::parse(&req.action)?;
+    let action = AdminAction::parse(&req.action)?;
     let mut results = Vec::with_capacity(req.users.len());
     let mut failed = 0;
     for raw in &req.users {
@@ -434,6 +451,7 @@ pub(super) struct SettingsPatch {
     sends_per_day: Option<u32>,
     phone_country_codes: Option<Vec<String>>,
     failure_cap: Option<u32>,
+    reauth_window_secs: Option<u32>,
 }
 
 pub(super) fn settings_json(p: &Policy) -> Value {
@@ -457,6 +475,7 @@ pub(super) fn settings_json(p: &Policy) -> Value {
         "sends_per_day": p.sends_per_day,
         "phone_country_codes": p.phone_country_codes,
         "failure_cap": p.failure_cap,
+        "reauth_window_secs": p.reauth_window_secs,
     })
 }
 
@@ -500,7 +519,8 @@ pub(super) async fn admin_put_settings(
         sends_per_hour,
         sends_per_day,
         phone_country_codes,
-        failure_cap
+        failure_cap,
+        reauth_window_secs
     );
     if !s.cfg.demo {
         for m in crate::engine::allowed_methods(&policy) {

@@ -6,8 +6,9 @@ pub(super) async fn list_app_passwords(
     peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = mfa_caller(&s, &headers, &peer).await?;
-    let rec = s.load_or_create(&c.user, false).await?;
+    let (_, rec) = s
+        .authorize(&headers, peer.0.ip(), Action::ListAppPasswords)
+        .await?;
     Ok(ok_json(
         StatusCode::OK,
         &json!({"app_passwords": rec.app_passwords_json(), "allowed": s.engine().policy().app_passwords_allowed}),
@@ -30,7 +31,9 @@ pub(super) async fn create_app_password(
     headers: HeaderMap,
     Body(req): Body<CreateAppPassword>,
 ) -> Result<Response, ApiError> {
-    let c = mfa_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::CreateAppPassword)
+        .await?;
     let started = Instant::now();
     let done = s
         .run_op(&c.user, false, true, move |e, r, now| {
@@ -59,7 +62,9 @@ pub(super) async fn delete_app_password(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = mfa_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::DeleteAppPassword)
+        .await?;
     let done = s
         .run_op(&c.user, false, false, move |e, r, now| {
             e.delete_app_password(r, &id, now)

@@ -96,3 +96,20 @@ pub(super) async fn verify_app_password(
         }
     }
 }
+
+/// The revocation feed (see `crate::revocations`), with the gateway token
+/// when one is configured.
+pub(super) async fn revocations(State(s): St, headers: HeaderMap) -> Result<Response, ApiError> {
+    s.check_gateway(&headers)?;
+    let json = s.revocations_json().await?;
+    let mut r = json.to_string().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
+}

@@ -2,47 +2,13 @@
 //! default method, removing one, recovery codes.
 use super::*;
 
-/// Registration needs an MFA session, except during set-up (the engine asks to register).
-pub(super) async fn registering_caller(
-    s: &AppState,
-    headers: &HeaderMap,
-    peer: &Peer,
-) -> Result<Caller, ApiError> {
-    let c = caller_of(s, headers, peer).await?;
-    if c.mfa {
-        return Ok(c);
-    }
-    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
-    let rec = s.load_or_create(&c.user, create).await?;
-    s.engine()
-        .check_may_register(&rec, unix_now())
-        .map_err(|e| ApiError::from_engine(&e, unix_now()))?;
-    Ok(c)
-}
-
-pub(super) async fn mfa_caller(
-    s: &AppState,
-    headers: &HeaderMap,
-    peer: &Peer,
-) -> Result<Caller, ApiError> {
-    let c = caller_of(s, headers, peer).await?;
-    if !c.mfa {
-        return Err(ApiError::forbidden(
-            "mfa_required",
-            "verify your second factor first",
-        ));
-    }
-    Ok(c)
-}
-
 pub(super) async fn list_methods(
     State(s): St,
     peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = caller_of(&s, &headers, &peer).await?;
-    let rec = s
-        .load_or_create(&c.user, s.cfg.auth.mode == AuthMode::TrustedHeader)
+    let (_, rec) = s
+        .authorize(&headers, peer.0.ip(), Action::ViewAccount)
         .await?;
     let allowed: Vec<&str> = s
         .engine()
@@ -88,7 +54,9 @@ pub(super) async fn begin_authenticator(
     headers: HeaderMap,
     Body(req): Body<AuthenticatorReq>,
 ) -> Result<Response, ApiError> {
-    let c = registering_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::AddMethod)
+        .await?;
     let account = req.account;
     let done = s
         .run_op(&c.user, true, false, move |e, r, now| {
@@ -116,7 +84,9 @@ pub(super) async fn begin_phone(
     headers: HeaderMap,
     Body(req): Body<PhoneReq>,
 ) -> Result<Response, ApiError> {
-    let c = registering_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::AddMethod)
+        .await?;
     let done = s
         .run_op(&c.user, true, false, move |e, r, now| {
             e.begin_phone(r, &req.country_code, &req.number, req.channel, now)
@@ -141,7 +111,9 @@ pub(super) async fn begin_email(
     headers: HeaderMap,
     Body(req): Body<EmailReq>,
 ) -> Result<Response, ApiError> {
-    let c = registering_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::AddMethod)
+        .await?;
     let done = s
         .run_op(&c.user, true, false, move |e, r, now| {
             e.begin_email(r, &req.address, now)
@@ -166,7 +138,9 @@ pub(super) async fn begin_import(
     headers: HeaderMap,
     Body(req): Body<ImportReq>,
 ) -> Result<Response, ApiError> {
-    let c = registering_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::AddMethod)
+        .await?;
     let done = s
         .run_op(&c.user, true, false, move |e, r, now| {
             e.begin_import(r, &req.otpauth_uri, now)
@@ -184,7 +158,9 @@ pub(super) async fn resend(
     peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = registering_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::ContinueRegistration)
+        .await?;
     let done = s
         .run_op(&c.user, false, false, |e, r, now| {
             e.resend_registration_code(r, now)
@@ -207,7 +183,9 @@ pub(super) async fn confirm(
     headers: HeaderMap,
     Body(req): Body<ConfirmReq>,
 ) -> Result<Response, ApiError> {
-    let c = caller_of(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::ViewAccount)
+        .await?;
     let user = c.user.clone();
     let started = Instant::now();
     let done = s
@@ -246,7 +224,9 @@ pub(super) async fn set_default(
     headers: HeaderMap,
     Body(req): Body<DefaultReq>,
 ) -> Result<Response, ApiError> {
-    let c = mfa_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::SetDefaultMethod)
+        .await?;
     let id = req.method_id;
     let done = s
         .run_op(&c.user, false, false, move |e, r, now| {
@@ -266,7 +246,9 @@ pub(super) async fn remove_method(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let c = mfa_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::RemoveMethod)
+        .await?;
     let id: MethodId = id
         .parse()
         .map_err(|_| ApiError::invalid("invalid_method_id", "the method id must be a number"))?;
@@ -287,7 +269,9 @@ pub(super) async fn regenerate_recovery(
     peer: Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = mfa_caller(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::RegenerateRecoveryCodes)
+        .await?;
     let started = Instant::now();
     let done = s
         .run_op(&c.user, false, true, |e, r, now| {

@@ -28,10 +28,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::{self, Caller, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
+use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
 use crate::config::AuthMode;
 use crate::engine::{
-    Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
+    Action, Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
     PhoneChannel, Policy, Proof, Registration, SignInStarted, SignedIn, UserRecord,
     method_type_str,
 };
@@ -131,6 +131,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/sign-in", post(sign_in))
         .route("/sign-out", post(sign_out))
+        .route("/sign-out-everywhere", post(sign_out_everywhere))
         .route("/session", get(session))
         .route("/verify", post(verify))
         .route("/verify/send", post(send_code))
@@ -177,6 +178,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .nest("/api/v1", api)
         .route("/.well-known/jwks.json", get(jwks))
+        .route("/.well-known/mfa-revocations.json", get(revocations))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .method_not_allowed_fallback(method_not_allowed);

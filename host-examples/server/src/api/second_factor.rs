@@ -81,7 +81,9 @@ pub(super) async fn send_code(
     headers: HeaderMap,
     Body(req): Body<SendReq>,
 ) -> Result<Response, ApiError> {
-    let c = caller_of(&s, &headers, &peer).await?;
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::ViewAccount)
+        .await?;
     let method = req.method_id;
     let done = s
         .run_op(&c.user, false, false, move |e, r, now| {

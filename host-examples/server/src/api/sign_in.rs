@@ -134,12 +134,35 @@ pub(super) async fn sign_out(State(s): St) -> Response {
     with_cookies(StatusCode::NO_CONTENT.into_response(), cookies)
 }
 
-pub(super) async fn caller_of(
-    s: &AppState,
-    headers: &HeaderMap,
-    peer: &Peer,
-) -> Result<Caller, ApiError> {
-    s.caller(headers, peer.0.ip())
+/// "Sign out everywhere". Who may call: the user with an MFA session. What
+/// an attacker tries: a stolen session ending the owner's other sessions
+/// (a nuisance only: the owner signs in again, the thief's token ends too),
+/// a cross-site request (the CSRF guard refuses it). Every session and
+/// sign-in in progress of the user ends, here at once and at gateways
+/// within their revocation refresh; remembered devices are forgotten.
+pub(super) async fn sign_out_everywhere(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (c, _) = s
+        .authorize(&headers, peer.ip(), Action::SignOutEverywhere)
+        .await?;
+    s.run_op(&c.user, false, false, |e, r, now| {
+        e.revoke_sessions(r, None, now)
+    })
+    .await?
+    .into_api()?;
+    tracing::info!(user = %c.user, "signed out everywhere");
+    let secure = s.cfg.cookies.secure;
+    let cookies = [LOGIN_COOKIE, SESSION_COOKIE, DEVICE_COOKIE]
+        .iter()
+        .filter_map(|c| auth::set_cookie(c, "", 0, secure))
+        .collect();
+    Ok(with_cookies(
+        StatusCode::NO_CONTENT.into_response(),
+        cookies,
+    ))
 }
 
 /// Who is signed in and what comes next.
@@ -148,9 +171,9 @@ pub(super) async fn session(
     ConnectInfo(peer): Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = caller_of(&s, &headers, &ConnectInfo(peer)).await?;
-    let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
-    let rec = s.load_or_create(&c.user, create).await?;
+    let (c, rec) = s
+        .authorize(&headers, peer.ip(), Action::ViewAccount)
+        .await?;
     let next = s.engine().enrollment_check(&rec, unix_now());
     // Verified: done, unless the user's methods must still be replaced.
     let next = if c.mfa && !matches!(next, NextStep::Replace(_)) {
