@@ -25,7 +25,7 @@ export class MfaAppPasswordsElement extends MfaElement {
               const value = name.input.value.trim();
               if (!value) return name.error(t('empty_field'));
               try {
-                await this.created(await this.client.createAppPassword(value));
+                await this.created(await this.sensitive(() => this.client.createAppPassword(value)));
               } catch (e) {
                 this.showError(e, name, create);
               }

@@ -115,6 +115,8 @@ export class MfaElement extends HTMLElement {
    */
   showError(err, target, lock) {
     const e = err instanceof MfaError ? err : new MfaError('server', String((err && err.message) || err));
+    // The person cancelled a re-verification: the element already started over.
+    if (e.code === 'cancelled') return e;
     const text = describe(e);
     if (target && target.error) target.error(text);
     else if (target) {
@@ -156,6 +158,43 @@ export class MfaElement extends HTMLElement {
     };
     const id = setInterval(tick, 1000);
     this.#timers.add(id);
+  }
+
+  /**
+   * Run a sensitive change (a new app password, another method): when the
+   * server asks for a fresh second factor first (`reauth_required`: the last
+   * one is older than the policy's window), ask for one here and try once
+   * more. Cancelling starts the element over.
+   */
+  async sensitive(run) {
+    try {
+      return await run();
+    } catch (e) {
+      if (!(e instanceof MfaError) || e.code !== 'reauth_required') throw e;
+    }
+    await this.reverify();
+    return run();
+  }
+
+  /** "Verify it's you": an `<mfa-verify reauth>` in this element, resolved once it succeeds. */
+  reverify() {
+    return new Promise((resolve, reject) => {
+      const child = document.createElement('mfa-verify');
+      for (const [k, v] of [['api', this.api], ['reauth', ''], ['autofocus', '']]) child.setAttribute(k, v);
+      child.addEventListener('mfa-verified', (ev) => {
+        // The page hears of the change itself, not of this step.
+        ev.stopPropagation();
+        this.takeFocus();
+        resolve();
+      });
+      const cancel = button(t('cancel'), () => {
+        this.takeFocus();
+        this.refresh();
+        reject(new MfaError('cancelled', t('reauth_title')));
+      });
+      this.view(t('reauth_title'), [h('p', {}, t('reauth_intro')), child, h('div', { class: 'mfa-actions' }, cancel)]);
+      this.say(t('reauth_intro'));
+    });
   }
 
   /** A whole-element error (the first load failed): the message and a way to try again. */

@@ -85,7 +85,7 @@ export class MfaEnrollElement extends MfaElement {
   /** Authenticator app: QR code, manual key, then the code the app shows. */
   async authenticator() {
     const [reg, mfa] = await Promise.all([
-      this.client.beginAuthenticator(this.getAttribute('account') || undefined),
+      this.sensitive(() => this.client.beginAuthenticator(this.getAttribute('account') || undefined)),
       this.engine(),
     ]);
     const uri = reg.otpauth_uri;
@@ -177,7 +177,7 @@ export class MfaEnrollElement extends MfaElement {
             const cc = select.value.replace(/^[A-Z]+/, '');
             const phone = this.check(() => mfa.checkPhone(cc, number.input.value));
             const how = channel.value();
-            const reg = await this.client.beginPhone(phone.countryCode, phone.national, how);
+            const reg = await this.sensitive(() => this.client.beginPhone(phone.countryCode, phone.national, how));
             this.codeStep(reg, how);
           } catch (e) {
             this.showError(e, number);
@@ -202,7 +202,7 @@ export class MfaEnrollElement extends MfaElement {
           try {
             const mfa = await this.engine();
             const checked = this.check(() => mfa.checkEmail(address.input.value));
-            this.codeStep(await this.client.beginEmail(checked), 'email');
+            this.codeStep(await this.sensitive(() => this.client.beginEmail(checked)), 'email');
           } catch (e) {
             this.showError(e, address);
           }

@@ -42,6 +42,8 @@ export const messages = {
   back: 'Back',
   next: 'Next',
   cancel: 'Cancel',
+  reauth_title: 'Verify it’s you',
+  reauth_intro: 'This change needs a recent verification. Verify your identity again to continue.',
   copy: 'Copy',
   copied: 'Copied to the clipboard.',
   copy_failed: 'Couldn’t copy. Select the text and copy it yourself.',

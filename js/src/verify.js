@@ -7,6 +7,7 @@ import { t, formatTime } from './messages.js';
 
 export class MfaVerifyElement extends MfaElement {
   async start() {
+    if (this.hasAttribute('reauth')) return this.again();
     const s = await this.client.session();
     const next = (s.next && s.next.next) || 'continue';
     this.user = s.user;
@@ -56,9 +57,25 @@ export class MfaVerifyElement extends MfaElement {
     else this.view(t('verify_title'), [this.takeHeldNote()]);
   }
 
+  /**
+   * `reauth`: a signed-in person proves a method again before a sensitive
+   * change (the session becomes recent); any registered method or a recovery code.
+   */
+  async again() {
+    const data = await this.client.methods();
+    this.methods = data.methods || [];
+    this.recovery = data.recovery_codes_left > 0;
+    this.pass = this.replacing = false;
+    this.heldNote = null;
+    const first = this.methods.find((m) => m.id === data.default_method) || this.methods[0];
+    if (first) this.prompt(first);
+    else if (this.recovery) this.recoveryPrompt();
+    else this.view(t('verify_title'), h('p', {}, t('needs_enroll')));
+  }
+
   /** The "don't ask again on this device" box, unless the page turned it off. */
   rememberBox() {
-    if (this.hasAttribute('no-remember')) return { box: null, checked: () => false };
+    if (this.hasAttribute('no-remember') || this.hasAttribute('reauth')) return { box: null, checked: () => false };
     const id = uid('remember');
     const box = h(
       'div',

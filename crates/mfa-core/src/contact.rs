@@ -141,6 +141,36 @@ fn is_assigned(cc: u16) -> bool {
     }
 }
 
+/// A domain in the ASCII form it is checked and compared in (UTS-46
+/// `ToASCII`: mapped, lowercased, punycode for non-ASCII labels).
+#[cfg(feature = "uts46")]
+fn domain_to_ascii(domain: &str) -> Result<String, Error> {
+    idna::domain_to_ascii(domain)
+        .map_err(|_| Error::input("email", "the domain after @ is not valid"))
+}
+
+/// The domain as people read it (punycode labels decoded), from its ASCII form.
+#[cfg(feature = "uts46")]
+fn domain_to_unicode(ascii: &str) -> String {
+    match idna::domain_to_unicode(ascii) {
+        (unicode, Ok(())) => unicode,
+        (_, Err(_)) => ascii.to_string(),
+    }
+}
+
+#[cfg(not(feature = "uts46"))]
+fn domain_to_unicode(domain: &str) -> String {
+    domain.to_string()
+}
+
+/// Without the Unicode tables (the browser build) only ASCII is folded; a
+/// domain with other characters is passed on as typed for the server,
+/// which has the tables, to decide.
+#[cfg(not(feature = "uts46"))]
+fn domain_to_ascii(domain: &str) -> Result<String, Error> {
+    Ok(domain.to_ascii_lowercase())
+}
+
 /// An authentication e-mail address, used for codes and recovery. It must not be
 /// an address at one of the organisation's own domains: if the work account is
 /// lost, so is that mailbox.
@@ -177,7 +207,10 @@ impl EmailAddress {
                 "the part before @ contains characters that are not allowed",
             ));
         }
-        let domain = domain.to_ascii_lowercase();
+        // UTS-46 first (security item 10): full-width letters, ideographic
+        // full stops and other look-alikes become the ASCII domain they
+        // show, so the organisation's own domains cannot be slipped past.
+        let domain = domain_to_ascii(domain)?;
         let labels: Vec<&str> = domain.split('.').collect();
         let domain_ok = labels.len() >= 2
             && labels.iter().all(|l| {
@@ -195,7 +228,7 @@ impl EmailAddress {
             return Err(Error::input("email", "the domain after @ is not valid"));
         }
         for own in organisation_domains {
-            let own = own.trim().trim_start_matches('@').to_ascii_lowercase();
+            let own = domain_to_ascii(own.trim().trim_start_matches('@'))?;
             if !own.is_empty() && (domain == own || domain.ends_with(&format!(".{own}"))) {
                 return Err(Error::input(
                     "email",
@@ -203,7 +236,7 @@ impl EmailAddress {
                 ));
             }
         }
-        Ok(Self(format!("{local}@{domain}")))
+        Ok(Self(format!("{local}@{}", domain_to_unicode(&domain))))
     }
 
     /// The address.

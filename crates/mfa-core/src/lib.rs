@@ -82,7 +82,7 @@ pub use record::{
     UserRecord,
 };
 pub use recovery::RecoveryCodes;
-pub use revocation::{MAX_REVOCATIONS_BYTES, Revocations};
+pub use revocation::{MAX_REVOCATIONS_BYTES, RevocationCheck, Revocations};
 pub use secret::SecretString;
 pub use send_budget::{SendGuard, SendGuardLimits};
 pub use throttle::Factor;

@@ -14,6 +14,21 @@ use crate::{Error, UnixTime};
 /// Largest feed accepted (bytes of JSON).
 pub const MAX_REVOCATIONS_BYTES: usize = 4 << 20;
 
+/// What [`Revocations::judge`] says about a session token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationCheck {
+    /// Not revoked, by a fresh feed.
+    Current,
+    /// Issued before its user's sessions were revoked.
+    Revoked,
+    /// No fresh feed to decide by (`age_secs`: how old the one held is, if
+    /// any); the gateway refuses until it has one.
+    Unknown {
+        /// Seconds since the feed held was fetched.
+        age_secs: Option<u64>,
+    },
+}
+
 /// The feed: the session epoch in force for each user whose sessions were
 /// revoked within one session lifetime.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +83,33 @@ impl Revocations {
         match self.epochs.get(&claims.sub) {
             Some(&epoch) if claims.ses_epoch.unwrap_or(0) < epoch => Err(Error::TokenRevoked),
             _ => Ok(()),
+        }
+    }
+
+    /// The gateway's rule for a verified session token, given the feed it
+    /// holds (and when it fetched it): refused when the feed says the
+    /// user's sessions were revoked after the token was issued, and
+    /// unknown — the gateway fails closed — when it holds no feed or one
+    /// older than `max_age_secs`. This is the bound on staleness: a revoked
+    /// session passes a gateway for at most `max_age_secs` (plus the
+    /// issuer's own feed cache).
+    pub fn judge(
+        held: Option<(&Self, UnixTime)>,
+        claims: &SessionClaims,
+        now: UnixTime,
+        max_age_secs: u64,
+    ) -> RevocationCheck {
+        match held {
+            Some((feed, fetched_at)) if Self::is_fresh(fetched_at, now, max_age_secs) => {
+                match feed.check(claims) {
+                    Ok(()) => RevocationCheck::Current,
+                    Err(_) => RevocationCheck::Revoked,
+                }
+            }
+            Some((_, fetched_at)) => RevocationCheck::Unknown {
+                age_secs: Some(now.saturating_sub(fetched_at)),
+            },
+            None => RevocationCheck::Unknown { age_secs: None },
         }
     }
 

@@ -461,3 +461,100 @@ fn a_scripted_guesser_over_simulated_days_gets_at_most_the_failure_cap() {
     );
     assert_eq!(rec.consecutive_failures(mfa_core::Factor::Authenticator), 0);
 }
+
+/// Item 5: app passwords are not locked. Before, ten well-formed wrong
+/// passwords every 15 minutes locked a victim's mail clients out for good,
+/// and a lock told which accounts exist. Now a thousand wrong guesses, with
+/// the victim's real id or invented ones, change nothing: the correct
+/// password passes, the second factors are not touched, and unknown ids
+/// cost no hash and leave the record as it was.
+#[test]
+fn app_password_lockout_is_not_a_denial_of_service() {
+    let e = engine(policy().build().unwrap());
+    let mut rng = SeededRandom::new(b"ap-dos");
+    let victim = common::enrol_totp(&e, "alice@example.com", T0, &mut rng);
+    let mut rec = victim.record.clone();
+    let mut audit = Vec::new();
+    let new = e
+        .create_app_password(&mut rec, "Outlook", &[], None, T0, &mut rng, &mut audit)
+        .unwrap();
+    let stored = rec.clone();
+    // (An id no user has: the engine draws ids from the same symbols.)
+    assert_ne!(new.id, "zzzz");
+    for i in 0..1000u64 {
+        let unknown = common::well_formed_app_password("zzzz", &mut rng);
+        let r = e.verify_app_password(&mut rec, &unknown, None, T0 + i, &mut rng, &mut audit);
+        assert_eq!(r.unwrap_err(), Error::UnknownAppPassword);
+    }
+    assert_eq!(rec, stored, "unknown ids leave the record untouched");
+    for i in 0..20u64 {
+        let wrong = common::well_formed_app_password(&new.id, &mut rng);
+        let r = e.verify_app_password(&mut rec, &wrong, None, T0 + 1000 + i, &mut rng, &mut audit);
+        assert_eq!(r.unwrap_err(), Error::WrongAppPassword, "guess {i}");
+    }
+    let ok = e
+        .verify_app_password(
+            &mut rec,
+            new.password.expose(),
+            None,
+            T0 + 1100,
+            &mut rng,
+            &mut audit,
+        )
+        .expect("the correct app password passes during the attack");
+    assert_eq!(ok.id, new.id);
+    // The victim's second factor is not locked by app-password guesses.
+    let code = victim.code_at(T0 + 1200);
+    let mut signed = rec.clone();
+    assert!(
+        e.verify(
+            &mut signed,
+            Some(victim.method_id),
+            &code,
+            T0 + 1200,
+            &mut audit
+        )
+        .is_ok(),
+        "the authenticator still verifies"
+    );
+}
+
+/// Item 10: the "not the organisation's own domain" rule for the
+/// authentication e-mail was bypassed with Unicode look-alikes (full-width
+/// letters, the ideographic full stop) and the address stored in full
+/// width. Domains are now normalised by UTS-46 (`ToASCII`) before they are
+/// checked and compared, and stored in the one readable form of that.
+#[test]
+fn look_alike_domains_are_the_organisations_own() {
+    let own = vec!["contoso.com".to_string(), "bücher.example".to_string()];
+    for look_alike in [
+        "x@ｃｏｎｔｏｓｏ.com",
+        "x@contoso。com",
+        "x@ＣＯＮＴＯＳＯ．ＣＯＭ",
+        "x@mail.ｃｏｎｔｏｓｏ.com",
+        "x@contoso｡com",
+        "x@𝐜𝐨𝐧𝐭𝐨𝐬𝐨.com",
+        "x@BÜCHER.example",
+        "x@xn--bcher-kva.example",
+    ] {
+        let e = mfa_core::EmailAddress::parse(look_alike, &own).unwrap_err();
+        assert!(e.to_string().contains("organisation"), "{look_alike}: {e}");
+    }
+    let stored = mfa_core::EmailAddress::parse("x@ｅｘａｍｐｌｅ.com", &own).unwrap();
+    assert_eq!(
+        stored.as_str(),
+        "x@example.com",
+        "stored as the domain it shows"
+    );
+    let idn = mfa_core::EmailAddress::parse("Anna@BÜCHER.de", &own).unwrap();
+    assert_eq!(
+        idn.as_str(),
+        "Anna@bücher.de",
+        "mapped, and kept as people read it"
+    );
+    let puny = mfa_core::EmailAddress::parse("Anna@xn--bcher-kva.de", &own).unwrap();
+    assert_eq!(puny.as_str(), "Anna@bücher.de", "one domain, one form");
+    for bad in ["x@exa mple.com", "x@ex_ample.com", "x@.com", "x@com"] {
+        assert!(mfa_core::EmailAddress::parse(bad, &own).is_err(), "{bad}");
+    }
+}

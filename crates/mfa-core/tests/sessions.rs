@@ -6,8 +6,8 @@ mod common;
 
 use common::{T0, engine, policy, secret_of, signed_in};
 use mfa_core::{
-    Action, Engine, Error, FirstFactor, MfaState, Proof, Registration, Revocations, SeededRandom,
-    SignInStep, SignedIn, Standing, TokenKind, UserRecord, totp_code,
+    Action, Engine, Error, FirstFactor, MfaState, Proof, Registration, RevocationCheck,
+    Revocations, SeededRandom, SignInStep, SignedIn, Standing, TokenKind, UserRecord, totp_code,
 };
 
 const USER: &str = "alice@example.com";
@@ -377,6 +377,27 @@ fn the_gateway_feed_refuses_sessions_of_before_the_revocation() {
     // A session of after the reset passes (the user set up again).
     let (_, fresh, _) = set_up(&e, &mut rng, rec, T0 + 20);
     assert_eq!(feed.check(&claims(fresh.session.expose())), Ok(()));
+    // What a gateway decides by: a fresh feed judges; a stale or missing one
+    // refuses every session (fails closed) until a new one arrives.
+    let old_claims = claims(old.session.expose());
+    let bob_claims = claims(bob.session.expose());
+    let held = Some((&feed, T0 + 10));
+    assert_eq!(
+        Revocations::judge(held, &old_claims, T0 + 40, 30),
+        RevocationCheck::Revoked
+    );
+    assert_eq!(
+        Revocations::judge(held, &bob_claims, T0 + 40, 30),
+        RevocationCheck::Current
+    );
+    assert_eq!(
+        Revocations::judge(held, &bob_claims, T0 + 41, 30),
+        RevocationCheck::Unknown { age_secs: Some(31) }
+    );
+    assert_eq!(
+        Revocations::judge(None, &bob_claims, T0 + 41, 30),
+        RevocationCheck::Unknown { age_secs: None }
+    );
     assert!(Revocations::parse("{\"issued_at\": 1, \"epochs\": [1]}").is_err());
     assert!(Revocations::parse(&" ".repeat(5 << 20)).is_err());
 }

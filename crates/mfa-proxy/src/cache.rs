@@ -72,11 +72,6 @@ impl CacheKey {
         slot
     }
 
-    /// Shared-data key of the failure counter for a user name.
-    pub fn user_slot(&self, user: &str) -> String {
-        self.bucket("u", user)
-    }
-
     /// Shared-data key of the failure counter for a client address.
     pub fn address_slot(&self, address: &str) -> String {
         self.bucket("a", address)
@@ -152,7 +147,7 @@ mod tests {
             k.credential_slot(&fp, "a", "bc", None)
         );
         assert!(!a.contains("alice") && !a.contains("pw"));
-        assert_ne!(k.user_slot("alice"), k.address_slot("alice"));
+        assert_ne!(k.address_slot("alice"), k.address_slot("bob"));
         assert!(CacheKey::from_bytes(&[0; 31]).is_none());
         assert!(!format!("{k:?}").contains('7'));
     }

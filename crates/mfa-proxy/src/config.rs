@@ -18,6 +18,12 @@ pub const MAX_CACHE_TTL_SECS: u64 = 3600;
 pub const DEFAULT_TIMEOUT_MS: u64 = 2000;
 /// Default path of the verify endpoint.
 pub const DEFAULT_VERIFY_PATH: &str = "/api/v1/app-passwords/verify";
+/// Where the server publishes its session revocations.
+pub const DEFAULT_REVOCATIONS_PATH: &str = "/.well-known/mfa-revocations.json";
+/// Seconds between two fetches of the revocation feed, by default.
+pub const DEFAULT_REFRESH_SECS: u64 = 5;
+/// Oldest feed sessions are judged by, by default (seconds).
+pub const DEFAULT_MAX_AGE_SECS: u64 = 30;
 
 /// A configuration the filter refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,12 +210,30 @@ pub struct Session {
     pub redirect_url: String,
     /// Query parameter that carries the path to return to. Default `return_to`.
     pub return_param: String,
+    /// The server's revocation feed, fetched by every worker; without it a
+    /// session is good until it expires, whatever happened since.
+    pub revocations: Option<RevocationFeed>,
+}
+
+/// Where and how often the gateway fetches the server's session revocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationFeed {
+    /// The server, as for the verify endpoint (path default [`DEFAULT_REVOCATIONS_PATH`]).
+    pub remote: Remote,
+    /// Seconds between fetches (1 to 300). Default [`DEFAULT_REFRESH_SECS`].
+    pub refresh_secs: u64,
+    /// Sessions are refused (503) while the newest feed a worker holds is
+    /// older than this (at least twice `refresh_secs`, at most 3600). Default
+    /// [`DEFAULT_MAX_AGE_SECS`]. The bound on how long a revoked session still
+    /// passes the gateway.
+    pub max_age_secs: u64,
 }
 
 /// Failure throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttle {
-    /// Failures within `window_secs` that block a user or a client address. Default 10.
+    /// Failures within `window_secs` that block a client address (never a
+    /// user: a user's correct app password always passes). Default 10.
     pub max_failures: u32,
     /// Seconds failures are counted over. Default 300.
     pub window_secs: u64,
@@ -330,6 +354,26 @@ struct RawSession {
     redirect_url: String,
     #[serde(default)]
     return_param: Option<String>,
+    #[serde(default)]
+    revocations: Option<RawRevocations>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevocations {
+    cluster: String,
+    #[serde(default)]
+    authority: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    timeout_ms: Option<u64>,
+    #[serde(default)]
+    gateway_token: Option<String>,
+    #[serde(default)]
+    refresh_secs: Option<u64>,
+    #[serde(default)]
+    max_age_secs: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -631,49 +675,11 @@ fn check_app_passwords(raw: RawAppPasswords) -> Result<AppPasswords, ConfigError
             }
             AppPasswordSource::Inline(creds)
         }
-        (None, Some(r)) => {
-            check_text(
-                "app_passwords.remote.cluster",
-                &r.cluster,
-                "an Envoy cluster name",
-            )?;
-            let authority = r.authority.unwrap_or_else(|| r.cluster.clone());
-            check_text("app_passwords.remote.authority", &authority, "a host name")?;
-            let path = r.path.unwrap_or_else(|| DEFAULT_VERIFY_PATH.to_string());
-            if !path.starts_with('/') || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
-                return Err(ConfigError::new(
-                    "app_passwords.remote.path",
-                    "must start with '/' and contain no spaces or control characters",
-                ));
-            }
-            let timeout_ms = check_range(
-                "app_passwords.remote.timeout_ms",
-                r.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
-                1,
-                60_000,
-            )?;
-            let gateway_token = match r.gateway_token {
-                None => None,
-                Some(t)
-                    if (16..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) =>
-                {
-                    Some(GatewayToken(t))
-                }
-                Some(_) => {
-                    return Err(ConfigError::new(
-                        "app_passwords.remote.gateway_token",
-                        "must be the server's gateway token: 16 to 256 visible ASCII characters",
-                    ));
-                }
-            };
-            AppPasswordSource::Remote(Remote {
-                cluster: r.cluster,
-                authority,
-                path,
-                timeout_ms,
-                gateway_token,
-            })
-        }
+        (None, Some(r)) => AppPasswordSource::Remote(check_remote(
+            "app_passwords.remote",
+            r,
+            DEFAULT_VERIFY_PATH,
+        )?),
     };
     let cache_ttl_secs = check_range(
         "app_passwords.cache_ttl_secs",
@@ -684,6 +690,78 @@ fn check_app_passwords(raw: RawAppPasswords) -> Result<AppPasswords, ConfigError
     Ok(AppPasswords {
         source,
         cache_ttl_secs,
+    })
+}
+
+/// A call to the server through an Envoy cluster, checked field by field.
+fn check_remote(prefix: &str, r: RawRemote, default_path: &str) -> Result<Remote, ConfigError> {
+    let field = |name: &str| format!("{prefix}.{name}");
+    check_text(&field("cluster"), &r.cluster, "an Envoy cluster name")?;
+    let authority = r.authority.unwrap_or_else(|| r.cluster.clone());
+    check_text(&field("authority"), &authority, "a host name")?;
+    let path = r.path.unwrap_or_else(|| default_path.to_string());
+    if !path.starts_with('/') || path.bytes().any(|b| b.is_ascii_control() || b == b' ') {
+        return Err(ConfigError::new(
+            field("path"),
+            "must start with '/' and contain no spaces or control characters",
+        ));
+    }
+    let timeout_ms = check_range(
+        &field("timeout_ms"),
+        r.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS),
+        1,
+        60_000,
+    )?;
+    let gateway_token = match r.gateway_token {
+        None => None,
+        Some(t) if (16..=256).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic()) => {
+            Some(GatewayToken(t))
+        }
+        Some(_) => {
+            return Err(ConfigError::new(
+                field("gateway_token"),
+                "must be the server's gateway token: 16 to 256 visible ASCII characters",
+            ));
+        }
+    };
+    Ok(Remote {
+        cluster: r.cluster,
+        authority,
+        path,
+        timeout_ms,
+        gateway_token,
+    })
+}
+
+fn check_revocations(raw: RawRevocations) -> Result<RevocationFeed, ConfigError> {
+    let refresh_secs = check_range(
+        "session.revocations.refresh_secs",
+        raw.refresh_secs.unwrap_or(DEFAULT_REFRESH_SECS),
+        1,
+        300,
+    )?;
+    let max_age_secs = check_range(
+        "session.revocations.max_age_secs",
+        raw.max_age_secs
+            .unwrap_or(DEFAULT_MAX_AGE_SECS.max(2 * refresh_secs)),
+        2 * refresh_secs,
+        3600,
+    )?;
+    let remote = check_remote(
+        "session.revocations",
+        RawRemote {
+            cluster: raw.cluster,
+            authority: raw.authority,
+            path: raw.path,
+            timeout_ms: raw.timeout_ms,
+            gateway_token: raw.gateway_token,
+        },
+        DEFAULT_REVOCATIONS_PATH,
+    )?;
+    Ok(RevocationFeed {
+        remote,
+        refresh_secs,
+        max_age_secs,
     })
 }
 
@@ -783,5 +861,6 @@ fn check_session(raw: RawSession) -> Result<Session, ConfigError> {
         required_amr,
         redirect_url: url,
         return_param,
+        revocations: raw.revocations.map(check_revocations).transpose()?,
     })
 }

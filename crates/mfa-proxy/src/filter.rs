@@ -156,9 +156,62 @@ struct Shared {
 #[derive(Default)]
 struct Root {
     shared: Option<Rc<Shared>>,
+    /// The revocation feed call in flight.
+    feed_call: Option<u32>,
 }
 
-impl Context for Root {}
+impl Root {
+    /// Fetch the revocation feed when the gate says it is due.
+    fn fetch_revocations(&mut self) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        if self.feed_call.is_some() {
+            return;
+        }
+        let Some(feed) = shared.gate.revocations_due(now_secs()) else {
+            return;
+        };
+        match dispatch(&feed.remote, "GET", None) {
+            Ok(token) => self.feed_call = Some(token),
+            Err(why) => {
+                shared.gate.revocations_not_sent();
+                log(
+                    LogLevel::Warn,
+                    &format!(
+                        "mfa-proxy: cannot fetch the revocation feed from cluster {}: {why}",
+                        feed.remote.cluster
+                    ),
+                );
+            }
+        }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token: u32,
+        num_headers: usize,
+        body_size: usize,
+        _trailers: usize,
+    ) {
+        if self.feed_call != Some(token) {
+            return;
+        }
+        self.feed_call = None;
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let (status, body) = call_answer(num_headers, body_size, mfa_core::MAX_REVOCATIONS_BYTES);
+        if let Err(why) = shared.gate.revocations_fetched(status, &body, now_secs()) {
+            log(
+                LogLevel::Warn,
+                &format!("mfa-proxy: revocation feed not taken: {why}"),
+            );
+        }
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _size: usize) -> bool {
@@ -204,11 +257,24 @@ impl RootContext for Root {
                 config.routes.len()
             ),
         );
+        let fetches = config
+            .session
+            .as_ref()
+            .is_some_and(|s| s.revocations.is_some());
         self.shared = Some(Rc::new(Shared {
             gate: Gate::new(config, key),
             metrics,
         }));
+        if fetches {
+            // The gate decides when a fetch is due; the timer only asks.
+            let _ = hostcalls::set_tick_period(Duration::from_secs(1));
+            self.fetch_revocations();
+        }
         true
+    }
+
+    fn on_tick(&mut self) {
+        self.fetch_revocations();
     }
 
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
@@ -275,7 +341,7 @@ impl Filter {
                 else {
                     return self.apply(shared, Decision::Respond(refusal()));
                 };
-                match dispatch(remote, &call.body) {
+                match dispatch(remote, "POST", Some(&call.body)) {
                     Ok(token) => {
                         self.pending = Some((token, call.pending));
                         Action::Pause
@@ -300,21 +366,40 @@ impl Filter {
     }
 }
 
-fn dispatch(remote: &Remote, body: &[u8]) -> Result<u32, String> {
+/// Status and body (at most `max_body` bytes) of the answer to a call.
+fn call_answer(num_headers: usize, body_size: usize, max_body: usize) -> (Option<u16>, Vec<u8>) {
+    let status = if num_headers == 0 {
+        None
+    } else {
+        hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|s| s.parse::<u16>().ok())
+    };
+    let body = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size.min(max_body))
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn dispatch(remote: &Remote, method: &str, body: Option<&[u8]>) -> Result<u32, String> {
     let mut headers = vec![
-        (":method", "POST"),
+        (":method", method),
         (":path", remote.path.as_str()),
         (":authority", remote.authority.as_str()),
-        ("content-type", "application/json"),
         ("accept", "application/json"),
     ];
+    if body.is_some() {
+        headers.push(("content-type", "application/json"));
+    }
     if let Some(token) = &remote.gateway_token {
         headers.push(("x-mfa-gateway-token", token.expose()));
     }
     hostcalls::dispatch_http_call(
         &remote.cluster,
         headers,
-        Some(body),
+        body,
         Vec::new(),
         Duration::from_millis(remote.timeout_ms),
     )
@@ -350,25 +435,10 @@ impl Context for Filter {
             self.pending = Some((expected, pending));
             return;
         }
-        let status = if num_headers == 0 {
-            None
-        } else {
-            hostcalls::get_map_value(MapType::HttpCallResponseHeaders, ":status")
-                .ok()
-                .flatten()
-                .and_then(|s| s.parse::<u16>().ok())
-        };
+        let (status, body) = call_answer(num_headers, body_size, 64 * 1024);
         let retry_after = hostcalls::get_map_value(MapType::HttpCallResponseHeaders, "retry-after")
             .ok()
             .flatten();
-        let body = hostcalls::get_buffer(
-            BufferType::HttpCallResponseBody,
-            0,
-            body_size.min(64 * 1024),
-        )
-        .ok()
-        .flatten()
-        .unwrap_or_default();
         let answer = remote::interpret(status, retry_after.as_deref(), &body);
         if let remote::Answer::Unavailable { why } = &answer {
             log(

@@ -10,7 +10,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use mfa_core::{Argon2Params, Error as CoreError, ParsedAppPassword, TokenKind, UserId};
+use mfa_core::{
+    Argon2Params, Error as CoreError, ParsedAppPassword, SessionClaims, TokenKind, UserId,
+};
 
 use crate::cache::{self, CacheKey, Entry};
 use crate::config::{AppPasswordSource, Config, Mode, Route, Session};
@@ -19,6 +21,7 @@ use crate::remote::{self, Answer};
 use crate::throttle::Counter;
 
 mod facts;
+mod revocations;
 pub use facts::*;
 
 /// Identity header: the verified user.
@@ -46,7 +49,7 @@ struct Identity {
 
 #[derive(Default)]
 struct SessionCache {
-    verified: HashMap<String, (String, u64)>,
+    verified: HashMap<String, (SessionClaims, u64)>,
 }
 
 /// Insert into a bounded map of entries that hold until a time: when full,
@@ -76,6 +79,8 @@ pub struct Gate {
     /// This VM's copy of credential answers from shared data (same names, same
     /// expiry), so that a hot credential costs no host call.
     local: RefCell<HashMap<String, (Entry, u64)>>,
+    /// The server's session revocations, when the configuration fetches them.
+    held: revocations::Held,
 }
 
 impl std::fmt::Debug for Gate {
@@ -105,6 +110,7 @@ impl Gate {
             key,
             sessions: RefCell::new(SessionCache::default()),
             local: RefCell::new(HashMap::new()),
+            held: revocations::Held::default(),
         }
     }
 
@@ -180,7 +186,6 @@ impl Gate {
                     id: id.clone(),
                 };
                 self.remember(store, pending.credential_slot.as_deref(), &entry, now, None);
-                self.clear_failures(store, &pending.user_slot);
                 let identity = Identity {
                     user,
                     method: "app_password",
@@ -196,14 +201,7 @@ impl Gate {
                     "app_password_expired" => CoreError::AppPasswordExpired,
                     _ => CoreError::WrongAppPassword,
                 };
-                self.app_password_failed(
-                    store,
-                    metrics,
-                    &err,
-                    Some(&pending.user_slot),
-                    pending.address_slot.as_deref(),
-                    now,
-                )
+                self.app_password_failed(store, metrics, &err, pending.address_slot.as_deref(), now)
             }
             Answer::OutOfScope => {
                 self.remember(
@@ -382,10 +380,13 @@ impl Gate {
         token: &str,
         now: u64,
     ) -> Result<String, (Denial, String)> {
-        if let Some((user, until)) = self.sessions.borrow().verified.get(token)
+        // A cached verification still meets the revocation feed: a session
+        // revoked after it was first seen is refused from the next feed on.
+        if let Some((claims, until)) = self.sessions.borrow().verified.get(token)
             && now < *until
         {
-            return Ok(user.clone());
+            self.not_revoked(claims, now)?;
+            return Ok(claims.sub.clone());
         }
         let claims = cfg
             .jwks
@@ -403,15 +404,18 @@ impl Gate {
                 "the token names no usable user".into(),
             ));
         }
+        self.not_revoked(&claims, now)?;
+        let sub = claims.sub.clone();
+        let exp = claims.exp;
         bounded_insert(
             &mut self.sessions.borrow_mut().verified,
             token.to_string(),
-            claims.sub.clone(),
-            claims.exp,
+            claims,
+            exp,
             now,
             SESSION_CACHE_MAX,
         );
-        Ok(claims.sub)
+        Ok(sub)
     }
 
     fn session_denied(
@@ -423,6 +427,12 @@ impl Gate {
         also_basic: bool,
         metrics: &dyn Metrics,
     ) -> Decision {
+        if denial == Denial::RevocationsUnavailable {
+            // Not the caller's fault: no sign-in page would help.
+            let mut r = json_response(503, denial, message);
+            r.headers.push(("retry-after".into(), "5".into()));
+            return self.deny(metrics, r, denial);
+        }
         let method = req.header(":method").unwrap_or_default();
         let wants_html = req
             .header("accept")
@@ -567,22 +577,27 @@ impl Gate {
                     store,
                     metrics,
                     &err,
-                    None,
                     address_slot.as_deref(),
                     now,
                 );
             }
         };
-        let user_slot = self.key.user_slot(&user);
-        if let Some(wait) = self.counter(store, &user_slot).retry_after(now) {
-            return self.throttled(metrics, wait);
-        }
+        // No budget per user (security item 5): a user's failures never
+        // refuse that user's correct app password (a 130-bit secret is not
+        // guessed; a lock would only let anyone lock a victim's mail out).
+        // Guessing is bounded per client address, before any hash.
         match &cfg.source {
             AppPasswordSource::Remote(_) => Decision::Call(Callout {
-                body: remote::request_body(&user, parsed.canonical().expose(), scope),
+                body: remote::request_body(
+                    &user,
+                    parsed.canonical().expose(),
+                    scope,
+                    req.client_address()
+                        .as_deref()
+                        .map(http::address_without_port),
+                ),
                 pending: Pending {
                     credential_slot,
-                    user_slot,
                     address_slot,
                     strip,
                 },
@@ -593,7 +608,6 @@ impl Gate {
                         store,
                         metrics,
                         &CoreError::UnknownAppPassword,
-                        Some(&user_slot),
                         address_slot.as_deref(),
                         now,
                     );
@@ -628,7 +642,6 @@ impl Gate {
                         now,
                         cred.expires_at,
                     );
-                    self.clear_failures(store, &user_slot);
                 }
                 match result {
                     Ok(m) => {
@@ -640,40 +653,29 @@ impl Gate {
                         self.allow(metrics, Some(identity), strip)
                     }
                     Err(CoreError::OutOfScope { .. }) => self.out_of_scope(metrics),
-                    Err(e) => self.app_password_failed(
-                        store,
-                        metrics,
-                        &e,
-                        Some(&user_slot),
-                        address_slot.as_deref(),
-                        now,
-                    ),
+                    Err(e) => {
+                        self.app_password_failed(store, metrics, &e, address_slot.as_deref(), now)
+                    }
                 }
             }
         }
     }
 
-    /// Refuse an app password: 401 (or 503 when the check itself failed), counting
-    /// guesses (wrong or unknown) against the user and the address, and
-    /// unreadable credentials against the address.
+    /// Refuse an app password: 401 (or 503 when the check itself failed),
+    /// counting guesses and unreadable credentials against the client address.
     fn app_password_failed(
         &self,
         store: &dyn SharedStore,
         metrics: &dyn Metrics,
         err: &CoreError,
-        user_slot: Option<&str>,
         address_slot: Option<&str>,
         now: u64,
     ) -> Decision {
         let denial = Denial::of_core(err);
-        let (count_user, count_address) = match denial {
-            Denial::WrongAppPassword | Denial::UnknownAppPassword => (true, true),
-            Denial::MalformedAppPassword => (false, true),
-            _ => (false, false),
-        };
-        if count_user && let Some(slot) = user_slot {
-            self.fail(store, slot, now);
-        }
+        let count_address = matches!(
+            denial,
+            Denial::WrongAppPassword | Denial::UnknownAppPassword | Denial::MalformedAppPassword
+        );
         if count_address && let Some(slot) = address_slot {
             self.fail(store, slot, now);
         }
@@ -697,15 +699,6 @@ impl Gate {
             if store.set(slot, &next.encode(), cas) {
                 return;
             }
-        }
-    }
-
-    fn clear_failures(&self, store: &dyn SharedStore, slot: &str) {
-        if let Some((bytes, cas)) = store.get(slot)
-            && !Counter::decode(&bytes).is_clear()
-        {
-            // Losing this race only leaves an older count in place.
-            let _ = store.set(slot, &Counter::default().encode(), cas);
         }
     }
 

@@ -19,11 +19,20 @@ use serde::Deserialize;
 /// The server's error code when the gateway token is missing or wrong.
 pub const GATEWAY_TOKEN_REFUSED: &str = "gateway_token";
 
-/// The request body.
-pub fn request_body(user: &str, canonical_password: &str, scope: Option<&str>) -> Vec<u8> {
-    serde_json::json!({ "user": user, "password": canonical_password, "scope": scope })
-        .to_string()
-        .into_bytes()
+/// The request body: the credential, the route's scope and the client's
+/// address (the server counts failures per client address, not per gateway).
+pub fn request_body(
+    user: &str,
+    canonical_password: &str,
+    scope: Option<&str>,
+    client_address: Option<&str>,
+) -> Vec<u8> {
+    let mut body =
+        serde_json::json!({ "user": user, "password": canonical_password, "scope": scope });
+    if let Some(a) = client_address {
+        body["client_address"] = a.into();
+    }
+    body.to_string().into_bytes()
 }
 
 #[derive(Deserialize)]
@@ -200,10 +209,10 @@ mod tests {
     #[test]
     fn request_body_is_the_contract() {
         let v: serde_json::Value =
-            serde_json::from_slice(&request_body("alice", "pw", None)).unwrap();
+            serde_json::from_slice(&request_body("alice", "pw", None, Some("192.0.2.7"))).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"user":"alice","password":"pw","scope":null})
+            serde_json::json!({"user":"alice","password":"pw","scope":null,"client_address":"192.0.2.7"})
         );
     }
 }

@@ -1,13 +1,14 @@
-//! Failure throttling per user and per client address, kept in the host's
+//! Failure throttling per client address, kept in the host's
 //! shared data so every worker of the gateway counts together.
 //!
 //! Each counter is a small text value updated with compare-and-swap. Keys are
-//! buckets of a keyed hash of the user name or address (65 536 buckets each),
-//! so an attacker sending endless new user names cannot grow the shared data
-//! without bound, and user names never appear in it.
+//! buckets of a keyed hash of the address (65 536 buckets), so an attacker
+//! with endless addresses cannot grow the shared data without bound, and
+//! addresses never appear in it. There is no budget per user (security
+//! item 5): a lock per user lets anyone lock a victim's mail clients out.
 use crate::config::Throttle;
 
-/// Number of hash buckets per dimension (user, address).
+/// Number of hash buckets.
 pub const BUCKETS: u32 = 1 << 16;
 
 /// One failure counter.

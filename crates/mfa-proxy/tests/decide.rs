@@ -536,105 +536,108 @@ fn scoped_app_password_is_refused_where_no_scope_is_named() {
     assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
 }
 
-/// Security review item 12: the throttle keys on the canonical user id, so
-/// case and surrounding spaces give no new budget, and `ALICE` is alice.
+/// Security review item 12: the gateway keys users on the canonical user id,
+/// so case and surrounding spaces are the same user (one cache entry, one
+/// identity upstream), and no spelling opens a budget of its own.
 #[test]
-fn user_name_case_and_spaces_share_one_throttle_budget() {
+fn user_name_case_and_spaces_are_one_user() {
     let w = world();
     let g = gate(&inline_config(&w));
     let (store, m) = (Store::default(), Counts::default());
-    let names = [
+    for (i, name) in [
         "alice@example.com",
         "ALICE@example.com",
         " Alice@Example.com ",
-    ];
-    let mut refused = Vec::new();
-    for (i, name) in names.iter().cycle().take(5).enumerate() {
-        let mut r = req("GET", "/", &[("authorization", &basic(name, &w.bob_pw))]);
-        // A fresh address each time: only the user's budget is in play.
-        r.address = [
-            "198.51.100.10:1",
-            "198.51.100.11:1",
-            "198.51.100.12:1",
-            "198.51.100.13:1",
-            "198.51.100.14:1",
-        ][i];
-        refused.push(status(&g.decide(&r, NOW, &store, &m)));
-    }
-    assert_eq!(
-        refused,
-        [401, 401, 401, 429, 429],
-        "one budget for every spelling"
-    );
-    // The right password under another spelling is alice, once her block ends.
-    let mut r = req(
-        "GET",
-        "/",
-        &[("authorization", &basic("ALICE@EXAMPLE.COM", &w.alice_pw))],
-    );
-    r.address = "198.51.100.99:1";
-    let d = g.decide(&r, NOW + 31, &store, &m);
-    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
-}
-
-#[test]
-fn failures_are_throttled_per_address_and_per_user() {
-    let w = world();
-    let g = gate(&inline_config(&w));
-    let (store, m) = (Store::default(), Counts::default());
-    let wrong_user = basic("alice@example.com", &w.bob_pw);
-    for _ in 0..3 {
+    ]
+    .iter()
+    .enumerate()
+    {
+        let auth = basic(name, &w.alice_pw);
         let d = g.decide(
-            &req("GET", "/", &[("authorization", &wrong_user)]),
+            &req("GET", "/", &[("authorization", &auth)]),
             NOW,
             &store,
             &m,
         );
-        assert_eq!(status(&d), 401);
+        assert_eq!(
+            edit(&d, "x-mfa-user"),
+            Some(Some("alice@example.com")),
+            "{name}"
+        );
+        assert_eq!(
+            m.of(Event::HashComputed),
+            1,
+            "one hash for every spelling ({i})"
+        );
     }
-    let d = g.decide(
-        &req("GET", "/", &[("authorization", &wrong_user)]),
-        NOW + 1,
-        &store,
-        &m,
-    );
-    assert_eq!((status(&d), header(&d, "retry-after")), (429, Some("29")));
+    assert_eq!(m.of(Event::CacheHit), 2);
+}
 
-    // From another address: alice's user counter is blocked too…
-    let mut r = req(
-        "GET",
-        "/",
-        &[("authorization", &basic("alice@example.com", &w.alice_pw))],
-    );
-    r.address = "198.51.100.4:1";
-    let d = g.decide(&r, NOW + 2, &store, &m);
+/// Security review item 5: a lock per user was a denial of service (ten
+/// well-formed garbage passwords locked a victim's mail clients out) and told
+/// which accounts exist (401 for invented users, 429 for real ones). Now
+/// failures are counted per client address only: the attacker's address is
+/// throttled, the victim's correct password keeps working from anywhere
+/// else, and a real and an invented user get the same answers.
+#[test]
+fn app_password_lockout_is_not_a_denial_of_service() {
+    let w = world();
+    let g = gate(&inline_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    // Well-formed garbage for the victim, from one address and from many.
+    let garbage = basic("alice@example.com", &w.bob_pw);
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        let d = g.decide(
+            &req("GET", "/", &[("authorization", &garbage)]),
+            NOW,
+            &store,
+            &m,
+        );
+        answers.push(status(&d));
+    }
     assert_eq!(
-        status(&d),
-        429,
-        "the user is blocked after failures from anywhere"
+        answers,
+        [401, 401, 401, 429],
+        "the attacking address is throttled"
     );
-    // …but bob is not.
-    let mut r = req(
-        "GET",
-        "/",
-        &[("authorization", &basic("bob@example.com", &w.bob_pw))],
-    );
-    r.address = "[2001:db8::1]:443";
-    assert!(matches!(
-        g.decide(&r, NOW + 2, &store, &m),
-        Decision::Continue(_)
-    ));
-    // After the block, alice gets in and her counter is cleared.
-    let mut r = req(
+    for i in 0..50 {
+        let mut r = req("GET", "/", &[("authorization", &garbage)]);
+        r.address = Box::leak(format!("203.0.113.{i}:1").into_boxed_str());
+        assert_eq!(status(&g.decide(&r, NOW, &store, &m)), 401);
+    }
+    // The victim's correct password, never used before (nothing cached), passes.
+    let mut victim = req(
         "GET",
         "/",
         &[("authorization", &basic("alice@example.com", &w.alice_pw))],
     );
-    r.address = "198.51.100.4:1";
-    assert!(matches!(
-        g.decide(&r, NOW + 31, &store, &m),
-        Decision::Continue(_)
-    ));
+    victim.address = "198.51.100.4:1";
+    assert_eq!(
+        edit(&g.decide(&victim, NOW + 1, &store, &m), "x-mfa-user"),
+        Some(Some("alice@example.com"))
+    );
+    assert_eq!(
+        m.of(Event::CacheHit),
+        0,
+        "verified by its hash, not from a cache"
+    );
+
+    // A real user and an invented one: the same answers, refusal and throttle alike.
+    let answer = |user: &str, address: &'static str| {
+        let mut r = req("GET", "/", &[("authorization", &basic(user, &w.bob_pw))]);
+        r.address = address;
+        (0..4)
+            .map(|_| match g.decide(&r, NOW + 2, &store, &m) {
+                Decision::Respond(r) => (r.status, r.body, r.headers),
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        answer("carol@example.com", "198.51.100.20:1"),
+        answer("nobody-here@example.com", "198.51.100.21:1")
+    );
 }
 
 #[test]
@@ -1089,4 +1092,158 @@ fn the_upstreams_trusted_user_header_is_stripped_on_every_route() {
     let mut bad = inline_config(&w);
     bad["strip_request_headers"] = json!(["x remote user"]);
     assert!(config_error(bad).contains("strip_request_headers"));
+}
+
+// ----- session revocations (security item 2) -----------------------------------
+
+fn revocations_config(w: &World) -> serde_json::Value {
+    let mut c = inline_config(w);
+    c["session"]["revocations"] = json!({
+        "cluster": "mfa_server",
+        "gateway_token": "gateway-token-0123456789",
+        "refresh_secs": 5,
+        "max_age_secs": 30
+    });
+    c
+}
+
+fn feed(epochs: serde_json::Value) -> Vec<u8> {
+    json!({ "issued_at": NOW, "epochs": epochs })
+        .to_string()
+        .into_bytes()
+}
+
+#[test]
+fn a_revoked_session_is_refused_at_the_gateway_from_the_next_feed_on() {
+    let w = world();
+    let g = gate(&revocations_config(&w));
+    let (store, m) = (Store::default(), Counts::default());
+    let token = session_token(&w.engine, &w.alice, NOW);
+    let cookie = format!("mfa_session={token}");
+    let web = |at: u64| {
+        g.decide(
+            &req("GET", "/web/x", &[("cookie", &cookie)]),
+            at,
+            &store,
+            &m,
+        )
+    };
+
+    // No feed yet: the gateway cannot know, so it refuses (fails closed).
+    let d = web(NOW);
+    assert_eq!(
+        (status(&d), code(&d)),
+        (503, "revocations_unavailable".into())
+    );
+    assert_eq!(header(&d, "retry-after"), Some("5"));
+
+    // The host fetches when the gate says so, at most every `refresh_secs`.
+    let due = g
+        .revocations_due(NOW)
+        .expect("the first fetch is due at once");
+    assert_eq!(due.remote.path, "/.well-known/mfa-revocations.json");
+    assert!(g.revocations_due(NOW + 4).is_none());
+    assert_eq!(
+        g.revocations_fetched(Some(200), &feed(json!({})), NOW),
+        Ok(0)
+    );
+    assert_eq!(
+        edit(&web(NOW + 1), "x-mfa-user"),
+        Some(Some("alice@example.com"))
+    );
+
+    // An admin resets alice: the next feed lists her new epoch, and her old
+    // session — verified and cached a moment ago — is refused.
+    assert!(g.revocations_due(NOW + 5).is_some());
+    let revoked = feed(json!({ "alice@example.com": 1 }));
+    assert_eq!(g.revocations_fetched(Some(200), &revoked, NOW + 5), Ok(1));
+    let d = web(NOW + 6);
+    assert_eq!((status(&d), code(&d)), (401, "session_revoked".into()));
+    assert_eq!(m.of(Event::Denied(Denial::SessionRevoked)), 1);
+    // A browser is sent to sign in again.
+    let d = g.decide(
+        &req(
+            "GET",
+            "/web/x",
+            &[("cookie", &cookie), ("accept", "text/html")],
+        ),
+        NOW + 6,
+        &store,
+        &m,
+    );
+    assert_eq!(status(&d), 302);
+
+    // Another user's session is untouched.
+    let bob = session_token(&w.engine, &UserRecord::new("bob@example.com", NOW), NOW);
+    let bob_cookie = format!("mfa_session={bob}");
+    let d = g.decide(
+        &req("GET", "/web/x", &[("cookie", &bob_cookie)]),
+        NOW + 6,
+        &store,
+        &m,
+    );
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("bob@example.com")));
+
+    // A server that stops answering cannot keep old feeds in force: an
+    // answer that is not a feed is not taken, and past `max_age_secs` every
+    // session is refused until a fresh feed arrives.
+    for (status_code, body) in [
+        (Some(500), feed(json!({}))),
+        (None, Vec::new()),
+        (Some(200), b"{\"issued_at\": 1, \"epochs\": [1]}".to_vec()),
+        (Some(200), vec![0xff, 0xfe]),
+    ] {
+        assert!(g.revocations_fetched(status_code, &body, NOW + 20).is_err());
+    }
+    let d = g.decide(
+        &req("GET", "/web/x", &[("cookie", &bob_cookie)]),
+        NOW + 35,
+        &store,
+        &m,
+    );
+    assert_eq!(
+        edit(&d, "x-mfa-user"),
+        Some(Some("bob@example.com")),
+        "the feed of NOW+5 is 30 s old"
+    );
+    let d = g.decide(
+        &req("GET", "/web/x", &[("cookie", &bob_cookie)]),
+        NOW + 36,
+        &store,
+        &m,
+    );
+    assert_eq!(
+        (status(&d), code(&d)),
+        (503, "revocations_unavailable".into())
+    );
+
+    // App passwords do not depend on the feed.
+    let d = g.decide(
+        &basic_on("alice@example.com", &w.alice_pw, "open.example.com"),
+        NOW + 36,
+        &store,
+        &m,
+    );
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+}
+
+#[test]
+fn revocation_feed_settings_are_checked() {
+    let w = world();
+    let mut c = revocations_config(&w);
+    c["session"]["revocations"]["max_age_secs"] = json!(9);
+    assert!(config_error(c).contains("session.revocations.max_age_secs"));
+    let mut c = revocations_config(&w);
+    c["session"]["revocations"]["refresh_secs"] = json!(0);
+    assert!(config_error(c).contains("session.revocations.refresh_secs"));
+    let mut c = revocations_config(&w);
+    c["session"]["revocations"]["gateway_token"] = json!("short");
+    let e = config_error(c);
+    assert!(
+        e.contains("session.revocations.gateway_token") && !e.contains("short"),
+        "{e}"
+    );
+    let mut c = revocations_config(&w);
+    c["session"]["revocations"]["path"] = json!("no-slash");
+    assert!(config_error(c).contains("session.revocations.path"));
 }

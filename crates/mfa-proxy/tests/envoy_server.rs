@@ -264,3 +264,193 @@ fn remote_mode_against_the_reference_server() {
     let r = call(p_remote, "/mail/backup", &[("authorization", &auth)]);
     assert_eq!(r.status, 401, "and stays refused");
 }
+
+/// Security item 2 at the gateway: the filter fetches the server's
+/// revocation feed (`session.revocations`), so an admin's reset or a user's
+/// "sign out everywhere" ends the session at Envoy too, within the
+/// documented bound (`max_age_secs` plus the server's one-second feed cache).
+#[test]
+fn a_revoked_session_is_refused_at_envoy_within_the_bound() {
+    let Some(envoy_bin) = support::envoy() else {
+        return;
+    };
+    let wasm = support::wasm();
+    let component = server::component_wasm();
+    let server_bin = server::server_bin();
+    let dir = scratch("revocations");
+    let srv = MfaServer::start(&server_bin, &component, &dir, &server::config(&dir))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (erin, frank) = ("erin@example.com", "frank@example.com");
+    srv.create_user(erin, "erin-primary-password");
+    srv.create_user(frank, "frank-primary-password");
+    let erin_cookie = srv.enrol(erin, "erin-primary-password");
+    let frank_cookie = srv.enrol(frank, "frank-primary-password");
+    let jwks = srv.get("/.well-known/jwks.json", &[]).expect("jwks").json();
+
+    const REFRESH_SECS: u64 = 1;
+    const MAX_AGE_SECS: u64 = 2;
+    let filter = |prefix: &str, token: &str| {
+        json!({
+            "stat_prefix": prefix,
+            "routes": [{ "mode": "session" }],
+            "session": {
+                "jwks": jwks,
+                "issuer": "mfa-wasm",
+                "audience": "mfa-wasm",
+                "redirect_url": "/verify",
+                "revocations": {
+                    "cluster": "mfa_server",
+                    "authority": "mfa.internal",
+                    "gateway_token": token,
+                    "refresh_secs": REFRESH_SECS,
+                    "max_age_secs": MAX_AGE_SECS
+                }
+            }
+        })
+        .to_string()
+    };
+    let upstream = backend::echo_upstream(0).expect("echo upstream");
+    let (admin, p_web, p_no_feed) = (free_port(), free_port(), free_port());
+    let config = bootstrap(
+        admin,
+        &[
+            listener(
+                "web",
+                p_web,
+                "upstream",
+                &wasm_filter(&wasm, "web", &filter("web", GATEWAY_TOKEN)),
+            ),
+            listener(
+                "no_feed",
+                p_no_feed,
+                "upstream",
+                &wasm_filter(
+                    &wasm,
+                    "no_feed",
+                    &filter("no_feed", "not-the-servers-gateway-token"),
+                ),
+            ),
+        ],
+        &[
+            cluster("upstream", upstream.port()),
+            cluster("mfa_server", srv.port),
+        ],
+    );
+    let envoy = Envoy::start(&envoy_bin, &dir, &config, admin, 2).unwrap_or_else(|e| panic!("{e}"));
+    let call = |port: u16, cookie: &str| {
+        request(
+            port,
+            "GET",
+            "/app",
+            &[("cookie", cookie), ("accept", "application/json")],
+        )
+        .unwrap_or_else(|e| {
+            panic!(
+                "GET /app: {e}\n--- envoy ---\n{}\n--- server ---\n{}",
+                tail(&envoy.log_text()),
+                tail(&srv.output())
+            )
+        })
+    };
+    // Wait (bounded) for the workers' first feeds; a request before one is
+    // refused with 503, never let through.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = call(p_web, &erin_cookie);
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(
+            (r.status, code(&r)),
+            (503, "revocations_unavailable".into()),
+            "before its first feed the gateway fails closed"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no revocation feed within 15 s\n--- envoy ---\n{}",
+            tail(&envoy.log_text())
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Two workers: every request sees a fed worker before the actions start.
+    for _ in 0..20 {
+        assert_eq!(call(p_web, &erin_cookie).status, 200);
+        assert_eq!(call(p_web, &frank_cookie).status, 200);
+    }
+    // A gateway the server does not give the feed to refuses every session.
+    let r = call(p_no_feed, &erin_cookie);
+    assert_eq!(
+        (r.status, code(&r)),
+        (503, "revocations_unavailable".into())
+    );
+
+    // The admin resets erin; frank signs out everywhere himself.
+    let bearer = format!("Bearer {}", server::ADMIN_TOKEN);
+    let r = request_json(
+        srv.port,
+        "POST",
+        &format!("/api/v1/admin/users/{erin}/reset"),
+        &[("authorization", &bearer)],
+        &json!({}),
+    )
+    .expect("admin reset");
+    assert!(r.status < 300, "reset: {} {}", r.status, r.body);
+    let erin_revoked = Instant::now();
+    let r = request_json(
+        srv.port,
+        "POST",
+        "/api/v1/sign-out-everywhere",
+        &[("cookie", &frank_cookie)],
+        &json!({}),
+    )
+    .expect("sign out everywhere");
+    assert!(
+        r.status < 300,
+        "sign out everywhere: {} {}",
+        r.status,
+        r.body
+    );
+    let frank_revoked = Instant::now();
+
+    let bound = Duration::from_secs(MAX_AGE_SECS + 1);
+    // Both users polled side by side, each timed from its own revocation.
+    let mut pending = vec![
+        (erin, &erin_cookie, erin_revoked),
+        (frank, &frank_cookie, frank_revoked),
+    ];
+    while !pending.is_empty() {
+        pending.retain(|(who, cookie, at)| {
+            let r = call(p_web, cookie);
+            if r.status == 200 {
+                assert!(
+                    at.elapsed() <= bound + Duration::from_secs(1),
+                    "{who}'s revoked session still passed Envoy {:?} after the revocation (bound {bound:?})",
+                    at.elapsed()
+                );
+                return true;
+            }
+            assert_eq!((r.status, code(&r)), (401, "session_revoked".into()), "{who}");
+            eprintln!(
+                "{who}'s revoked session refused at Envoy {:?} after the revocation (bound {bound:?})",
+                at.elapsed()
+            );
+            false
+        });
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // And on every worker from then on.
+    let started = Instant::now();
+    for _ in 0..20 {
+        assert_eq!(call(p_web, &erin_cookie).status, 401);
+        assert_eq!(call(p_web, &frank_cookie).status, 401);
+    }
+    eprintln!("40 refused requests took {:?}", started.elapsed());
+    assert!(envoy.stat("wasmcustom.web.denied.session_revoked") >= 2);
+    // Signing in again gives a session that passes.
+    let fresh = srv.enrol(erin, "erin-primary-password");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while call(p_web, &fresh).status != 200 {
+        assert!(Instant::now() < deadline, "erin's new session never passed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

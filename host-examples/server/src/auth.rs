@@ -300,18 +300,40 @@ impl AppState {
         }
     }
 
-    /// Check the gateway token, when one is configured.
-    pub fn check_gateway(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let Some(expected) = &self.cfg.gateway.token else {
+    /// Check the gateway token, when one is configured; without one, that the
+    /// caller is on this machine.
+    pub fn check_gateway(&self, headers: &HeaderMap, peer: IpAddr) -> Result<(), ApiError> {
+        gateway_allowed(
+            self.cfg.gateway.token.as_deref(),
+            headers.get("x-mfa-gateway-token").map(|v| v.as_bytes()),
+            peer,
+        )
+    }
+}
+
+/// Who may use the gateway endpoints: with a configured token, whoever
+/// presents it (compared in constant time); without one, only this machine
+/// (security item 5: the verify endpoint tells which app passwords are good).
+pub fn gateway_allowed(
+    expected: Option<&str>,
+    presented: Option<&[u8]>,
+    peer: IpAddr,
+) -> Result<(), ApiError> {
+    let Some(expected) = expected else {
+        if peer.to_canonical().is_loopback() {
             return Ok(());
-        };
-        match headers.get("x-mfa-gateway-token").map(|v| v.as_bytes()) {
-            Some(t) if bool::from(t.ct_eq(expected.as_bytes())) => Ok(()),
-            _ => Err(ApiError::unauthorized(
-                "gateway_token",
-                "send the configured gateway token in x-mfa-gateway-token",
-            )),
         }
+        return Err(ApiError::forbidden(
+            "gateway_token_required",
+            "this endpoint answers only this machine until gateway.token (or MFA_GATEWAY_TOKEN) is set; give gateways that token",
+        ));
+    };
+    match presented {
+        Some(t) if bool::from(t.ct_eq(expected.as_bytes())) => Ok(()),
+        _ => Err(ApiError::unauthorized(
+            "gateway_token",
+            "send the configured gateway token in x-mfa-gateway-token",
+        )),
     }
 }
 
@@ -400,6 +422,26 @@ pub fn verify_password(phc: &str, password: &str, memory: &mut Vec<argon2::Block
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Security item 5: without a gateway token the verify endpoint answered
+    /// anyone; now only this machine, and with a token only its holder.
+    #[test]
+    fn the_verify_endpoint_needs_the_gateway_token_unless_called_from_loopback() {
+        let v4: IpAddr = "127.0.0.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let remote: IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(gateway_allowed(None, None, v4).is_ok());
+        assert!(gateway_allowed(None, None, mapped).is_ok());
+        assert!(gateway_allowed(None, None, "::1".parse().unwrap()).is_ok());
+        let e = gateway_allowed(None, Some(b"anything"), remote).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (403, "gateway_token_required"));
+        let token = "gateway-token-0123456789";
+        assert!(gateway_allowed(Some(token), Some(token.as_bytes()), remote).is_ok());
+        for wrong in [None, Some(&b"gateway-token-0123456788"[..]), Some(&b""[..])] {
+            let e = gateway_allowed(Some(token), wrong, v4).unwrap_err();
+            assert_eq!((e.status.as_u16(), e.code), (401, "gateway_token"));
+        }
+    }
 
     #[test]
     fn the_subject_hint_reads_only_the_payload() {

@@ -106,6 +106,8 @@ pub struct AppState {
     cache_key: Vec<u8>,
     pw_failures: password_throttle::FailureTable,
     pw_failures_by_address: password_throttle::FailureTable,
+    /// Failed app passwords per client address (never per user: security item 5).
+    ap_failures_by_address: password_throttle::FailureTable,
     /// Codes sent over all users, per address and destination.
     pub(crate) send_guard: Mutex<mfa_core::SendGuard>,
     /// The threads that hash primary passwords (a bounded number at once).
@@ -443,6 +445,11 @@ impl AppState {
                 cfg.auth.password_lockout_secs,
                 password_throttle::MAX_ENTRIES,
             ),
+            ap_failures_by_address: password_throttle::FailureTable::new(
+                cfg.auth.max_password_failures_per_address,
+                cfg.auth.password_lockout_secs,
+                password_throttle::MAX_ENTRIES,
+            ),
             send_guard: Mutex::new(send_guard),
             hashing,
             dummy_hash,
@@ -722,6 +729,16 @@ impl AppState {
     /// Forget a user's failures after a correct password (or an admin's unlock).
     pub fn password_ok(&self, user: &str) {
         self.pw_failures.forget(user);
+    }
+
+    /// Seconds the client `address` must wait before its next app password.
+    pub fn app_password_wait(&self, address: &str, now: u64) -> Option<u64> {
+        self.ap_failures_by_address.wait(address, now)
+    }
+
+    /// Count a failed app password from `address`.
+    pub fn app_password_failed(&self, address: &str, now: u64) {
+        self.ap_failures_by_address.fail(address, now);
     }
 
     /// A hash to check against when the user does not exist (same cost as a real check).

@@ -6,7 +6,7 @@ use crate::app_password::{
 use crate::audit::{AuditEvent, AuditKind, FailureReason};
 use crate::hash::hash_password;
 use crate::record::UserRecord;
-use crate::throttle::{AfterFailure, Factor};
+use crate::throttle::Factor;
 use crate::{Error, RandomSource, UnixTime};
 
 use super::{Ctx, Engine};
@@ -127,47 +127,36 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> Result<AppPasswordMatch, Error> {
         self.with(rec, now, audit, |e, ctx| {
-            let reject = |ctx: &mut Ctx<'_>, err: Error, count: bool| {
+            // No lock (security item 5): a 130-bit secret is not guessed,
+            // and a lock after failures lets anyone who knows a user name
+            // lock that user's mail clients out. A correct password always
+            // passes; hosts bound guessing (and hashing) per client address.
+            let reject = |ctx: &mut Ctx<'_>, err: Error| {
                 ctx.event(
                     AuditKind::AppPasswordRejected {
                         reason: FailureReason::from(&err),
                     },
                     None,
                 );
-                if count {
-                    if let AfterFailure::Locked(until) =
-                        ctx.rec.throttle.fail(Factor::AppPassword, now, &e.policy)
-                    {
-                        ctx.event(
-                            AuditKind::Locked {
-                                factor: Factor::AppPassword,
-                                until,
-                            },
-                            None,
-                        );
-                    }
-                    ctx.touch();
-                }
                 Err(err)
             };
-            ctx.rec.throttle.check(Factor::AppPassword, now)?;
             let parsed = match ParsedAppPassword::parse(presented) {
                 Ok(p) => p,
-                Err(err) => return reject(ctx, err, false),
+                Err(err) => return reject(ctx, err),
             };
             let Some(idx) = ctx.rec.app_passwords.iter().position(|a| a.id == parsed.id) else {
-                return reject(ctx, Error::UnknownAppPassword, true);
+                return reject(ctx, Error::UnknownAppPassword);
             };
             let entry = &ctx.rec.app_passwords[idx];
             if entry.revoked_at.is_some() {
-                return reject(ctx, Error::AppPasswordRevoked, false);
+                return reject(ctx, Error::AppPasswordRevoked);
             }
             if entry.expires_at.is_some_and(|x| now >= x) {
-                return reject(ctx, Error::AppPasswordExpired, false);
+                return reject(ctx, Error::AppPasswordExpired);
             }
             let check = match parsed.verify_hash(&entry.hash, &e.policy.argon2)? {
                 Some(c) => c,
-                None => return reject(ctx, Error::WrongAppPassword, true),
+                None => return reject(ctx, Error::WrongAppPassword),
             };
             if !app_password::scope_allows(&entry.scopes, scope) {
                 return reject(
@@ -175,7 +164,6 @@ impl Engine {
                     Error::OutOfScope {
                         scope: scope.unwrap_or_default().to_string(),
                     },
-                    false,
                 );
             }
             let result = AppPasswordMatch {
@@ -184,6 +172,7 @@ impl Engine {
                 scopes: entry.scopes.clone(),
                 needs_rehash: check.needs_rehash,
             };
+            // Clears what a lock of before left in the record.
             let mut changed = ctx.rec.throttle.succeed(Factor::AppPassword);
             let entry = &mut ctx.rec.app_passwords[idx];
             changed |= entry.mark_used(now);

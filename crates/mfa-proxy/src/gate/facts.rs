@@ -52,11 +52,15 @@ pub enum Denial {
     SessionInsufficient,
     /// The verify endpoint did not answer usably (the filter fails closed).
     VerifierUnavailable,
+    /// The session's user signed out everywhere or was reset after it was issued.
+    SessionRevoked,
+    /// No fresh revocation feed to judge sessions by (the filter fails closed).
+    RevocationsUnavailable,
 }
 
 impl Denial {
     /// Every reason, for defining the metrics up front.
-    pub const ALL: [Denial; 14] = [
+    pub const ALL: [Denial; 16] = [
         Self::NoRoute,
         Self::MissingCredentials,
         Self::MalformedAppPassword,
@@ -71,6 +75,8 @@ impl Denial {
         Self::SessionExpired,
         Self::SessionInsufficient,
         Self::VerifierUnavailable,
+        Self::SessionRevoked,
+        Self::RevocationsUnavailable,
     ];
 
     /// Stable name, used in metrics and in the `code` of error bodies.
@@ -90,6 +96,8 @@ impl Denial {
             Self::SessionExpired => "session_expired",
             Self::SessionInsufficient => "session_insufficient",
             Self::VerifierUnavailable => "verifier_unavailable",
+            Self::SessionRevoked => "session_revoked",
+            Self::RevocationsUnavailable => "revocations_unavailable",
         }
     }
 
@@ -105,8 +113,8 @@ impl Denial {
             CoreError::TokenExpired => Self::SessionExpired,
             CoreError::MalformedToken { .. }
             | CoreError::BadSignature
-            | CoreError::WrongTokenKind
-            | CoreError::TokenRevoked => Self::SessionInvalid,
+            | CoreError::WrongTokenKind => Self::SessionInvalid,
+            CoreError::TokenRevoked => Self::SessionRevoked,
             _ => Self::VerifierUnavailable,
         }
     }
@@ -173,7 +181,6 @@ pub struct Callout {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Pending {
     pub(super) credential_slot: Option<String>,
-    pub(super) user_slot: String,
     pub(super) address_slot: Option<String>,
     pub(super) strip: Vec<HeaderEdit>,
 }

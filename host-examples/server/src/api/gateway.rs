@@ -8,17 +8,42 @@ pub(super) struct GatewayVerify {
     password: String,
     #[serde(default)]
     scope: Option<String>,
+    /// The client's address as the gateway saw it (failures are counted per
+    /// client, not per gateway).
+    #[serde(default)]
+    client_address: Option<String>,
 }
 
 /// For gateways: 200 with the identity, 401 wrong/unknown/malformed/revoked/expired,
-/// 403 out of scope, 429 with `Retry-After` when throttled.
+/// 403 out of scope, 429 with `Retry-After` when the client address is throttled.
+///
+/// Who may call: gateways with the gateway token, or anything on this
+/// machine when no token is set. What an attacker tries (security item 5):
+/// locking a victim's mail clients out with well-formed garbage (no lock per
+/// user: the correct password always passes; failures count per client
+/// address, before any hash), and telling real accounts from invented ones
+/// (an unknown user is answered exactly as a real user with an unknown id).
 pub(super) async fn verify_app_password(
     State(s): St,
+    peer: Peer,
     headers: HeaderMap,
     Body(req): Body<GatewayVerify>,
 ) -> Result<Response, ApiError> {
-    s.check_gateway(&headers)?;
+    s.check_gateway(&headers, peer.0.ip())?;
+    // The client's address from the gateway that asks, else the caller's own.
+    let address = req
+        .client_address
+        .as_deref()
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok())
+        .unwrap_or(peer.0.ip())
+        .to_string();
     let refuse = |s: &AppState, e: ApiError, cache: &'static str| {
+        if matches!(
+            e.code,
+            "unknown_app_password" | "wrong_app_password" | "malformed_app_password"
+        ) {
+            s.app_password_failed(&address, unix_now());
+        }
         s.metrics.app_password_check(e.code, cache);
         e
     };
@@ -28,25 +53,46 @@ pub(super) async fn verify_app_password(
             EngineError::UnknownAppPassword.to_string(),
         )
     };
+    let throttled = |s: &AppState| {
+        s.app_password_wait(&address, unix_now()).map(|wait| {
+            s.metrics.app_password_check("throttled", "none");
+            ApiError::from_engine(
+                &EngineError::RetryLater {
+                    until: unix_now() + wait,
+                },
+                unix_now(),
+            )
+        })
+    };
     let Ok(user) = normalize_user(&req.user) else {
+        if let Some(e) = throttled(&s) {
+            return Err(e);
+        }
         return Err(refuse(&s, unknown(), "none"));
     };
     let engine = s.engine();
     let presented = match engine.parse_app_password(&req.password) {
         Ok(p) => p,
-        Err(e) => return Err(refuse(&s, ApiError::from_engine(&e, unix_now()), "none")),
+        Err(e) => {
+            if let Some(t) = throttled(&s) {
+                return Err(t);
+            }
+            return Err(refuse(&s, ApiError::from_engine(&e, unix_now()), "none"));
+        }
     };
     let Some(rec) = s.load(&user).await? else {
+        if let Some(e) = throttled(&s) {
+            return Err(e);
+        }
         return Err(refuse(&s, unknown(), "none"));
     };
     let now = unix_now();
     let scope = req.scope.as_deref().filter(|x| !x.is_empty());
-    // The cache skips argon2 only for a password verified recently against the same stored hash,
-    // while the factor is not throttled and "last used" is fresh (otherwise the engine updates it).
+    // The cache skips argon2 only for a password verified recently against the same stored hash
+    // while "last used" is fresh (otherwise the engine updates it). A proven
+    // credential is not a guess: it passes even from a throttled address.
     if let Ok(cred) = engine.app_password_credential(&rec, presented.id())
         && cred.expires_at.is_none_or(|x| now < x)
-        && rec.locked_until(Factor::AppPassword, now).is_none()
-        && rec.consecutive_failures(Factor::AppPassword) == 0
         && s.ap_cache_hit(
             &user,
             presented.id(),
@@ -64,6 +110,9 @@ pub(super) async fn verify_app_password(
                 &json!({"user": user, "id": info.id, "name": info.name, "scopes": info.scopes}),
             ));
         }
+    }
+    if let Some(e) = throttled(&s) {
+        return Err(e);
     }
     let password = req.password.clone();
     let scope_owned = scope.map(str::to_string);
@@ -99,8 +148,12 @@ pub(super) async fn verify_app_password(
 
 /// The revocation feed (see `crate::revocations`), with the gateway token
 /// when one is configured.
-pub(super) async fn revocations(State(s): St, headers: HeaderMap) -> Result<Response, ApiError> {
-    s.check_gateway(&headers)?;
+pub(super) async fn revocations(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    s.check_gateway(&headers, peer.0.ip())?;
     let json = s.revocations_json().await?;
     let mut r = json.to_string().into_response();
     r.headers_mut().insert(
