@@ -120,10 +120,21 @@ impl wengine::GuestEngine for EngineRes {
 
 impl wengine::GuestUserRecord for RecordRes {
     fn create(user_id: String, now: u64) -> Result<wengine::UserRecord, w::Error> {
-        if user_id.is_empty() {
+        // A record is keyed by the canonical user id, so a host that skipped
+        // `gateway.canonical-user` cannot make `Alice` a second user.
+        let canonical = core::UserId::parse(&user_id).map_err(|e| match e {
+            core::Error::InvalidInput { reason, .. } => into_error(core::Error::InvalidInput {
+                field: "user_id",
+                reason,
+            }),
+            other => into_error(other),
+        })?;
+        if canonical.as_str() != user_id {
             return Err(into_error(core::Error::InvalidInput {
                 field: "user_id",
-                reason: "must not be empty".into(),
+                reason: format!(
+                    "must be in canonical form ({canonical}): use gateway.canonical-user first"
+                ),
             }));
         }
         Ok(wengine::UserRecord::new(RecordRes::new(

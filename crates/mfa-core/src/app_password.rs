@@ -23,7 +23,7 @@ const MAX_NAME_CHARS: usize = 64;
 const MAX_SCOPES: usize = 16;
 const MAX_SCOPE_LEN: usize = 128;
 /// `last_used_at` is updated at most this often, so verification does not write on every request.
-const LAST_USED_GRANULARITY: u64 = 60;
+pub(crate) const LAST_USED_GRANULARITY: u64 = 60;
 
 fn checksum(body: &[u8]) -> [u8; 2] {
     let sum = body.iter().enumerate().fold(0u32, |acc, (i, v)| {

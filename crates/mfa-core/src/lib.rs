@@ -35,6 +35,7 @@ mod contact;
 mod encoding;
 mod engine;
 mod error;
+pub mod gateway;
 mod hash;
 mod keys;
 mod one_time_pass;

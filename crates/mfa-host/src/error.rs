@@ -417,6 +417,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable identifier of the error kind (`snake_case`): the engine's
+    /// code for its refusals, otherwise one of `timeout`, `memory_limit`,
+    /// `trap`, `input_too_large`, `load` and `config`.
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Engine(e) => e.code(),
+            Self::Timeout { .. } => "timeout",
+            Self::MemoryLimit { .. } => "memory_limit",
+            Self::Trap { .. } => "trap",
+            Self::InputTooLarge { .. } => "input_too_large",
+            Self::Load { .. } => "load",
+            Self::Config { .. } => "config",
+        }
+    }
+
     /// The engine's refusal, if that is what this is.
     pub fn engine(&self) -> Option<&EngineError> {
         match self {

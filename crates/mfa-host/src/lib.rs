@@ -43,6 +43,7 @@
 mod api;
 mod api_admin;
 mod api_app_passwords;
+mod api_gateway;
 mod cache;
 mod error;
 mod runtime;
@@ -63,6 +64,7 @@ mod bindings {
 }
 
 pub use api::{MAX_LIST_ITEMS, MAX_RECORD_BYTES, MAX_TEXT_BYTES, MfaHost, MfaHostBuilder};
+pub use api_gateway::{FailureCount, FailureWindow, Presented};
 pub use cache::CacheStatus;
 pub use error::{EngineError, Error};
 pub use sign_in::{DeviceToken, Proof, Registered, SignInStarted, SignedIn, Standing};

@@ -35,6 +35,10 @@ pub type UnixTime = u64;
 pub struct Secret(String);
 
 impl Secret {
+    pub(crate) fn new(text: String) -> Self {
+        Self(text)
+    }
+
     /// The secret itself: hand it to the user or the delivery service only.
     pub fn expose(&self) -> &str {
         &self.0

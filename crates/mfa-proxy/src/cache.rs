@@ -12,7 +12,11 @@
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::throttle::BUCKETS;
+/// Buckets of a keyed hash of the client address that failures are counted
+/// in ([`mfa_core::gateway::FailureCount`], one text value each, updated with
+/// compare-and-swap): an attacker with endless addresses cannot grow the
+/// shared data without bound, and addresses never appear in it.
+pub const BUCKETS: u32 = 1 << 16;
 
 /// Shared-data key of the HMAC key itself.
 pub const KEY_SLOT: &str = "mfa-proxy/v1/hmac-key";

@@ -229,27 +229,11 @@ pub struct RevocationFeed {
     pub max_age_secs: u64,
 }
 
-/// Failure throttling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Throttle {
-    /// Failures within `window_secs` that block a client address (never a
-    /// user: a user's correct app password always passes). Default 10.
-    pub max_failures: u32,
-    /// Seconds failures are counted over. Default 300.
-    pub window_secs: u64,
-    /// Seconds a block lasts. Default 300.
-    pub block_secs: u64,
-}
-
-impl Default for Throttle {
-    fn default() -> Self {
-        Self {
-            max_failures: 10,
-            window_secs: 300,
-            block_secs: 300,
-        }
-    }
-}
+/// Failure throttling per client address: the engine's gateway throttle
+/// ([`mfa_core::gateway::FailureWindow`]; default ten failures in five minutes
+/// block an address for five minutes). Never per user: a user's correct app
+/// password always passes.
+pub type Throttle = mfa_core::gateway::FailureWindow;
 
 /// A checked configuration.
 #[derive(Debug, Clone)]
@@ -449,26 +433,18 @@ impl Config {
             None => Throttle::default(),
             Some(t) => {
                 let d = Throttle::default();
-                Throttle {
-                    max_failures: check_range(
-                        "throttle.max_failures",
-                        u64::from(t.max_failures.unwrap_or(d.max_failures)),
-                        1,
-                        1000,
-                    )? as u32,
-                    window_secs: check_range(
-                        "throttle.window_secs",
-                        t.window_secs.unwrap_or(d.window_secs),
-                        1,
-                        86_400,
-                    )?,
-                    block_secs: check_range(
-                        "throttle.block_secs",
-                        t.block_secs.unwrap_or(d.block_secs),
-                        1,
-                        86_400,
-                    )?,
-                }
+                let w = Throttle {
+                    max_failures: t.max_failures.unwrap_or(d.max_failures),
+                    window_secs: t.window_secs.unwrap_or(d.window_secs),
+                    block_secs: t.block_secs.unwrap_or(d.block_secs),
+                };
+                w.check().map_err(|e| match e {
+                    mfa_core::Error::InvalidInput { field, reason } => {
+                        ConfigError::new(format!("throttle.{field}"), reason)
+                    }
+                    other => ConfigError::new("throttle", other.to_string()),
+                })?;
+                w
             }
         };
         let realm = raw.realm.unwrap_or_else(|| "mfa".to_string());

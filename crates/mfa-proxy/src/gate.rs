@@ -10,15 +10,13 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use mfa_core::{
-    Argon2Params, Error as CoreError, ParsedAppPassword, SessionClaims, TokenKind, UserId,
-};
+use mfa_core::{Argon2Params, Error as CoreError, SessionClaims, TokenKind, UserId};
 
 use crate::cache::{self, CacheKey, Entry};
 use crate::config::{AppPasswordSource, Config, Mode, Route, Session};
 use crate::http::{self, Basic};
 use crate::remote::{self, Answer};
-use crate::throttle::Counter;
+use mfa_core::gateway::FailureCount;
 
 mod facts;
 mod revocations;
@@ -493,20 +491,22 @@ impl Gate {
         // A well-formed credential that verified within the TTL is answered from
         // the cache first: a recently proven credential is not a guess, so it
         // passes even while its user or address is blocked for others' failures.
-        // The user id in the engine's canonical form: `Alice` and `alice`
-        // share one throttle budget, one cache slot and one credential.
-        let canonical = match &basic {
-            Some(Basic::Credentials { user, .. }) if user.len() <= MAX_USER_LEN => {
-                UserId::parse(user).ok()
+        // The engine reads the credentials (`gateway::present`): the user id
+        // in canonical form (`Alice` and `alice` share one cache slot and one
+        // credential; an impossible name is an unknown password) and the
+        // password's form and checksum.
+        let presented = match &basic {
+            Some(Basic::Credentials { user, password }) if user.len() <= MAX_USER_LEN => {
+                mfa_core::gateway::present(user, password)
             }
-            _ => None,
+            Some(Basic::Credentials { .. }) => Err(CoreError::UnknownAppPassword),
+            _ => Err(CoreError::MalformedAppPassword),
         };
-        let (user, parsed) = match (&basic, &canonical) {
-            (Some(Basic::Credentials { password, .. }), Some(user)) => {
-                (Some(user.as_str()), ParsedAppPassword::parse(password))
-            }
-            _ => (None, Err(CoreError::MalformedAppPassword)),
+        let (canonical, parsed) = match presented {
+            Ok((user, parsed)) => (Some(user), Ok(parsed)),
+            Err(e) => (None, Err(e)),
         };
+        let user = canonical.as_ref().map(UserId::as_str);
         // Inline credentials carry their scopes, so one entry per credential
         // serves every route (the scope is checked per request, without
         // hashing); the server decides scopes in remote mode, so there the
@@ -672,11 +672,9 @@ impl Gate {
         now: u64,
     ) -> Decision {
         let denial = Denial::of_core(err);
-        let count_address = matches!(
-            denial,
-            Denial::WrongAppPassword | Denial::UnknownAppPassword | Denial::MalformedAppPassword
-        );
-        if count_address && let Some(slot) = address_slot {
+        if mfa_core::gateway::counts_against_address(err)
+            && let Some(slot) = address_slot
+        {
             self.fail(store, slot, now);
         }
         if denial == Denial::VerifierUnavailable {
@@ -685,17 +683,17 @@ impl Gate {
         self.unauthorized(metrics, denial, &err.to_string())
     }
 
-    fn counter(&self, store: &dyn SharedStore, slot: &str) -> Counter {
+    fn counter(&self, store: &dyn SharedStore, slot: &str) -> FailureCount {
         store
             .get(slot)
-            .map(|(v, _)| Counter::decode(&v))
+            .map(|(v, _)| FailureCount::decode(&v))
             .unwrap_or_default()
     }
 
     fn fail(&self, store: &dyn SharedStore, slot: &str, now: u64) {
         for _ in 0..CAS_ATTEMPTS {
             let (bytes, cas) = store.get(slot).unwrap_or_default();
-            let next = Counter::decode(&bytes).fail(now, &self.config.throttle);
+            let next = FailureCount::decode(&bytes).failed(now, &self.config.throttle);
             if store.set(slot, &next.encode(), cas) {
                 return;
             }
@@ -714,11 +712,9 @@ impl Gate {
         let Some(cfg) = &self.config.app_passwords else {
             return;
         };
-        let mut until = now.saturating_add(cfg.cache_ttl_secs);
-        if let Some(e) = expires_at {
-            until = until.min(e);
-        }
-        if until > now {
+        if let Some(until) =
+            mfa_core::gateway::cache_until(now, cfg.cache_ttl_secs, expires_at, None)
+        {
             store.set(slot, &cache::encode(entry, until), None);
             bounded_insert(
                 &mut self.local.borrow_mut(),

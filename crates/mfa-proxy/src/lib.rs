@@ -14,8 +14,10 @@
 //! - [`config`]: the JSON configuration, parsed and checked once;
 //! - [`gate`]: `request facts → decision`, over the small [`gate::SharedStore`]
 //!   and [`gate::Metrics`] traits the host provides;
-//! - [`throttle`], [`cache`], [`remote`]: failure counting, the verified
-//!   credential cache and the verify-endpoint contract.
+//! - [`cache`], [`remote`]: the shared-data names of the verified-credential
+//!   cache and the address counters, and the verify-endpoint contract. What
+//!   counts, when an address is blocked and how long a cached answer holds
+//!   are the engine's gateway rules ([`mfa_core::gateway`]).
 //!
 //! The proxy-wasm glue (`filter`, built only for `wasm32`) translates host
 //! calls into those types and back and decides nothing. Every decision about a
@@ -27,7 +29,6 @@ pub mod config;
 pub mod gate;
 mod http;
 pub mod remote;
-pub mod throttle;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

@@ -1119,18 +1119,75 @@ impl EngineHandle {
         self.op(rec, |h, r| h.verify_app_password(r, presented, scope, now))
     }
 
-    /// Check the format and checksum of a presented app password (no hashing).
-    pub fn parse_app_password(&self, presented: &str) -> Result<PresentedAppPassword, EngineError> {
-        let id = self
-            .host
-            .parse_app_password(presented)
-            .map_err(host_failure)?;
-        let canonical = presented
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        Ok(PresentedAppPassword { id, canonical })
+    /// The engine's gateway rules (`gateway` interface): the user-id form,
+    /// the form of a presented app password, which refusals count against
+    /// an address, the throttle and the cache's trust.
+    pub fn canonical_user(&self, raw: &str) -> Result<String, EngineError> {
+        self.host.canonical_user(raw).map_err(host_failure)
+    }
+
+    /// Check a presented user and app password for form and checksum (no hashing).
+    pub fn present_app_password(
+        &self,
+        user: &str,
+        password: &str,
+    ) -> Result<mfa_host::Presented, EngineError> {
+        self.host
+            .present_app_password(user, password)
+            .map_err(host_failure)
+    }
+
+    /// Whether a refusal counts against the client address (a runtime
+    /// failure counts: a guess must never go uncounted).
+    pub fn counts_against_address(&self, refusal: &EngineError) -> bool {
+        self.host.counts_against_address(refusal).unwrap_or(true)
+    }
+
+    /// Check a throttle's settings.
+    pub fn check_failure_window(&self, w: mfa_host::FailureWindow) -> Result<(), EngineError> {
+        self.host.check_failure_window(w).map_err(host_failure)
+    }
+
+    /// The count after one more failure (a runtime failure blocks for the
+    /// window: failing closed).
+    pub fn failed(
+        &self,
+        count: mfa_host::FailureCount,
+        w: mfa_host::FailureWindow,
+        now: u64,
+    ) -> mfa_host::FailureCount {
+        self.host.failed(count, w, now).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the engine component failed to count a failure");
+            mfa_host::FailureCount {
+                failures: count.failures.saturating_add(1),
+                window_start: now,
+                blocked_until: now.saturating_add(w.block_secs),
+                stale_at: now.saturating_add(w.block_secs.max(w.window_secs)),
+            }
+        })
+    }
+
+    /// Seconds to wait, if `count` blocks at `now` (a runtime failure: wait a minute).
+    pub fn retry_after(&self, count: mfa_host::FailureCount, now: u64) -> Option<u64> {
+        self.host.retry_after(count, now).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the engine component failed to read a failure count");
+            Some(60)
+        })
+    }
+
+    /// Until when a verification at `verified_at` may be answered from the
+    /// cache (a runtime failure: not at all).
+    pub fn cache_until(
+        &self,
+        verified_at: u64,
+        cache_secs: u64,
+        expires_at: Option<u64>,
+        last_used_at: Option<u64>,
+    ) -> Option<u64> {
+        self.host
+            .cache_until(verified_at, cache_secs, expires_at, last_used_at)
+            .ok()
+            .flatten()
     }
 
     /// The credential (hash, scopes, expiry) of one live app password.
@@ -1203,31 +1260,6 @@ impl EngineHandle {
     /// Seal stored seeds again under the active sealing key.
     pub fn reseal(&self, rec: &UserRecord, now: u64) -> Step<u32> {
         self.op(rec, |h, r| h.reseal(r, now))
-    }
-}
-
-/// An app password as presented, checked for format by the engine.
-pub struct PresentedAppPassword {
-    id: String,
-    canonical: String,
-}
-
-impl PresentedAppPassword {
-    /// The public id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-    /// The password without separators, lower case: a secret (a cache key input only).
-    pub fn canonical(&self) -> &str {
-        &self.canonical
-    }
-}
-
-impl std::fmt::Debug for PresentedAppPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PresentedAppPassword")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
     }
 }
 

@@ -108,6 +108,9 @@ pub struct AppState {
     pw_failures_by_address: password_throttle::FailureTable,
     /// Failed app passwords per client address (never per user: security item 5).
     ap_failures_by_address: password_throttle::FailureTable,
+    /// The engine's throttle settings for those three tables.
+    pw_window: mfa_host::FailureWindow,
+    pw_address_window: mfa_host::FailureWindow,
     /// Codes sent over all users, per address and destination.
     pub(crate) send_guard: Mutex<mfa_core::SendGuard>,
     /// The threads that hash primary passwords (a bounded number at once).
@@ -386,6 +389,23 @@ impl AppState {
         let engine = EngineHandle::new(&component, &wasm, Some(policy), &keys_json)
             .map_err(|e| format!("[policy] or key file refused by the engine: {e}"))?;
         tracing::info!(component = %component.wasm.display(), cache = %component.cache_dir.display(), "engine component loaded");
+        // Failed passwords from one user, and from one address (primary and
+        // app passwords): the engine's throttle, checked by the engine.
+        let window = |max_failures: u32| mfa_host::FailureWindow {
+            max_failures,
+            window_secs: cfg.auth.password_lockout_secs,
+            block_secs: cfg.auth.password_lockout_secs,
+        };
+        let pw_window = window(cfg.auth.max_password_failures);
+        let pw_address_window = window(cfg.auth.max_password_failures_per_address);
+        for (name, w) in [
+            ("max_password_failures", pw_window),
+            ("max_password_failures_per_address", pw_address_window),
+        ] {
+            engine
+                .check_failure_window(w)
+                .map_err(|e| format!("[auth] {name} or password_lockout_secs: {e}"))?;
+        }
         let deliverer = Deliverer::new(&cfg)?;
         let mut info = StartInfo {
             keys_created,
@@ -435,21 +455,15 @@ impl AppState {
             records,
             ap_cache: Mutex::new(HashMap::new()),
             cache_key,
-            pw_failures: password_throttle::FailureTable::new(
-                cfg.auth.max_password_failures,
-                cfg.auth.password_lockout_secs,
-                password_throttle::MAX_ENTRIES,
-            ),
+            pw_failures: password_throttle::FailureTable::new(password_throttle::MAX_ENTRIES),
             pw_failures_by_address: password_throttle::FailureTable::new(
-                cfg.auth.max_password_failures_per_address,
-                cfg.auth.password_lockout_secs,
                 password_throttle::MAX_ENTRIES,
             ),
             ap_failures_by_address: password_throttle::FailureTable::new(
-                cfg.auth.max_password_failures_per_address,
-                cfg.auth.password_lockout_secs,
                 password_throttle::MAX_ENTRIES,
             ),
+            pw_window,
+            pw_address_window,
             send_guard: Mutex::new(send_guard),
             hashing,
             dummy_hash,
@@ -715,15 +729,19 @@ impl AppState {
     /// Seconds to wait before another password attempt for `user` from
     /// `address`, if either is blocked.
     pub fn password_wait(&self, user: &str, address: &str, now: u64) -> Option<u64> {
-        let u = self.pw_failures.wait(user, now);
-        let a = self.pw_failures_by_address.wait(address, now);
+        let e = self.engine();
+        let u = e.retry_after(self.pw_failures.count(user), now);
+        let a = e.retry_after(self.pw_failures_by_address.count(address), now);
         u.max(a)
     }
 
     /// Count a failed password for `user` from `address`.
     pub fn password_failed(&self, user: &str, address: &str, now: u64) {
-        self.pw_failures.fail(user, now);
-        self.pw_failures_by_address.fail(address, now);
+        let e = self.engine();
+        self.pw_failures
+            .fail(user, now, |c| e.failed(c, self.pw_window, now));
+        self.pw_failures_by_address
+            .fail(address, now, |c| e.failed(c, self.pw_address_window, now));
     }
 
     /// Forget a user's failures after a correct password (or an admin's unlock).
@@ -733,12 +751,18 @@ impl AppState {
 
     /// Seconds the client `address` must wait before its next app password.
     pub fn app_password_wait(&self, address: &str, now: u64) -> Option<u64> {
-        self.ap_failures_by_address.wait(address, now)
+        self.engine()
+            .retry_after(self.ap_failures_by_address.count(address), now)
     }
 
-    /// Count a failed app password from `address`.
-    pub fn app_password_failed(&self, address: &str, now: u64) {
-        self.ap_failures_by_address.fail(address, now);
+    /// Count a refused app password from `address`, when the engine says the
+    /// refusal is a guess.
+    pub fn app_password_refused(&self, address: &str, refusal: &EngineError, now: u64) {
+        let e = self.engine();
+        if e.counts_against_address(refusal) {
+            self.ap_failures_by_address
+                .fail(address, now, |c| e.failed(c, self.pw_address_window, now));
+        }
     }
 
     /// A hash to check against when the user does not exist (same cost as a real check).
@@ -759,9 +783,7 @@ impl AppState {
     /// Remember a successful check (hash = the stored PHC it matched).
     pub fn ap_cache_put(
         &self,
-        user: &str,
-        id: &str,
-        canonical: &str,
+        presented: &mfa_host::Presented,
         scope: Option<&str>,
         hash: String,
         now: u64,
@@ -770,7 +792,7 @@ impl AppState {
             return;
         }
         let entry = ApCacheEntry {
-            digest: self.ap_digest(user, canonical),
+            digest: self.ap_digest(&presented.user, presented.canonical.expose()),
             hash,
             scope: scope.map(str::to_string),
             at: now,
@@ -779,34 +801,50 @@ impl AppState {
             if g.len() >= self.cfg.gateway.cache_entries {
                 g.clear();
             }
-            g.insert((user.to_string(), id.to_string()), entry);
+            g.insert((presented.user.clone(), presented.id.clone()), entry);
         }
     }
 
-    /// Whether this exact password was verified recently for this scope, against this stored hash.
+    /// Whether this exact password was verified for this scope against this
+    /// stored hash recently enough that the engine's rule
+    /// (`gateway.cache-until`: the cache's lifetime, the password's expiry,
+    /// and "last used" still current) lets the answer stand without argon2.
     pub fn ap_cache_hit(
         &self,
-        user: &str,
-        id: &str,
-        canonical: &str,
+        presented: &mfa_host::Presented,
         scope: Option<&str>,
-        hash: &str,
+        credential: &mfa_host::AppPasswordCredential,
+        last_used_at: Option<u64>,
         now: u64,
     ) -> bool {
         if self.cfg.gateway.cache_secs == 0 {
             return false;
         }
-        let Ok(g) = self.ap_cache.lock() else {
+        let key = (presented.user.clone(), presented.id.clone());
+        let Some((at, matches)) = self.ap_cache.lock().ok().and_then(|g| {
+            g.get(&key).map(|e| {
+                use subtle::ConstantTimeEq;
+                let same = e.scope.as_deref() == scope
+                    && e.hash == credential.hash
+                    && bool::from(
+                        e.digest
+                            .ct_eq(&self.ap_digest(&presented.user, presented.canonical.expose())),
+                    );
+                (e.at, same)
+            })
+        }) else {
             return false;
         };
-        let Some(e) = g.get(&(user.to_string(), id.to_string())) else {
-            return false;
-        };
-        use subtle::ConstantTimeEq;
-        e.at + self.cfg.gateway.cache_secs > now
-            && e.scope.as_deref() == scope
-            && e.hash == hash
-            && bool::from(e.digest.ct_eq(&self.ap_digest(user, canonical)))
+        matches
+            && self
+                .engine()
+                .cache_until(
+                    at,
+                    self.cfg.gateway.cache_secs,
+                    credential.expires_at,
+                    last_used_at,
+                )
+                .is_some_and(|until| now < until)
     }
 
     /// Drop every remembered check of a user (after deletions).

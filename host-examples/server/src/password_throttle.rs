@@ -1,80 +1,64 @@
-//! Failed primary passwords, counted per user and per client address.
+//! Failure counts kept in memory, per user and per client address: failed
+//! primary passwords, and app passwords guessed at the verify endpoint.
 //!
-//! Who calls: the sign-in endpoint, before and after checking a password.
+//! What a count means — when it blocks, for how long, when a window starts
+//! again — is the engine's gateway rule (`gateway.failed`,
+//! `gateway.retry-after`); this table only keeps the counts, bounded.
+//!
+//! Who calls: the sign-in and verify endpoints, before and after a check.
 //! What an attacker tries: guessing one user's password from many addresses
 //! (the per-user count stops it), guessing many users' passwords from one
 //! address (the per-address count stops it), and flooding the table with
 //! failures for invented names so that the target's entry is thrown out and
-//! its count starts again (entries are evicted one at a time, expired ones
-//! first, never one that is blocking sign-in).
+//! its count starts again (entries are evicted one at a time, stale ones
+//! first, never one that is blocking).
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+use mfa_host::FailureCount;
 
 /// Most entries kept per table.
 pub const MAX_ENTRIES: usize = 100_000;
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    failures: u32,
-    last: u64,
-}
-
-/// One table: a key (a user id or an address) to its recent failures.
+/// One table: a key (a user id or an address) to its failure count.
 #[derive(Debug)]
 pub struct FailureTable {
-    entries: Mutex<HashMap<String, Entry>>,
-    max_failures: u32,
-    window_secs: u64,
+    entries: Mutex<HashMap<String, FailureCount>>,
     capacity: usize,
 }
 
 impl FailureTable {
-    /// Block after `max_failures` failures, for `window_secs` after the last one.
-    pub fn new(max_failures: u32, window_secs: u64, capacity: usize) -> Self {
+    /// A table of at most `capacity` entries (more only while all block).
+    pub fn new(capacity: usize) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
-            max_failures: max_failures.max(1),
-            window_secs,
             capacity: capacity.max(1),
         }
     }
 
-    fn expired(&self, e: &Entry, now: u64) -> bool {
-        e.last.saturating_add(self.window_secs) <= now
+    /// The count kept for `key` (a fresh one when none is kept).
+    pub fn count(&self, key: &str) -> FailureCount {
+        self.entries
+            .lock()
+            .ok()
+            .and_then(|g| g.get(key).copied())
+            .unwrap_or_default()
     }
 
-    fn blocking(&self, e: &Entry, now: u64) -> bool {
-        e.failures >= self.max_failures && !self.expired(e, now)
-    }
-
-    /// Seconds to wait before another attempt for `key`, if it is blocked.
-    pub fn wait(&self, key: &str, now: u64) -> Option<u64> {
-        let g = self.entries.lock().ok()?;
-        let e = g.get(key)?;
-        self.blocking(e, now)
-            .then(|| e.last + self.window_secs - now)
-    }
-
-    /// Count a failure for `key`.
-    pub fn fail(&self, key: &str, now: u64) {
+    /// Count a failure for `key`: `next` is the engine's count after one
+    /// more failure, given the one kept.
+    pub fn fail(&self, key: &str, now: u64, next: impl FnOnce(FailureCount) -> FailureCount) {
         let Ok(mut g) = self.entries.lock() else {
             return;
         };
         if !g.contains_key(key) && g.len() >= self.capacity {
             self.make_room(&mut g, now);
         }
-        let e = g.entry(key.to_string()).or_insert(Entry {
-            failures: 0,
-            last: now,
-        });
-        if self.expired(e, now) {
-            e.failures = 0;
-        }
-        e.failures = e.failures.saturating_add(1);
-        e.last = now;
+        let kept = g.get(key).copied().unwrap_or_default();
+        g.insert(key.to_string(), next(kept));
     }
 
-    /// Forget `key` (a correct password).
+    /// Forget `key` (a correct password, or an admin's unlock).
     pub fn forget(&self, key: &str) {
         if let Ok(mut g) = self.entries.lock() {
             g.remove(key);
@@ -91,19 +75,19 @@ impl FailureTable {
         self.len() == 0
     }
 
-    /// Drop the expired entries; when none has expired, the one entry with
-    /// the fewest failures that is not blocking. A table full of blocking
-    /// entries keeps them all and grows by this one key.
-    fn make_room(&self, g: &mut HashMap<String, Entry>, now: u64) {
+    /// Drop the stale entries; when none is stale, the one entry with the
+    /// fewest failures that is not blocking. A table full of blocking entries
+    /// keeps them all and grows by this one key.
+    fn make_room(&self, g: &mut HashMap<String, FailureCount>, now: u64) {
         let before = g.len();
-        g.retain(|_, e| !self.expired(e, now));
+        g.retain(|_, c| c.stale_at > now);
         if g.len() < before {
             return;
         }
         let victim = g
             .iter()
-            .filter(|(_, e)| !self.blocking(e, now))
-            .min_by_key(|(_, e)| (e.failures, e.last))
+            .filter(|(_, c)| c.blocked_until <= now)
+            .min_by_key(|(_, c)| (c.failures, c.window_start))
             .map(|(k, _)| k.clone());
         if let Some(k) = victim {
             g.remove(&k);
@@ -115,19 +99,28 @@ impl FailureTable {
 mod tests {
     use super::*;
 
-    #[test]
-    fn blocks_after_the_limit_and_forgets_after_the_window() {
-        let t = FailureTable::new(3, 300, 100);
-        for _ in 0..2 {
-            t.fail("alice", 1000);
+    /// A stand-in for the engine's count (the rule itself is tested in
+    /// mfa-core and through the component): `limit` failures block for 300 s.
+    fn next(limit: u32, now: u64) -> impl FnOnce(FailureCount) -> FailureCount {
+        move |c| {
+            let failures = c.failures + 1;
+            let blocked_until = if failures >= limit { now + 300 } else { 0 };
+            FailureCount {
+                failures,
+                window_start: if c.failures == 0 { now } else { c.window_start },
+                blocked_until,
+                stale_at: now + 300,
+            }
         }
-        assert_eq!(t.wait("alice", 1000), None);
-        t.fail("alice", 1010);
-        assert_eq!(t.wait("alice", 1010), Some(300));
-        assert_eq!(t.wait("alice", 1309), Some(1));
-        assert_eq!(t.wait("alice", 1310), None);
-        t.fail("alice", 1400);
-        assert_eq!(t.wait("alice", 1400), None, "a new window starts afresh");
+    }
+
+    #[test]
+    fn keeps_and_forgets_counts() {
+        let t = FailureTable::new(100);
+        t.fail("alice", 1000, next(3, 1000));
+        t.fail("alice", 1001, next(3, 1001));
+        assert_eq!(t.count("alice").failures, 2);
+        assert_eq!(t.count("bob"), FailureCount::default());
         t.forget("alice");
         assert!(t.is_empty());
     }
@@ -136,16 +129,16 @@ mod tests {
     /// the target's count (before, the whole table was cleared past 100,000).
     #[test]
     fn random_name_floods_do_not_unlock_the_target() {
-        let t = FailureTable::new(10, 300, MAX_ENTRIES);
+        let t = FailureTable::new(MAX_ENTRIES);
         for _ in 0..10 {
-            t.fail("victim@example.com", 1000);
+            t.fail("victim@example.com", 1000, next(10, 1000));
         }
-        assert!(t.wait("victim@example.com", 1000).is_some());
+        assert!(t.count("victim@example.com").blocked_until > 1001);
         for i in 0..100_000u32 {
-            t.fail(&format!("random-{i}@example.com"), 1001);
+            t.fail(&format!("random-{i}@example.com"), 1001, next(10, 1001));
         }
         assert!(
-            t.wait("victim@example.com", 1001).is_some(),
+            t.count("victim@example.com").blocked_until > 1001,
             "the victim is still blocked"
         );
         assert!(
@@ -154,17 +147,28 @@ mod tests {
             t.len()
         );
         // A partly counted target keeps its count as long as others can go first.
-        let t = FailureTable::new(10, 300, 1000);
+        let t = FailureTable::new(1000);
         for _ in 0..9 {
-            t.fail("half@example.com", 1000);
+            t.fail("half@example.com", 1000, next(10, 1000));
         }
         for i in 0..5000u32 {
-            t.fail(&format!("r{i}"), 1001);
+            t.fail(&format!("r{i}"), 1001, next(10, 1001));
         }
-        t.fail("half@example.com", 1002);
-        assert!(
-            t.wait("half@example.com", 1002).is_some(),
+        t.fail("half@example.com", 1002, next(10, 1002));
+        assert_eq!(
+            t.count("half@example.com").failures,
+            10,
             "the ninth failure was kept"
         );
+    }
+
+    #[test]
+    fn stale_entries_go_first() {
+        let t = FailureTable::new(2);
+        t.fail("old", 1000, next(10, 1000));
+        t.fail("mid", 1100, next(10, 1100));
+        t.fail("new", 1350, next(10, 1350));
+        assert_eq!(t.count("old"), FailureCount::default(), "stale at 1300");
+        assert_eq!(t.count("mid").failures, 1);
     }
 }

@@ -74,7 +74,7 @@ pub(super) async fn admin_create_user(
     Body(req): Body<CreateUser>,
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
-    let user = normalize_user(&req.user)?;
+    let user = s.user_id(&req.user)?;
     let hash = match &req.password {
         Some(p) if p.len() < 8 || p.len() > 1024 => {
             return Err(ApiError::invalid(
@@ -156,7 +156,7 @@ pub(super) async fn admin_get_user(
     Path(user): Path<String>,
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
-    let user = normalize_user(&user)?;
+    let user = s.user_id(&user)?;
     let rec = s.load_or_create(&user, false).await?;
     Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
 }
@@ -174,7 +174,7 @@ pub(super) async fn admin_set_state(
     Body(req): Body<StateReq>,
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
-    let user = normalize_user(&user)?;
+    let user = s.user_id(&user)?;
     let state = req.state;
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let done = s
@@ -199,7 +199,7 @@ pub(super) async fn admin_set_password(
     Body(req): Body<PasswordReq>,
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
-    let user = normalize_user(&user)?;
+    let user = s.user_id(&user)?;
     if req.password.len() < 8 || req.password.len() > 1024 {
         return Err(ApiError::invalid(
             "invalid_password",
@@ -350,7 +350,7 @@ pub(super) async fn admin_issue_one_time_pass(
     Body(req): Body<PassReq>,
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
-    let user = normalize_user(&user)?;
+    let user = s.user_id(&user)?;
     let lifetime = req.lifetime_secs;
     let pass = s
         .run_op(&user, false, false, move |e, r, now| {
@@ -372,7 +372,7 @@ pub(super) async fn admin_action(
     Path((user, action)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
-    let user = normalize_user(&user)?;
+    let user = s.user_id(&user)?;
     let action = AdminAction::parse(&action)?;
     if matches!(action, AdminAction::SetState) {
         return Err(ApiError::invalid(
@@ -410,7 +410,7 @@ pub(super) async fn admin_bulk(
     let mut results = Vec::with_capacity(req.users.len());
     let mut failed = 0;
     for raw in &req.users {
-        let r = match normalize_user(raw) {
+        let r = match s.user_id(raw) {
             Ok(user) => apply_action(&s, &user, action, req.state).await,
             Err(e) => Err(e),
         };
@@ -616,7 +616,7 @@ pub(super) async fn admin_audit(
         ));
     }
     let user = match q.user {
-        Some(u) => Some(normalize_user(&u)?),
+        Some(u) => Some(s.user_id(&u)?),
         None => None,
     };
     let entries = s

@@ -37,21 +37,16 @@ pub(super) async fn verify_app_password(
         .and_then(|a| a.parse::<std::net::IpAddr>().ok())
         .unwrap_or(peer.0.ip())
         .to_string();
-    let refuse = |s: &AppState, e: ApiError, cache: &'static str| {
-        if matches!(
-            e.code,
-            "unknown_app_password" | "wrong_app_password" | "malformed_app_password"
-        ) {
-            s.app_password_failed(&address, unix_now());
+    // Every refusal goes through here: the engine says whether it was a
+    // guess that counts against the address.
+    let refuse = |s: &AppState, refusal: &EngineError, cache: &'static str| {
+        s.app_password_refused(&address, refusal, unix_now());
+        let mut api = ApiError::from_engine(refusal, unix_now());
+        if api.status == StatusCode::UNPROCESSABLE_ENTITY || api.status == StatusCode::NOT_FOUND {
+            api.status = StatusCode::UNAUTHORIZED;
         }
-        s.metrics.app_password_check(e.code, cache);
-        e
-    };
-    let unknown = || {
-        ApiError::unauthorized(
-            "unknown_app_password",
-            EngineError::UnknownAppPassword.to_string(),
-        )
+        s.metrics.app_password_check(api.code, cache);
+        api
     };
     let throttled = |s: &AppState| {
         s.app_password_wait(&address, unix_now()).map(|wait| {
@@ -64,46 +59,35 @@ pub(super) async fn verify_app_password(
             )
         })
     };
-    let Ok(user) = normalize_user(&req.user) else {
-        if let Some(e) = throttled(&s) {
-            return Err(e);
-        }
-        return Err(refuse(&s, unknown(), "none"));
-    };
+    // The user in the engine's canonical form and the password's form, in one
+    // engine call (an impossible user name is an unknown password).
     let engine = s.engine();
-    let presented = match engine.parse_app_password(&req.password) {
+    let presented = match engine.present_app_password(&req.user, &req.password) {
         Ok(p) => p,
         Err(e) => {
             if let Some(t) = throttled(&s) {
                 return Err(t);
             }
-            return Err(refuse(&s, ApiError::from_engine(&e, unix_now()), "none"));
+            return Err(refuse(&s, &e, "none"));
         }
     };
+    let user = presented.user.clone();
     let Some(rec) = s.load(&user).await? else {
         if let Some(e) = throttled(&s) {
             return Err(e);
         }
-        return Err(refuse(&s, unknown(), "none"));
+        return Err(refuse(&s, &EngineError::UnknownAppPassword, "none"));
     };
     let now = unix_now();
     let scope = req.scope.as_deref().filter(|x| !x.is_empty());
-    // The cache skips argon2 only for a password verified recently against the same stored hash
-    // while "last used" is fresh (otherwise the engine updates it). A proven
-    // credential is not a guess: it passes even from a throttled address.
-    if let Ok(cred) = engine.app_password_credential(&rec, presented.id())
-        && cred.expires_at.is_none_or(|x| now < x)
-        && s.ap_cache_hit(
-            &user,
-            presented.id(),
-            presented.canonical(),
-            scope,
-            &cred.hash,
-            now,
-        )
-    {
+    // A cache hit skips argon2 for a password verified recently against the
+    // same stored hash, as long as the engine's cache rule lets it stand. A
+    // proven credential is not a guess: it passes even from a throttled address.
+    if let Ok(cred) = engine.app_password_credential(&rec, &presented.id) {
         let info = rec.app_passwords().iter().find(|a| a.id == cred.id);
-        if let Some(info) = info.filter(|i| i.last_used_at.is_some_and(|t| now < t + 60)) {
+        if let Some(info) = info
+            && s.ap_cache_hit(&presented, scope, &cred, info.last_used_at, now)
+        {
             s.metrics.app_password_check("ok", "hit");
             return Ok(ok_json(
                 StatusCode::OK,
@@ -127,7 +111,7 @@ pub(super) async fn verify_app_password(
     match done.result {
         Ok(m) => {
             if let Ok(cred) = engine.app_password_credential(&done.record, &m.id) {
-                s.ap_cache_put(&user, &m.id, presented.canonical(), scope, cred.hash, now);
+                s.ap_cache_put(&presented, scope, cred.hash, now);
             }
             s.metrics.app_password_check("ok", "miss");
             Ok(ok_json(
@@ -135,14 +119,7 @@ pub(super) async fn verify_app_password(
                 &json!({"user": user, "id": m.id, "name": m.name, "scopes": m.scopes}),
             ))
         }
-        Err(e) => {
-            let mut api = ApiError::from_engine(&e, now);
-            if api.status == StatusCode::UNPROCESSABLE_ENTITY || api.status == StatusCode::NOT_FOUND
-            {
-                api.status = StatusCode::UNAUTHORIZED;
-            }
-            Err(refuse(&s, api, "miss"))
-        }
+        Err(e) => Err(refuse(&s, &e, "miss")),
     }
 }
 

@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, normalize_user};
+use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::config::AuthMode;
 use crate::engine::{
     Action, Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,

@@ -49,7 +49,7 @@ pub(super) async fn sign_in(
             "this server takes the user from the authenticating proxy; there is no password sign-in",
         ));
     }
-    let user = normalize_user(&req.user)?;
+    let user = s.user_id(&req.user)?;
     if req.password.is_empty() || req.password.len() > 1024 {
         return Err(ApiError::invalid(
             "invalid_password",

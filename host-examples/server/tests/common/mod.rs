@@ -784,3 +784,42 @@ impl Webhook {
         }
     }
 }
+
+// ----- app passwords an attacker would send ------------------------------------
+
+/// A password with the same id as `password` that passes the format check
+/// but is not it (what an attacker who learnt the id would send).
+pub fn wrong_but_well_formed(password: &str) -> String {
+    let canonical: Vec<u8> = password.bytes().filter(|b| *b != b'-').collect();
+    const SYMBOLS: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    for i in 4..30 {
+        for a in SYMBOLS {
+            for b in SYMBOLS {
+                let mut c = canonical.clone();
+                c[i] = *a;
+                c[29] = *b;
+                if c != canonical {
+                    let s = String::from_utf8(c).unwrap();
+                    if mfa_core::ParsedAppPassword::parse(&s).is_ok() {
+                        return s;
+                    }
+                }
+            }
+        }
+    }
+    panic!("no well-formed variant");
+}
+
+/// A well-formed app password with the id `id` (no user has it).
+pub fn well_formed_with_id(id: &str) -> String {
+    const SYMBOLS: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    for a in SYMBOLS {
+        for b in SYMBOLS {
+            let s = format!("{id}{}{}{}", "k".repeat(26), *a as char, *b as char);
+            if mfa_core::ParsedAppPassword::parse(&s).is_ok() {
+                return s;
+            }
+        }
+    }
+    panic!("no well-formed password with id {id}");
+}
