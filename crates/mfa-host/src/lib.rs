@@ -12,6 +12,11 @@
 //!   [`Error::Trap`], its instance is discarded, and the host serves on;
 //! - `Send + Sync` and cheap to clone: share one `MfaHost` between threads.
 //!
+//! With the `json` feature, [`json`] holds the JSON forms of the engine's
+//! types (the names of its enums, the policy as an administrator writes it,
+//! and renderers of methods, app passwords, next steps and audit events), so
+//! a host writes none of its own.
+//!
 //! Records are opaque bytes to the host: pass what you stored (or
 //! [`Record::New`] for a user without one), and write back
 //! [`Saved::stored`] with compare-and-swap on the revision you read, whatever
@@ -46,6 +51,9 @@ mod api_app_passwords;
 mod api_gateway;
 mod cache;
 mod error;
+mod held;
+#[cfg(feature = "json")]
+pub mod json;
 mod runtime;
 mod sign_in;
 mod types;
@@ -67,6 +75,7 @@ pub use api::{MAX_LIST_ITEMS, MAX_RECORD_BYTES, MAX_TEXT_BYTES, MfaHost, MfaHost
 pub use api_gateway::{FailureCount, FailureWindow, Presented};
 pub use cache::CacheStatus;
 pub use error::{EngineError, Error};
+pub use held::HeldRecord;
 pub use sign_in::{DeviceToken, Proof, Registered, SignInStarted, SignedIn, Standing};
 pub use types::*;
 

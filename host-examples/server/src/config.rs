@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::{ALL_METHODS, Argon2Settings, MethodType, PolicySettings};
+use crate::engine::{Argon2Settings, MethodType, PolicySettings};
 
 mod delivery;
 pub use delivery::{DeliveryConfig, SmtpConfig, SmtpTls, WebhookConfig};
@@ -623,7 +623,7 @@ impl Config {
             .policy
             .allowed_methods
             .as_deref()
-            .unwrap_or(&ALL_METHODS)
+            .unwrap_or(MethodType::ALL)
         {
             let ok = match m {
                 MethodType::AuthenticatorApp => true,

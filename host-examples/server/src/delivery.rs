@@ -10,7 +10,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Serialize;
 
 use crate::config::{Config, SmtpTls};
-use crate::engine::{Delivery, MethodType, method_type_str};
+use crate::engine::{Delivery, MethodType};
 
 /// Why a code could not be delivered (no code or destination inside).
 #[derive(Debug, Clone)]
@@ -167,9 +167,9 @@ impl Deliverer {
 
     /// Deliver a code by its channel.
     pub async fn deliver(&self, d: &Delivery) -> Result<(), DeliveryError> {
-        let channel = method_type_str(d.channel);
+        let channel = d.channel.as_str();
         let fail = |reason: String| DeliveryError { channel, reason };
-        match MethodType::from(d.channel) {
+        match d.channel {
             MethodType::Email => {
                 if let Some(smtp) = &self.smtp {
                     let to: Mailbox = d
@@ -232,7 +232,7 @@ impl Deliverer {
         let mut idb = [0u8; 12];
         crate::engine::random_bytes(&mut idb);
         let payload = WebhookPayload {
-            channel: method_type_str(d.channel),
+            channel: d.channel.as_str(),
             to: &d.destination,
             code: d.code.expose(),
             message: d.message.expose(),

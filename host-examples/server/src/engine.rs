@@ -14,7 +14,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub use mfa_host::{
@@ -31,665 +30,29 @@ pub const BUILD_COMPONENT: &str = "cargo build -p mfa-component --target wasm32-
 /// Method id as the engine numbers them.
 pub type MethodId = u32;
 
-macro_rules! mirror_enum {
-    ($(#[$m:meta])* $name:ident => $host:path { $($(#[$vm:meta])* $v:ident = $s:literal),* $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $v),* }
-
-        impl $name {
-            /// The stable name, as in JSON.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),* }
-            }
-        }
-
-        impl From<$name> for $host {
-            fn from(v: $name) -> Self {
-                match v { $($name::$v => <$host>::$v),* }
-            }
-        }
-
-        impl From<$host> for $name {
-            fn from(v: $host) -> Self {
-                match v { $(<$host>::$v => $name::$v),* }
-            }
-        }
-    };
-}
-
-mirror_enum!(
-    /// A kind of second factor a user registers.
-    MethodType => mfa_host::MethodType {
-        /// Authenticator app (TOTP/HOTP).
-        AuthenticatorApp = "authenticator_app",
-        /// Code by text message.
-        Text = "text",
-        /// Code read by a voice call.
-        Call = "call",
-        /// Code by e-mail.
-        Email = "email",
-    }
-);
-
-mirror_enum!(
-    /// Per-user MFA state.
-    MfaState => mfa_host::MfaState {
-        /// MFA off.
-        Disabled = "disabled",
-        /// Must register at next sign-in.
-        Enabled = "enabled",
-        /// Registered and required.
-        Enforced = "enforced",
-    }
-);
-
-mirror_enum!(
-    /// How an authentication phone receives codes.
-    PhoneChannel => mfa_host::PhoneChannel {
-        /// Text message.
-        Text = "text",
-        /// Voice call.
-        Call = "call",
-    }
-);
-
-mirror_enum!(
-    /// A factor with its own failure counter.
-    Factor => mfa_host::Factor {
-        /// Authenticator app.
-        Authenticator = "authenticator",
-        /// Phone.
-        Phone = "phone",
-        /// E-mail.
-        Email = "email",
-        /// Recovery codes.
-        Recovery = "recovery",
-        /// App passwords.
-        AppPassword = "app_password",
-    }
-);
-
-/// Every method type, in the engine's order.
-pub const ALL_METHODS: [MethodType; 4] = [
-    MethodType::AuthenticatorApp,
-    MethodType::Text,
-    MethodType::Call,
-    MethodType::Email,
-];
-
-/// The name of an engine method type.
-pub fn method_type_str(t: mfa_host::MethodType) -> &'static str {
-    MethodType::from(t).as_str()
-}
+/// The engine's enums and the JSON forms of its types (`mfa_host::json`).
+pub use mfa_host::json::{
+    Argon2Settings, PolicySettings, TotpSettings, app_password_json, audit_event_name, audit_json,
+    jwks_value, method_json, next_json,
+};
+pub use mfa_host::{Factor, MethodType, MfaState, PhoneChannel};
 
 /// The policy the engine enforces (the WIT record).
 pub type Policy = mfa_host::Policy;
 
-/// Policy fields as written in the configuration's `[policy]` table and in the
-/// stored service settings: every field optional, applied over the engine's
-/// defaults. Field names and forms are the engine's.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-#[allow(
-    missing_docs,
-    reason = "each field is the policy field of the same name"
-)]
-pub struct PolicySettings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audience: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowed_methods: Option<Vec<MethodType>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_passwords_allowed: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_app_passwords: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remember_device_days: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_lifetime_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub totp: Option<TotpSettings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub totp_window: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hotp_look_ahead: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hotp_resync_window: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allow_short_secrets: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_digits: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_lifetime_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code_attempts: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub registration_lifetime_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub recovery_code_count: Option<u8>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub free_failures: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff_base_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff_max_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lockout_threshold: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lockout_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub argon2: Option<Argon2Settings>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organisation_domains: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub send_gap_secs: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sends_per_hour: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sends_per_day: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone_country_codes: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_cap: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reauth_window_secs: Option<u32>,
-}
-
-/// TOTP parameters in the policy.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct TotpSettings {
-    /// `SHA1`, `SHA256` or `SHA512`.
-    pub algorithm: AlgorithmName,
-    /// Digits per code.
-    pub digits: u8,
-    /// Seconds per step.
-    pub period: u32,
-}
-
-/// An HMAC hash name as the engine writes it.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "UPPERCASE")]
-#[allow(missing_docs, reason = "the hash names")]
-pub enum AlgorithmName {
-    Sha1,
-    Sha256,
-    Sha512,
-}
-
-/// argon2id parameters (`m_kib`, `t`, `p`).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Argon2Settings {
-    /// Memory in KiB.
-    pub m_kib: u32,
-    /// Passes.
-    pub t: u32,
-    /// Lanes.
-    pub p: u32,
-}
-
-impl Default for Argon2Settings {
-    /// OWASP's first argon2id recommendation: m=19456 KiB, t=2, p=1.
-    fn default() -> Self {
-        Self {
-            m_kib: 19_456,
-            t: 2,
-            p: 1,
-        }
-    }
-}
-
-impl PolicySettings {
-    /// Apply the fields that are set over `base`.
-    pub fn apply(&self, base: &mut Policy) {
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = &self.$f { base.$f = v.clone(); } )* };
-        }
-        set!(
-            issuer,
-            audience,
-            app_passwords_allowed,
-            max_app_passwords,
-            remember_device_days,
-            session_lifetime_secs,
-            totp_window,
-            hotp_look_ahead,
-            hotp_resync_window,
-            allow_short_secrets,
-            code_digits,
-            code_lifetime_secs,
-            code_attempts,
-            registration_lifetime_secs,
-            recovery_code_count,
-            free_failures,
-            backoff_base_secs,
-            backoff_max_secs,
-            lockout_threshold,
-            lockout_secs,
-            organisation_domains,
-            send_gap_secs,
-            sends_per_hour,
-            sends_per_day,
-            phone_country_codes,
-            failure_cap,
-            reauth_window_secs
-        );
-        if let Some(m) = &self.allowed_methods {
-            base.allowed_methods = m.iter().map(|&t| t.into()).collect();
-        }
-        if let Some(t) = self.totp {
-            base.totp = mfa_host::TotpParams {
-                algorithm: match t.algorithm {
-                    AlgorithmName::Sha1 => mfa_host::Algorithm::Sha1,
-                    AlgorithmName::Sha256 => mfa_host::Algorithm::Sha256,
-                    AlgorithmName::Sha512 => mfa_host::Algorithm::Sha512,
-                },
-                digits: t.digits,
-                period: t.period,
-            };
-        }
-        if let Some(a) = self.argon2 {
-            base.argon2 = mfa_host::Argon2Params {
-                m_kib: a.m_kib,
-                t: a.t,
-                p: a.p,
-            };
-        }
-    }
-
-    /// Every field of a policy.
-    pub fn from_policy(p: &Policy) -> Self {
-        Self {
-            issuer: Some(p.issuer.clone()),
-            audience: Some(p.audience.clone()),
-            allowed_methods: Some(allowed_methods(p)),
-            app_passwords_allowed: Some(p.app_passwords_allowed),
-            max_app_passwords: Some(p.max_app_passwords),
-            remember_device_days: Some(p.remember_device_days),
-            session_lifetime_secs: Some(p.session_lifetime_secs),
-            totp: Some(TotpSettings {
-                algorithm: match p.totp.algorithm {
-                    mfa_host::Algorithm::Sha1 => AlgorithmName::Sha1,
-                    mfa_host::Algorithm::Sha256 => AlgorithmName::Sha256,
-                    mfa_host::Algorithm::Sha512 => AlgorithmName::Sha512,
-                },
-                digits: p.totp.digits,
-                period: p.totp.period,
-            }),
-            totp_window: Some(p.totp_window),
-            hotp_look_ahead: Some(p.hotp_look_ahead),
-            hotp_resync_window: Some(p.hotp_resync_window),
-            allow_short_secrets: Some(p.allow_short_secrets),
-            code_digits: Some(p.code_digits),
-            code_lifetime_secs: Some(p.code_lifetime_secs),
-            code_attempts: Some(p.code_attempts),
-            registration_lifetime_secs: Some(p.registration_lifetime_secs),
-            recovery_code_count: Some(p.recovery_code_count),
-            free_failures: Some(p.free_failures),
-            backoff_base_secs: Some(p.backoff_base_secs),
-            backoff_max_secs: Some(p.backoff_max_secs),
-            lockout_threshold: Some(p.lockout_threshold),
-            lockout_secs: Some(p.lockout_secs),
-            argon2: Some(Argon2Settings {
-                m_kib: p.argon2.m_kib,
-                t: p.argon2.t,
-                p: p.argon2.p,
-            }),
-            organisation_domains: Some(p.organisation_domains.clone()),
-            send_gap_secs: Some(p.send_gap_secs),
-            sends_per_hour: Some(p.sends_per_hour),
-            sends_per_day: Some(p.sends_per_day),
-            phone_country_codes: Some(p.phone_country_codes.clone()),
-            failure_cap: Some(p.failure_cap),
-            reauth_window_secs: Some(p.reauth_window_secs),
-        }
-    }
-}
-
-/// The policy's allowed methods as the server's type.
-pub fn allowed_methods(p: &Policy) -> Vec<MethodType> {
-    p.allowed_methods.iter().map(|&t| t.into()).collect()
-}
-
-// ----- JSON forms (the engine's own names) ---------------------------------
-
-/// A "next step" as JSON: `{"next": "verify", ...}`.
-pub fn next_json(next: &NextStep) -> Value {
-    let names = |l: &[mfa_host::MethodType]| -> Vec<&'static str> {
-        l.iter().map(|&t| method_type_str(t)).collect()
-    };
-    match next {
-        NextStep::Continue => json!({"next": "continue"}),
-        NextStep::Register(l) => json!({"next": "register", "allowed": names(l)}),
-        NextStep::Reregister(l) => json!({"next": "reregister", "allowed": names(l)}),
-        NextStep::Verify(o) => json!({
-            "next": "verify",
-            "default": o.default,
-            "methods": o.methods,
-            "recovery_codes": o.recovery_codes,
-            "one_time_pass": o.one_time_pass,
-        }),
-        NextStep::Replace(o) => json!({
-            "next": "replace",
-            "allowed": names(&o.allowed),
-            "methods": o.methods,
-            "recovery_codes": o.recovery_codes,
-            "one_time_pass": o.one_time_pass,
-        }),
-        NextStep::Locked(until) => json!({"next": "locked", "until": until}),
-        NextStep::LockedOut => json!({"next": "locked_out"}),
-    }
-}
-
-fn algorithm_str(a: mfa_host::Algorithm) -> &'static str {
-    match a {
-        mfa_host::Algorithm::Sha1 => "SHA1",
-        mfa_host::Algorithm::Sha256 => "SHA256",
-        mfa_host::Algorithm::Sha512 => "SHA512",
-    }
-}
-
-/// A registered method as JSON (no secret; contact details masked).
-pub fn method_json(m: &Method) -> Value {
-    let kind = match &m.kind {
-        mfa_host::MethodKind::Totp(p) => json!({
-            "type": "totp",
-            "params": {"algorithm": algorithm_str(p.algorithm), "digits": p.digits, "period": p.period},
-        }),
-        mfa_host::MethodKind::Hotp(p) => json!({
-            "type": "hotp",
-            "params": {"algorithm": algorithm_str(p.algorithm), "digits": p.digits},
-        }),
-        mfa_host::MethodKind::Phone(p) => json!({
-            "type": "phone",
-            "masked": p.masked,
-            "channel": PhoneChannel::from(p.channel).as_str(),
-        }),
-        mfa_host::MethodKind::Email(masked) => json!({"type": "email", "masked": masked}),
-    };
-    json!({
-        "id": m.id,
-        "method_type": method_type_str(m.method_type),
-        "kind": kind,
-        "is_default": m.is_default,
-        "added_at": m.added_at,
-        "last_used_at": m.last_used_at,
-    })
-}
-
-/// An app password as listed to its owner (never the password or its hash).
-pub fn app_password_json(a: &AppPasswordInfo) -> Value {
-    json!({
-        "id": a.id,
-        "name": a.name,
-        "scopes": a.scopes,
-        "created_at": a.created_at,
-        "expires_at": a.expires_at,
-        "last_used_at": a.last_used_at,
-    })
-}
-
-fn failure_str(r: mfa_host::FailureReason) -> &'static str {
-    use mfa_host::FailureReason as F;
-    match r {
-        F::Wrong => "wrong",
-        F::Malformed => "malformed",
-        F::Replay => "replay",
-        F::Expired => "expired",
-        F::AttemptsExhausted => "attempts_exhausted",
-        F::Throttled => "throttled",
-        F::Locked => "locked",
-        F::Unknown => "unknown",
-        F::Revoked => "revoked",
-        F::OutOfScope => "out_of_scope",
-        F::Other => "other",
-    }
-}
-
-/// An audit event as JSON: `at`, `user_id`, `actor`, `method`, `event` and its details.
-pub fn audit_json(e: &AuditEvent) -> Value {
-    use mfa_host::AuditKind as K;
-    let (event, detail) = match &e.kind {
-        K::MfaStateChanged(c) => (
-            "mfa_state_changed",
-            json!({"from": MfaState::from(c.from).as_str(), "to": MfaState::from(c.to).as_str()}),
-        ),
-        K::RegistrationStarted => ("registration_started", json!({})),
-        K::MethodAdded(id) => ("method_added", json!({"method_id": id})),
-        K::MethodRemoved(id) => ("method_removed", json!({"method_id": id})),
-        K::DefaultMethodChanged(id) => ("default_method_changed", json!({"method_id": id})),
-        K::Registered => ("registered", json!({})),
-        K::CodeSent => ("code_sent", json!({})),
-        K::VerificationSucceeded(id) => ("verification_succeeded", json!({"method_id": id})),
-        K::VerificationFailed(r) => ("verification_failed", json!({"reason": failure_str(*r)})),
-        K::ReplayRefused => ("replay_refused", json!({})),
-        K::Locked(l) => (
-            "locked",
-            json!({"factor": Factor::from(l.factor).as_str(), "until": l.until}),
-        ),
-        K::Unlocked => ("unlocked", json!({})),
-        K::HotpResynchronised(id) => ("hotp_resynchronised", json!({"method_id": id})),
-        K::RecoveryCodesIssued(n) => ("recovery_codes_issued", json!({"count": n})),
-        K::RecoveryCodeUsed(n) => ("recovery_code_used", json!({"remaining": n})),
-        K::AppPasswordCreated(r) => ("app_password_created", json!({"id": r.id, "name": r.name})),
-        K::AppPasswordUsed(id) => ("app_password_used", json!({"id": id})),
-        K::AppPasswordRejected(r) => ("app_password_rejected", json!({"reason": failure_str(*r)})),
-        K::AppPasswordDeleted(id) => ("app_password_deleted", json!({"id": id})),
-        K::AllAppPasswordsDeleted(n) => ("all_app_passwords_deleted", json!({"count": n})),
-        K::ReregistrationRequired => ("reregistration_required", json!({})),
-        K::RememberedDevicesRestored => ("remembered_devices_restored", json!({})),
-        K::SessionsRevoked(epoch) => ("sessions_revoked", json!({"epoch": epoch})),
-        K::MethodsReset => ("methods_reset", json!({})),
-        K::SessionIssued => ("session_issued", json!({})),
-        K::DeviceRemembered(t) => ("device_remembered", json!({"expires_at": t})),
-        K::SecretsResealed => ("secrets_resealed", json!({})),
-        K::Other(name) => ("other", json!({"name": name})),
-    };
-    let mut v = json!({"at": e.at, "user_id": e.user_id, "event": event});
-    if let Some(a) = &e.actor {
-        v["actor"] = json!(a);
-    }
-    if let Some(m) = e.method {
-        v["method"] = json!(method_type_str(m));
-    }
-    if let (Value::Object(o), Value::Object(d)) = (&mut v, detail) {
-        o.extend(d);
-    }
-    v
-}
-
-/// The JWKS document of the token signing keys.
-pub fn jwks_value(keys: &[mfa_host::Jwk]) -> Value {
-    serde_json::from_str(&mfa_host::jwks_json(keys)).unwrap_or_else(|_| json!({"keys": []}))
-}
-
 // ----- records ---------------------------------------------------------------
 
-/// A user's engine record as the server holds it: the stored bytes (opaque,
-/// `None` while the user has no record yet) and the engine's summary of them.
-#[derive(Clone)]
-pub struct UserRecord {
-    user_id: String,
-    created_at: u64,
-    stored: Option<Arc<[u8]>>,
-    summary: RecordSummary,
-}
+/// A user's engine record as the server holds it (`mfa_host::HeldRecord`).
+pub type UserRecord = mfa_host::HeldRecord;
 
-impl std::fmt::Debug for UserRecord {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UserRecord")
-            .field("user_id", &self.user_id)
-            .field("revision", &self.summary.revision)
-            .finish_non_exhaustive()
-    }
-}
+/// The outcome of one operation (or a chain of them) on a held record.
+pub type Step<T> = mfa_host::Outcome<T>;
 
-impl UserRecord {
-    /// The record as an engine argument.
-    pub fn as_record(&self) -> Record<'_> {
-        match &self.stored {
-            Some(b) => Record::Stored(b),
-            None => Record::New {
-                user_id: &self.user_id,
-                now: self.created_at,
-            },
-        }
-    }
-    /// The stored bytes as text (records are JSON); empty for a user without one.
-    pub fn stored_text(&self) -> String {
-        self.stored
-            .as_deref()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
-            .unwrap_or_default()
-    }
-    /// The user id.
-    pub fn user_id(&self) -> &str {
-        &self.user_id
-    }
-    /// The revision.
-    pub fn revision(&self) -> u64 {
-        self.summary.revision
-    }
-    /// The MFA state.
-    pub fn state(&self) -> MfaState {
-        self.summary.state.into()
-    }
-    /// Whether the user must register contact methods again.
-    pub fn must_reregister(&self) -> bool {
-        self.summary.must_reregister
-    }
-    /// Registered methods.
-    pub fn methods(&self) -> &[Method] {
-        &self.summary.methods
-    }
-    /// Registered methods as JSON.
-    pub fn methods_json(&self) -> Value {
-        Value::Array(self.summary.methods.iter().map(method_json).collect())
-    }
-    /// The default method.
-    pub fn default_method(&self) -> Option<MethodId> {
-        self.summary.default_method
-    }
-    /// Live app passwords.
-    pub fn app_passwords(&self) -> &[AppPasswordInfo] {
-        &self.summary.app_passwords
-    }
-    /// Live app passwords as JSON.
-    pub fn app_passwords_json(&self) -> Value {
-        Value::Array(
-            self.summary
-                .app_passwords
-                .iter()
-                .map(app_password_json)
-                .collect(),
-        )
-    }
-    /// Whether every second factor is locked until an admin unlocks the user.
-    pub fn locked_out(&self) -> bool {
-        self.summary.locked_out
-    }
-    /// Until when the admin's one-time pass can be used, if one was issued.
-    pub fn one_time_pass_until(&self) -> Option<u64> {
-        self.summary.one_time_pass_until
-    }
-    /// Unused recovery codes.
-    pub fn recovery_codes_left(&self) -> u8 {
-        self.summary.recovery_codes_left
-    }
-    /// Last change.
-    pub fn updated_at(&self) -> u64 {
-        self.summary.updated_at
-    }
-    /// When the factor's lock ends, if it is locked at `now`.
-    pub fn locked_until(&self, factor: Factor, now: u64) -> Option<u64> {
-        let f: mfa_host::Factor = factor.into();
-        self.summary
-            .factors
-            .iter()
-            .find(|s| s.factor == f)
-            .and_then(|s| s.locked_until)
-            .filter(|&t| t > now)
-    }
-    /// Failures in a row of the factor.
-    pub fn consecutive_failures(&self, factor: Factor) -> u32 {
-        let f: mfa_host::Factor = factor.into();
-        self.summary
-            .factors
-            .iter()
-            .find(|s| s.factor == f)
-            .map_or(0, |s| s.failures)
-    }
-    /// The type of a registered method.
-    pub fn method_type(&self, id: MethodId) -> Option<MethodType> {
-        self.summary
-            .methods
-            .iter()
-            .find(|m| m.id == id)
-            .map(|m| m.method_type.into())
-    }
-}
-
-// ----- steps -----------------------------------------------------------------
-
-/// The outcome of one operation (or a chain of them): the record as the
-/// engine left it (`stored` when it changed), the audit events, and the answer.
-#[derive(Debug)]
-pub struct Step<T> {
-    /// The new stored bytes, when the record changed.
-    pub stored: Option<Vec<u8>>,
-    /// The record's revision after the operation.
-    pub revision: u64,
-    /// Audit events, in order.
-    pub audit: Vec<AuditEvent>,
-    /// The engine's summary of `stored`, read in the same call.
-    pub summary: Option<RecordSummary>,
-    /// The answer.
-    pub result: Result<T, EngineError>,
-}
-
-impl<T> Step<T> {
-    /// The record to hand to the next operation of a chain.
-    pub fn record<'a>(&'a self, before: &'a UserRecord) -> Record<'a> {
-        match &self.stored {
-            Some(b) => Record::Stored(b),
-            None => before.as_record(),
-        }
-    }
-
-    /// The same step with the answer made from this one's.
-    fn replace<U>(
-        self,
-        f: impl FnOnce(Result<T, EngineError>) -> Result<U, EngineError>,
-    ) -> Step<U> {
-        Step {
-            stored: self.stored,
-            revision: self.revision,
-            audit: self.audit,
-            summary: self.summary,
-            result: f(self.result),
-        }
-    }
-
-    /// The same step with another answer.
-    pub fn with<U>(self, result: Result<U, EngineError>) -> Step<U> {
-        self.replace(|_| result)
-    }
-
-    /// The answer, a refusal included, as the successful answer of the step
-    /// (so a handler can still label a refusal with what it read before).
-    pub fn settle(self) -> Step<Result<T, EngineError>> {
-        self.replace(Ok)
-    }
-
-    /// Map the answer.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Step<U> {
-        self.replace(|r| r.map(f))
-    }
+/// The stored bytes as text (records are JSON); empty for a user without one.
+pub fn stored_text(rec: &UserRecord) -> String {
+    rec.stored()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default()
 }
 
 /// A failure of the runtime itself (not a refusal by the engine), as an engine error.
@@ -714,22 +77,15 @@ fn host_failure(e: mfa_host::Error) -> EngineError {
 pub const ENGINE_FAILURE: &str = "engine_failure";
 
 fn step<T>(before: &UserRecord, r: Result<mfa_host::Outcome<T>, mfa_host::Error>) -> Step<T> {
-    match r {
-        Ok(o) => Step {
-            stored: o.saved.stored,
-            revision: o.saved.revision,
-            audit: o.saved.events,
-            summary: o.saved.summary,
-            result: o.result,
-        },
-        Err(e) => Step {
+    r.unwrap_or_else(|e| mfa_host::Outcome {
+        result: Err(host_failure(e)),
+        saved: mfa_host::Saved {
             stored: None,
             revision: before.revision(),
-            audit: Vec::new(),
+            events: Vec::new(),
             summary: None,
-            result: Err(host_failure(e)),
         },
-    }
+    })
 }
 
 /// What a registration started: an authenticator app to scan, or a code sent.
@@ -852,32 +208,11 @@ impl EngineHandle {
 
     // ----- records -------------------------------------------------------
 
-    fn summarise(
-        &self,
-        user_id: &str,
-        created_at: u64,
-        stored: Option<Arc<[u8]>>,
-        now: u64,
-    ) -> Result<UserRecord, EngineError> {
-        let rec = match &stored {
-            Some(b) => Record::Stored(b),
-            None => Record::New {
-                user_id,
-                now: created_at,
-            },
-        };
-        let summary = self.host.summary(rec, now).map_err(host_failure)?;
-        Ok(UserRecord {
-            user_id: user_id.to_string(),
-            created_at,
-            stored,
-            summary,
-        })
-    }
-
     /// A record for a user who has none stored yet.
     pub fn new_record(&self, user_id: &str, now: u64) -> Result<UserRecord, EngineError> {
-        self.summarise(user_id, now, None, now)
+        self.host
+            .hold(user_id, None, now, now)
+            .map_err(host_failure)
     }
 
     /// Read a stored record (empty text: the user has none yet).
@@ -888,7 +223,9 @@ impl EngineHandle {
         now: u64,
     ) -> Result<UserRecord, EngineError> {
         let bytes = (!stored.is_empty()).then(|| Arc::from(stored.as_bytes()));
-        self.summarise(user_id, now, bytes, now)
+        self.host
+            .hold(user_id, bytes, now, now)
+            .map_err(host_failure)
     }
 
     /// The record after a step (the same record when it did not change).
@@ -904,15 +241,9 @@ impl EngineHandle {
                 reason: "the engine saved a record that is not text".into(),
             });
         }
-        match summary {
-            Some(summary) => Ok(UserRecord {
-                user_id: before.user_id.clone(),
-                created_at: before.created_at,
-                stored: Some(stored.into()),
-                summary,
-            }),
-            None => self.summarise(&before.user_id, before.created_at, Some(stored.into()), now),
-        }
+        self.host
+            .held_after(before, stored, summary, now)
+            .map_err(host_failure)
     }
 
     fn op<T>(
@@ -960,7 +291,7 @@ impl EngineHandle {
             country_code: country_code.to_string(),
             national: national.to_string(),
         };
-        self.op(rec, |h, r| h.begin_phone(r, &number, channel.into(), now))
+        self.op(rec, |h, r| h.begin_phone(r, &number, channel, now))
             .map(|delivery| Registration::CodeSent { delivery })
     }
 
@@ -1216,7 +547,7 @@ impl EngineHandle {
         actor: &str,
         now: u64,
     ) -> Step<()> {
-        self.op(rec, |h, r| h.set_mfa_state(r, state.into(), actor, now))
+        self.op(rec, |h, r| h.set_mfa_state(r, state, actor, now))
     }
 
     /// Require the user to provide contact methods again.

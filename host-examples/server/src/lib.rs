@@ -314,32 +314,16 @@ pub fn retire_signing_key(path: &Path, id: &str, wasm: &[u8]) -> Result<(), Stri
 
 const POLICY_SETTING: &str = "policy";
 
-fn state_name(s: MfaState) -> &'static str {
-    match s {
-        MfaState::Disabled => "disabled",
-        MfaState::Enabled => "enabled",
-        MfaState::Enforced => "enforced",
-    }
-}
-
 fn audit_rows(events: &[AuditEvent]) -> Vec<AuditRow> {
     events
         .iter()
-        .map(|e| {
-            let value = engine::audit_json(e);
-            let event = value
-                .get("event")
-                .and_then(|v| v.as_str())
-                .unwrap_or("unknown")
-                .to_string();
-            AuditRow {
-                at: i64::try_from(e.at).unwrap_or(i64::MAX),
-                user_id: e.user_id.clone(),
-                actor: e.actor.clone(),
-                event,
-                method: e.method.map(|m| engine::method_type_str(m).to_string()),
-                detail: value.to_string(),
-            }
+        .map(|e| AuditRow {
+            at: i64::try_from(e.at).unwrap_or(i64::MAX),
+            user_id: e.user_id.clone(),
+            actor: e.actor.clone(),
+            event: engine::audit_event_name(&e.kind).to_string(),
+            method: e.method.map(|m| m.as_str().to_string()),
+            detail: engine::audit_json(e).to_string(),
         })
         .collect()
 }
@@ -614,7 +598,7 @@ impl AppState {
                 user,
                 String::new(),
                 0,
-                state_name(MfaState::Disabled),
+                MfaState::Disabled.as_str(),
                 None,
                 now as i64,
             )
@@ -654,42 +638,42 @@ impl AppState {
             } else {
                 op(&engine, &before, now)
             };
-            if step.stored.is_none() && step.audit.is_empty() {
+            if step.saved.stored.is_none() && step.saved.events.is_empty() {
                 return Ok(Done {
                     result: step.result,
                     record: before,
                     now,
                 });
             }
-            let after = match step.stored {
+            let after = match step.saved.stored {
                 Some(bytes) => Some(Arc::new(
                     engine
-                        .record_after(&before, bytes, step.summary, now)
+                        .record_after(&before, bytes, step.saved.summary, now)
                         .map_err(|e| ApiError::from_engine(&e, now))?,
                 )),
                 None => None,
             };
             let update = after.as_ref().map(|r| {
                 (
-                    r.stored_text(),
+                    engine::stored_text(r),
                     r.revision() as i64,
-                    state_name(r.state()).to_string(),
+                    r.summary().state.as_str().to_string(),
                 )
             });
             let commit = Commit {
                 user_id: user.to_string(),
                 expected_revision: before.revision() as i64,
                 update,
-                audit: audit_rows(&step.audit),
+                audit: audit_rows(&step.saved.events),
                 now: now as i64,
             };
             match self.store.commit(commit).await {
                 Ok(true) => {
-                    for e in &step.audit {
+                    for e in &step.saved.events {
                         match &e.kind {
-                            mfa_host::AuditKind::Locked(l) => self
-                                .metrics
-                                .lockout(engine::Factor::from(l.factor).as_str()),
+                            mfa_host::AuditKind::Locked(l) => {
+                                self.metrics.lockout(l.factor.as_str())
+                            }
                             mfa_host::AuditKind::SessionsRevoked(_) => self.forget_revocations(),
                             _ => {}
                         }

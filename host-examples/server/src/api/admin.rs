@@ -15,14 +15,6 @@ pub(super) struct ListQuery {
     limit: Option<i64>,
 }
 
-pub(super) fn state_str(s: MfaState) -> &'static str {
-    match s {
-        MfaState::Disabled => "disabled",
-        MfaState::Enabled => "enabled",
-        MfaState::Enforced => "enforced",
-    }
-}
-
 pub(super) fn query<T: DeserializeOwned>(
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, ApiError> {
@@ -46,7 +38,7 @@ pub(super) async fn admin_list_users(
     }
     let users = s
         .store
-        .list_users(q.state.map(state_str), q.after.as_deref(), limit)
+        .list_users(q.state.map(MfaState::as_str), q.after.as_deref(), limit)
         .await
         .map_err(|e| store_err(&e))?;
     let next = (users.len() as i64 == limit)
@@ -120,33 +112,28 @@ pub(super) async fn admin_create_user(
 
 pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
     let now = unix_now();
-    let locked: Vec<Value> = [
-        Factor::Authenticator,
-        Factor::Phone,
-        Factor::Email,
-        Factor::Recovery,
-        Factor::AppPassword,
-    ]
-    .into_iter()
-    .filter_map(|f| {
-        rec.locked_until(f, now)
-            .map(|until| json!({"factor": f, "until": until}))
-    })
-    .collect();
+    let locked: Vec<Value> = Factor::ALL
+        .iter()
+        .copied()
+        .filter_map(|f| {
+            rec.locked_until(f, now)
+                .map(|until| json!({"factor": f, "until": until}))
+        })
+        .collect();
     json!({
         "user": user,
-        "state": rec.state(),
-        "must_reregister": rec.must_reregister(),
+        "state": rec.summary().state,
+        "must_reregister": rec.summary().must_reregister,
         "methods": methods_json(rec),
-        "default_method": rec.default_method(),
+        "default_method": rec.summary().default_method,
         "app_passwords": rec.app_passwords_json(),
-        "recovery_codes_left": rec.recovery_codes_left(),
+        "recovery_codes_left": rec.summary().recovery_codes_left,
         "locked": locked,
-        "locked_out": rec.locked_out(),
-        "one_time_pass_until": rec.one_time_pass_until(),
+        "locked_out": rec.summary().locked_out,
+        "one_time_pass_until": rec.summary().one_time_pass_until,
         "next": next_json(&s.engine().enrollment_check(rec, now)),
         "revision": rec.revision(),
-        "updated_at": rec.updated_at(),
+        "updated_at": rec.summary().updated_at,
     })
 }
 
@@ -456,7 +443,7 @@ pub(super) struct SettingsPatch {
 
 pub(super) fn settings_json(p: &Policy) -> Value {
     json!({
-        "allowed_methods": crate::engine::allowed_methods(p),
+        "allowed_methods": p.allowed_methods,
         "app_passwords_allowed": p.app_passwords_allowed,
         "max_app_passwords": p.max_app_passwords,
         "remember_device_days": p.remember_device_days,
@@ -499,7 +486,7 @@ pub(super) async fn admin_put_settings(
     }
     let methods_changed = p.allowed_methods.is_some();
     if let Some(m) = p.allowed_methods {
-        policy.allowed_methods = m.iter().map(|&t| t.into()).collect();
+        policy.allowed_methods = m;
     }
     set!(
         app_passwords_allowed,
@@ -523,7 +510,7 @@ pub(super) async fn admin_put_settings(
         reauth_window_secs
     );
     if !s.cfg.demo {
-        for m in crate::engine::allowed_methods(&policy) {
+        for m in policy.allowed_methods.iter().copied() {
             let ok = match m {
                 MethodType::AuthenticatorApp => true,
                 MethodType::Email => s.cfg.delivery.smtp.is_some(),

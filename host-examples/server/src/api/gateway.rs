@@ -84,7 +84,7 @@ pub(super) async fn verify_app_password(
     // same stored hash, as long as the engine's cache rule lets it stand. A
     // proven credential is not a guess: it passes even from a throttled address.
     if let Ok(cred) = engine.app_password_credential(&rec, &presented.id) {
-        let info = rec.app_passwords().iter().find(|a| a.id == cred.id);
+        let info = rec.summary().app_passwords.iter().find(|a| a.id == cred.id);
         if let Some(info) = info
             && s.ap_cache_hit(&presented, scope, &cred, info.last_used_at, now)
         {

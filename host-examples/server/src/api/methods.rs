@@ -15,11 +15,11 @@ pub(super) async fn list_methods(
         .policy()
         .allowed_methods
         .iter()
-        .map(|&m| method_type_str(m))
+        .map(|&m| m.as_str())
         .collect();
     Ok(ok_json(
         StatusCode::OK,
-        &json!({"methods": methods_json(&rec), "default_method": rec.default_method(), "allowed": allowed, "recovery_codes_left": rec.recovery_codes_left()}),
+        &json!({"methods": methods_json(&rec), "default_method": rec.summary().default_method, "allowed": allowed, "recovery_codes_left": rec.summary().recovery_codes_left}),
     ))
 }
 
@@ -236,7 +236,7 @@ pub(super) async fn set_default(
     let (_, rec, _) = done.into_api()?;
     Ok(ok_json(
         StatusCode::OK,
-        &json!({"methods": methods_json(&rec), "default_method": rec.default_method()}),
+        &json!({"methods": methods_json(&rec), "default_method": rec.summary().default_method}),
     ))
 }
 
@@ -260,7 +260,7 @@ pub(super) async fn remove_method(
     let (_, rec, _) = done.into_api()?;
     Ok(ok_json(
         StatusCode::OK,
-        &json!({"methods": methods_json(&rec), "default_method": rec.default_method()}),
+        &json!({"methods": methods_json(&rec), "default_method": rec.summary().default_method}),
     ))
 }
 

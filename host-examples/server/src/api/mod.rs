@@ -33,7 +33,6 @@ use crate::config::AuthMode;
 use crate::engine::{
     Action, Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
     PhoneChannel, Policy, Proof, Registration, SignInStarted, SignedIn, UserRecord,
-    method_type_str,
 };
 use crate::error::ApiError;
 use crate::{AppState, store_err, unix_now};

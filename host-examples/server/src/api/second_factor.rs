@@ -20,11 +20,12 @@ pub(super) struct SendReq {
 }
 
 pub(super) fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static str {
-    let id = id.or(rec.default_method());
-    rec.methods()
+    let id = id.or(rec.summary().default_method);
+    rec.summary()
+        .methods
         .iter()
         .find(|m| Some(m.id) == id)
-        .map(|m| method_type_str(m.method_type))
+        .map(|m| m.method_type.as_str())
         .unwrap_or("unknown")
 }
 
@@ -32,7 +33,7 @@ pub(super) fn method_label(rec: &UserRecord, id: Option<MethodId>) -> &'static s
 /// client address, per destination, for the service). A refused send
 /// delivers nothing and answers 429 with `Retry-After`.
 pub(super) async fn deliver(s: &AppState, peer: &Peer, d: &Delivery) -> Result<(), ApiError> {
-    let channel = method_type_str(d.channel);
+    let channel = d.channel.as_str();
     let now = crate::unix_now();
     // The guard's only refusal is a send limit; a poisoned lock refuses too.
     let refused_until = match s.send_guard.lock() {
@@ -68,7 +69,7 @@ pub(super) async fn deliver(s: &AppState, peer: &Peer, d: &Delivery) -> Result<(
 
 pub(super) fn sent_json(s: &AppState, d: &Delivery) -> Value {
     json!({
-        "channel": method_type_str(d.channel),
+        "channel": d.channel.as_str(),
         "masked_destination": d.masked_destination,
         "expires_at": d.expires_at,
         "digits": s.engine().policy().code_digits,

@@ -186,10 +186,10 @@ pub(super) async fn session(
         &json!({
             "user": c.user,
             "mfa": c.mfa,
-            "state": rec.state(),
+            "state": rec.summary().state,
             "next": next,
             "methods": methods_json(&rec),
-            "recovery_codes_left": rec.recovery_codes_left(),
+            "recovery_codes_left": rec.summary().recovery_codes_left,
             "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
             "remember_device_days": s.engine().policy().remember_device_days,
         }),
