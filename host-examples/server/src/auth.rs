@@ -119,12 +119,14 @@ impl AppState {
     /// `Alice` and ` alice ` are one user here, in the component and at the
     /// gateway.
     pub fn user_id(&self, raw: &str) -> Result<String, ApiError> {
-        self.engine().canonical_user(raw).map_err(|e| match e {
-            crate::engine::EngineError::InvalidInput { reason, .. } => {
-                ApiError::invalid("invalid_user", reason)
-            }
-            other => ApiError::from_engine(&other, crate::unix_now()),
-        })
+        self.engine()
+            .call(|h| h.canonical_user(raw))
+            .map_err(|e| match e {
+                crate::engine::EngineError::InvalidInput { reason, .. } => {
+                    ApiError::invalid("invalid_user", reason)
+                }
+                other => ApiError::from_engine(&other, crate::unix_now()),
+            })
     }
 }
 
@@ -202,7 +204,7 @@ impl AppState {
             if let Some(t) = session.filter(|t| subject_hint(t).as_deref() == Some(user.as_str())) {
                 match self
                     .engine()
-                    .authorize(&rec, Standing::Token(t), action, now)
+                    .call(|h| h.authorize(rec.as_record(), Standing::Token(t), action, now))
                 {
                     Ok(c) => return Ok((Caller::of(c, Some(t)), rec)),
                     Err(e) if !is_token_refusal(&e) => return Err(ApiError::from_engine(&e, now)),
@@ -211,7 +213,7 @@ impl AppState {
             }
             let c = self
                 .engine()
-                .authorize(&rec, Standing::External, action, now)
+                .call(|h| h.authorize(rec.as_record(), Standing::External, action, now))
                 .map_err(|e| ApiError::from_engine(&e, now))?;
             return Ok((Caller::of(c, None), rec));
         }
@@ -227,7 +229,7 @@ impl AppState {
             };
             match self
                 .engine()
-                .authorize(&rec, Standing::Token(t), action, now)
+                .call(|h| h.authorize(rec.as_record(), Standing::Token(t), action, now))
             {
                 Ok(c) => return Ok((Caller::of(c, Some(t)), rec)),
                 Err(e) if is_token_refusal(&e) => {

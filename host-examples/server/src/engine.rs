@@ -22,7 +22,7 @@ pub use mfa_host::{
     NextStep, Proof, RecoveryCodes, Registered, Secret, SignInCaller, SignInStarted, SignedIn,
     Standing, Verified,
 };
-use mfa_host::{MfaHost, Record, RecordSummary};
+use mfa_host::{MfaHost, RecordSummary};
 
 /// The command that builds the component.
 pub const BUILD_COMPONENT: &str = "cargo build -p mfa-component --target wasm32-wasip2 --release";
@@ -75,18 +75,6 @@ fn host_failure(e: mfa_host::Error) -> EngineError {
 
 /// The code of [`EngineError::Other`] for a failure of the engine's runtime.
 pub const ENGINE_FAILURE: &str = "engine_failure";
-
-fn step<T>(before: &UserRecord, r: Result<mfa_host::Outcome<T>, mfa_host::Error>) -> Step<T> {
-    r.unwrap_or_else(|e| mfa_host::Outcome {
-        result: Err(host_failure(e)),
-        saved: mfa_host::Saved {
-            stored: None,
-            revision: before.revision(),
-            events: Vec::new(),
-            summary: None,
-        },
-    })
-}
 
 /// What a registration started: an authenticator app to scan, or a code sent.
 #[derive(Debug)]
@@ -246,17 +234,43 @@ impl EngineHandle {
             .map_err(host_failure)
     }
 
-    fn op<T>(
-        &self,
-        before: &UserRecord,
-        f: impl FnOnce(&MfaHost, Record<'_>) -> Result<mfa_host::Outcome<T>, mfa_host::Error>,
-    ) -> Step<T> {
-        step(before, f(&self.host, before.as_record()))
+    /// The component's typed API, for operations (see `AppState::run_op`).
+    pub fn host(&self) -> &MfaHost {
+        &self.host
     }
 
-    // ----- enrolment -----------------------------------------------------
+    /// The outcome of an operation on `before`, a failure of the runtime
+    /// itself as a refusal that changed nothing.
+    pub fn step<T>(
+        &self,
+        before: &UserRecord,
+        r: Result<mfa_host::Outcome<T>, mfa_host::Error>,
+    ) -> Step<T> {
+        r.unwrap_or_else(|e| mfa_host::Outcome {
+            result: Err(host_failure(e)),
+            saved: mfa_host::Saved {
+                stored: None,
+                revision: before.revision(),
+                events: Vec::new(),
+                summary: None,
+            },
+        })
+    }
 
-    /// What the sign-in must do next.
+    /// A call that stores nothing, a failure of the runtime as an engine error.
+    pub fn call<T>(
+        &self,
+        f: impl FnOnce(&MfaHost) -> Result<T, mfa_host::Error>,
+    ) -> Result<T, EngineError> {
+        f(&self.host).map_err(host_failure)
+    }
+
+    /// Calls made into the component so far.
+    pub fn calls(&self) -> u64 {
+        self.host.calls()
+    }
+
+    /// What the sign-in must do next (a runtime failure: locked for a minute).
     pub fn enrollment_check(&self, rec: &UserRecord, now: u64) -> NextStep {
         match self.host.enrollment_check(rec.as_record(), now) {
             Ok(n) => n,
@@ -267,216 +281,10 @@ impl EngineHandle {
         }
     }
 
-    /// Start registering an authenticator app.
-    pub fn begin_authenticator(
-        &self,
-        rec: &UserRecord,
-        account: Option<&str>,
-        now: u64,
-    ) -> Step<Registration> {
-        self.op(rec, |h, r| h.begin_authenticator(r, account, now))
-            .map(Registration::Authenticator)
-    }
-
-    /// Start registering an authentication phone (`country_code` like `+44` or `44`).
-    pub fn begin_phone(
-        &self,
-        rec: &UserRecord,
-        country_code: &str,
-        national: &str,
-        channel: PhoneChannel,
-        now: u64,
-    ) -> Step<Registration> {
-        let number = mfa_host::PhoneNumber {
-            country_code: country_code.to_string(),
-            national: national.to_string(),
-        };
-        self.op(rec, |h, r| h.begin_phone(r, &number, channel, now))
-            .map(|delivery| Registration::CodeSent { delivery })
-    }
-
-    /// Start registering an authentication e-mail address.
-    pub fn begin_email(&self, rec: &UserRecord, address: &str, now: u64) -> Step<Registration> {
-        self.op(rec, |h, r| h.begin_email(r, address, now))
-            .map(|delivery| Registration::CodeSent { delivery })
-    }
-
-    /// Import an existing generator from its otpauth URI.
-    pub fn begin_import(&self, rec: &UserRecord, uri: &str, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.begin_import(r, uri, now))
-    }
-
-    /// Send the registration code again.
-    pub fn resend_registration_code(&self, rec: &UserRecord, now: u64) -> Step<Delivery> {
-        self.op(rec, |h, r| h.resend_registration_code(r, now))
-    }
-
-    /// Prove the registration in progress with a code.
-    pub fn confirm_registration(&self, rec: &UserRecord, code: &str, now: u64) -> Step<Confirmed> {
-        self.op(rec, |h, r| h.confirm_registration(r, code, now))
-    }
-
-    /// Choose the default method.
-    pub fn set_default_method(&self, rec: &UserRecord, id: MethodId, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.set_default_method(r, id, now))
-    }
-
-    /// Remove a method.
-    pub fn remove_method(&self, rec: &UserRecord, id: MethodId, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.remove_method(r, id, now))
-    }
-
-    // ----- verification --------------------------------------------------
-
-    /// Send a sign-in code (default method when `None`).
-    pub fn send_code(
-        &self,
-        rec: &UserRecord,
-        method: Option<MethodId>,
-        now: u64,
-    ) -> Step<Delivery> {
-        self.op(rec, |h, r| h.send_code(r, method, now))
-    }
-
-    /// Issue a new set of recovery codes.
-    pub fn regenerate_recovery_codes(&self, rec: &UserRecord, now: u64) -> Step<RecoveryCodes> {
-        self.op(rec, |h, r| h.regenerate_recovery_codes(r, now))
-    }
-
-    // ----- sign-in -------------------------------------------------------
-
-    /// The first factor was accepted: the next step with a login token, or
-    /// signed in by a remembered device.
-    pub fn start_sign_in(
-        &self,
-        rec: &UserRecord,
-        first: FirstFactor,
-        device_token: Option<&str>,
-        now: u64,
-    ) -> Step<SignInStarted> {
-        self.op(rec, |h, r| h.start_sign_in(r, first, device_token, now))
-    }
-
-    /// The second factor, and the session (and device token) issued for it.
-    pub fn finish_sign_in(
-        &self,
-        rec: &UserRecord,
-        standing: Standing<'_>,
-        proof: Proof<'_>,
-        remember: bool,
-        now: u64,
-    ) -> Step<SignedIn> {
-        self.op(rec, |h, r| {
-            h.finish_sign_in(r, standing, proof, remember, now)
-        })
-    }
-
-    /// Prove the registration in progress (during "Set it up now" it signs in).
-    pub fn finish_registration(
-        &self,
-        rec: &UserRecord,
-        standing: Standing<'_>,
-        code: &str,
-        remember: bool,
-        now: u64,
-    ) -> Step<Registered> {
-        self.op(rec, |h, r| {
-            h.finish_registration(r, standing, code, remember, now)
-        })
-    }
-
-    /// Whether a caller who passed only the first factor may add a method now.
-    pub fn check_may_register(&self, rec: &UserRecord, now: u64) -> Result<(), EngineError> {
-        self.host
-            .check_may_register(rec.as_record(), now)
-            .map_err(host_failure)
-    }
-
-    /// May this caller take this action on this record?
-    pub fn authorize(
-        &self,
-        rec: &UserRecord,
-        standing: Standing<'_>,
-        action: Action,
-        now: u64,
-    ) -> Result<SignInCaller, EngineError> {
-        self.host
-            .authorize(rec.as_record(), standing, action, now)
-            .map_err(host_failure)
-    }
-
-    /// End every session of the user (`actor` none: the user's own "sign out everywhere").
-    pub fn revoke_sessions(&self, rec: &UserRecord, actor: Option<&str>, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.revoke_sessions(r, actor, now))
-    }
-
-    /// Who a login or session token belongs to.
-    pub fn sign_in_caller(&self, token: &str, now: u64) -> Result<SignInCaller, EngineError> {
-        self.host.sign_in_caller(token, now).map_err(host_failure)
-    }
-
-    /// Calls made into the component so far.
-    pub fn calls(&self) -> u64 {
-        self.host.calls()
-    }
-
-    // ----- app passwords -------------------------------------------------
-
-    /// Create an app password (the password is in the answer only).
-    pub fn create_app_password(
-        &self,
-        rec: &UserRecord,
-        name: &str,
-        scopes: &[String],
-        expires_at: Option<u64>,
-        now: u64,
-    ) -> Step<NewAppPassword> {
-        let request = mfa_host::AppPasswordRequest {
-            name: name.to_string(),
-            scopes: scopes.to_vec(),
-            expires_at,
-        };
-        self.op(rec, |h, r| h.create_app_password(r, &request, now))
-    }
-
-    /// Check an app password presented by a client.
-    pub fn verify_app_password(
-        &self,
-        rec: &UserRecord,
-        presented: &str,
-        scope: Option<&str>,
-        now: u64,
-    ) -> Step<AppPasswordMatch> {
-        self.op(rec, |h, r| h.verify_app_password(r, presented, scope, now))
-    }
-
-    /// The engine's gateway rules (`gateway` interface): the user-id form,
-    /// the form of a presented app password, which refusals count against
-    /// an address, the throttle and the cache's trust.
-    pub fn canonical_user(&self, raw: &str) -> Result<String, EngineError> {
-        self.host.canonical_user(raw).map_err(host_failure)
-    }
-
-    /// Check a presented user and app password for form and checksum (no hashing).
-    pub fn present_app_password(
-        &self,
-        user: &str,
-        password: &str,
-    ) -> Result<mfa_host::Presented, EngineError> {
-        self.host
-            .present_app_password(user, password)
-            .map_err(host_failure)
-    }
-
     /// Whether a refusal counts against the client address (a runtime
     /// failure counts: a guess must never go uncounted).
     pub fn counts_against_address(&self, refusal: &EngineError) -> bool {
         self.host.counts_against_address(refusal).unwrap_or(true)
-    }
-
-    /// Check a throttle's settings.
-    pub fn check_failure_window(&self, w: mfa_host::FailureWindow) -> Result<(), EngineError> {
-        self.host.check_failure_window(w).map_err(host_failure)
     }
 
     /// The count after one more failure (a runtime failure blocks for the
@@ -519,78 +327,6 @@ impl EngineHandle {
             .cache_until(verified_at, cache_secs, expires_at, last_used_at)
             .ok()
             .flatten()
-    }
-
-    /// The credential (hash, scopes, expiry) of one live app password.
-    pub fn app_password_credential(
-        &self,
-        rec: &UserRecord,
-        id: &str,
-    ) -> Result<AppPasswordCredential, EngineError> {
-        self.host
-            .app_password_credential(rec.as_record(), id)
-            .map_err(host_failure)
-    }
-
-    /// Delete one app password.
-    pub fn delete_app_password(&self, rec: &UserRecord, id: &str, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.delete_app_password(r, id, now))
-    }
-
-    // ----- admin ---------------------------------------------------------
-
-    /// Set the MFA state (disabled, enabled, enforced).
-    pub fn set_mfa_state(
-        &self,
-        rec: &UserRecord,
-        state: MfaState,
-        actor: &str,
-        now: u64,
-    ) -> Step<()> {
-        self.op(rec, |h, r| h.set_mfa_state(r, state, actor, now))
-    }
-
-    /// Require the user to provide contact methods again.
-    pub fn require_reregistration(&self, rec: &UserRecord, actor: &str, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.require_reregistration(r, actor, now))
-    }
-
-    /// Delete every app password of the user; returns how many.
-    pub fn delete_all_app_passwords(&self, rec: &UserRecord, actor: &str, now: u64) -> Step<u32> {
-        self.op(rec, |h, r| h.delete_all_app_passwords(r, actor, now))
-    }
-
-    /// Restore MFA on all remembered devices.
-    pub fn restore_remembered_devices(&self, rec: &UserRecord, actor: &str, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.restore_remembered_devices(r, actor, now))
-    }
-
-    /// Issue a one-time pass for the user.
-    pub fn issue_one_time_pass(
-        &self,
-        rec: &UserRecord,
-        actor: &str,
-        lifetime_secs: u32,
-        now: u64,
-    ) -> Step<mfa_host::OneTimePass> {
-        self.op(rec, |h, r| {
-            h.issue_one_time_pass(r, actor, lifetime_secs, now)
-        })
-    }
-
-    /// Lift every lock and back-off.
-    pub fn unlock(&self, rec: &UserRecord, actor: &str, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.unlock(r, actor, now))
-    }
-
-    /// Remove every method, recovery code and remembered device.
-    pub fn reset_methods(&self, rec: &UserRecord, actor: &str, now: u64) -> Step<()> {
-        self.op(rec, |h, r| h.reset_methods(r, actor, now))
-    }
-
-    /// Seal stored seeds again under the active sealing key.
-    pub fn reseal(&self, rec: &UserRecord, now: u64) -> Step<u32> {
-        self.op(rec, |h, r| h.reseal(r, now))
     }
 }
 

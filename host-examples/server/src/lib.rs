@@ -38,7 +38,7 @@ use config::{Cidr, Config};
 use delivery::Deliverer;
 use engine::{
     AuditEvent, ComponentSettings, EngineError, EngineHandle, MfaState, Policy, PolicySettings,
-    Step, UserRecord,
+    UserRecord,
 };
 use error::ApiError;
 use metrics::Metrics;
@@ -387,7 +387,7 @@ impl AppState {
             ("max_password_failures_per_address", pw_address_window),
         ] {
             engine
-                .check_failure_window(w)
+                .call(|h| h.check_failure_window(w))
                 .map_err(|e| format!("[auth] {name} or password_lockout_secs: {e}"))?;
         }
         let deliverer = Deliverer::new(&cfg)?;
@@ -483,8 +483,8 @@ impl AppState {
             .insert_user(user, String::new(), 0, "disabled", Some(hash), now as i64)
             .await
             .map_err(|e| e.to_string())?;
-        self.run_op(user, false, false, |e, r, now| {
-            e.set_mfa_state(r, MfaState::Enabled, "demo-setup", now)
+        self.run_op(user, false, false, |h, r, now| {
+            h.set_mfa_state(r.as_record(), MfaState::Enabled, "demo-setup", now)
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -622,7 +622,14 @@ impl AppState {
     ) -> Result<Done<T>, ApiError>
     where
         T: Send + 'static,
-        F: Fn(&EngineHandle, &UserRecord, u64) -> Step<T> + Send + Sync + 'static,
+        F: Fn(
+                &mfa_host::MfaHost,
+                &UserRecord,
+                u64,
+            ) -> Result<mfa_host::Outcome<T>, mfa_host::Error>
+            + Send
+            + Sync
+            + 'static,
     {
         let op = Arc::new(op);
         let _guard = self.lock_for(user).lock().await;
@@ -632,11 +639,13 @@ impl AppState {
             let engine = self.engine();
             let step = if blocking {
                 let (op, before, engine) = (op.clone(), before.clone(), engine.clone());
-                tokio::task::spawn_blocking(move || op(&engine, &before, now))
-                    .await
-                    .map_err(|_| ApiError::internal("an engine operation stopped unexpectedly"))?
+                tokio::task::spawn_blocking(move || {
+                    engine.step(&before, op(engine.host(), &before, now))
+                })
+                .await
+                .map_err(|_| ApiError::internal("an engine operation stopped unexpectedly"))?
             } else {
-                op(&engine, &before, now)
+                engine.step(&before, op(engine.host(), &before, now))
             };
             if step.saved.stored.is_none() && step.saved.events.is_empty() {
                 return Ok(Done {

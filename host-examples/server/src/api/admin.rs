@@ -100,8 +100,8 @@ pub(super) async fn admin_create_user(
         ));
     }
     if let Some(state) = req.state {
-        s.run_op(&user, false, false, move |e, r, now| {
-            e.set_mfa_state(r, state, ACTOR, now)
+        s.run_op(&user, false, false, move |h, r, now| {
+            h.set_mfa_state(r.as_record(), state, ACTOR, now)
         })
         .await?
         .into_api()?;
@@ -165,8 +165,8 @@ pub(super) async fn admin_set_state(
     let state = req.state;
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let done = s
-        .run_op(&user, create, false, move |e, r, now| {
-            e.set_mfa_state(r, state, ACTOR, now)
+        .run_op(&user, create, false, move |h, r, now| {
+            h.set_mfa_state(r.as_record(), state, ACTOR, now)
         })
         .await?;
     let (_, rec, _) = done.into_api()?;
@@ -211,8 +211,8 @@ pub(super) async fn admin_set_password(
     }
     // A new password ends every session and sign-in in progress.
     if s.load(&user).await?.is_some() {
-        s.run_op(&user, false, false, |e, r, now| {
-            e.revoke_sessions(r, Some(ACTOR), now)
+        s.run_op(&user, false, false, |h, r, now| {
+            h.revoke_sessions(r.as_record(), Some(ACTOR), now)
         })
         .await?
         .into_api()?;
@@ -253,8 +253,8 @@ pub(super) async fn apply_action(
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let result: Value = match action {
         AdminAction::RequireReregistration => {
-            s.run_op(user, false, false, |e, r, now| {
-                e.require_reregistration(r, ACTOR, now)
+            s.run_op(user, false, false, |h, r, now| {
+                h.require_reregistration(r.as_record(), ACTOR, now)
             })
             .await?
             .into_api()?;
@@ -262,8 +262,8 @@ pub(super) async fn apply_action(
         }
         AdminAction::DeleteAppPasswords => {
             let (n, _, _) = s
-                .run_op(user, false, false, |e, r, now| {
-                    e.delete_all_app_passwords(r, ACTOR, now)
+                .run_op(user, false, false, |h, r, now| {
+                    h.delete_all_app_passwords(r.as_record(), ACTOR, now)
                 })
                 .await?
                 .into_api()?;
@@ -271,23 +271,25 @@ pub(super) async fn apply_action(
             json!({"user": user, "ok": true, "deleted": n})
         }
         AdminAction::RestoreRememberedDevices => {
-            s.run_op(user, false, false, |e, r, now| {
-                e.restore_remembered_devices(r, ACTOR, now)
+            s.run_op(user, false, false, |h, r, now| {
+                h.restore_remembered_devices(r.as_record(), ACTOR, now)
             })
             .await?
             .into_api()?;
             json!({"user": user, "ok": true})
         }
         AdminAction::Unlock => {
-            s.run_op(user, false, false, |e, r, now| e.unlock(r, ACTOR, now))
-                .await?
-                .into_api()?;
+            s.run_op(user, false, false, |h, r, now| {
+                h.unlock(r.as_record(), ACTOR, now)
+            })
+            .await?
+            .into_api()?;
             s.password_ok(user);
             json!({"user": user, "ok": true})
         }
         AdminAction::Reset => {
-            s.run_op(user, false, false, |e, r, now| {
-                e.reset_methods(r, ACTOR, now)
+            s.run_op(user, false, false, |h, r, now| {
+                h.reset_methods(r.as_record(), ACTOR, now)
             })
             .await?
             .into_api()?;
@@ -295,8 +297,8 @@ pub(super) async fn apply_action(
             json!({"user": user, "ok": true})
         }
         AdminAction::RevokeSessions => {
-            s.run_op(user, false, false, |e, r, now| {
-                e.revoke_sessions(r, Some(ACTOR), now)
+            s.run_op(user, false, false, |h, r, now| {
+                h.revoke_sessions(r.as_record(), Some(ACTOR), now)
             })
             .await?
             .into_api()?;
@@ -305,8 +307,8 @@ pub(super) async fn apply_action(
         AdminAction::SetState => {
             let state = state
                 .ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
-            s.run_op(user, create, false, move |e, r, now| {
-                e.set_mfa_state(r, state, ACTOR, now)
+            s.run_op(user, create, false, move |h, r, now| {
+                h.set_mfa_state(r.as_record(), state, ACTOR, now)
             })
             .await?
             .into_api()?;
@@ -340,8 +342,8 @@ pub(super) async fn admin_issue_one_time_pass(
     let user = s.user_id(&user)?;
     let lifetime = req.lifetime_secs;
     let pass = s
-        .run_op(&user, false, false, move |e, r, now| {
-            e.issue_one_time_pass(r, ACTOR, lifetime, now)
+        .run_op(&user, false, false, move |h, r, now| {
+            h.issue_one_time_pass(r.as_record(), ACTOR, lifetime, now)
         })
         .await?
         .into_api()?

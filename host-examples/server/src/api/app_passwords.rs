@@ -34,10 +34,15 @@ pub(super) async fn create_app_password(
     let (c, _) = s
         .authorize(&headers, peer.0.ip(), Action::CreateAppPassword)
         .await?;
+    let request = mfa_host::AppPasswordRequest {
+        name: req.name,
+        scopes: req.scopes,
+        expires_at: req.expires_at,
+    };
     let started = Instant::now();
     let done = s
-        .run_op(&c.user, false, true, move |e, r, now| {
-            e.create_app_password(r, &req.name, &req.scopes, req.expires_at, now)
+        .run_op(&c.user, false, true, move |h, r, now| {
+            h.create_app_password(r.as_record(), &request, now)
         })
         .await?;
     s.time_argon2("app_password_create", started);
@@ -66,8 +71,8 @@ pub(super) async fn delete_app_password(
         .authorize(&headers, peer.0.ip(), Action::DeleteAppPassword)
         .await?;
     let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
-            e.delete_app_password(r, &id, now)
+        .run_op(&c.user, false, false, move |h, r, now| {
+            h.delete_app_password(r.as_record(), &id, now)
         })
         .await?;
     done.into_api()?;

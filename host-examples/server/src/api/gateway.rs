@@ -62,7 +62,7 @@ pub(super) async fn verify_app_password(
     // The user in the engine's canonical form and the password's form, in one
     // engine call (an impossible user name is an unknown password).
     let engine = s.engine();
-    let presented = match engine.present_app_password(&req.user, &req.password) {
+    let presented = match engine.call(|h| h.present_app_password(&req.user, &req.password)) {
         Ok(p) => p,
         Err(e) => {
             if let Some(t) = throttled(&s) {
@@ -83,7 +83,7 @@ pub(super) async fn verify_app_password(
     // A cache hit skips argon2 for a password verified recently against the
     // same stored hash, as long as the engine's cache rule lets it stand. A
     // proven credential is not a guess: it passes even from a throttled address.
-    if let Ok(cred) = engine.app_password_credential(&rec, &presented.id) {
+    if let Ok(cred) = engine.call(|h| h.app_password_credential(rec.as_record(), &presented.id)) {
         let info = rec.summary().app_passwords.iter().find(|a| a.id == cred.id);
         if let Some(info) = info
             && s.ap_cache_hit(&presented, scope, &cred, info.last_used_at, now)
@@ -102,15 +102,17 @@ pub(super) async fn verify_app_password(
     let scope_owned = scope.map(str::to_string);
     let started = Instant::now();
     let done = s
-        .run_op(&user, false, true, move |e, r, now| {
-            e.verify_app_password(r, &password, scope_owned.as_deref(), now)
+        .run_op(&user, false, true, move |h, r, now| {
+            h.verify_app_password(r.as_record(), &password, scope_owned.as_deref(), now)
         })
         .await?;
     s.time_argon2("app_password_verify", started);
     let now = done.now;
     match done.result {
         Ok(m) => {
-            if let Ok(cred) = engine.app_password_credential(&done.record, &m.id) {
+            if let Ok(cred) =
+                engine.call(|h| h.app_password_credential(done.record.as_record(), &m.id))
+            {
                 s.ap_cache_put(&presented, scope, cred.hash, now);
             }
             s.metrics.app_password_check("ok", "miss");

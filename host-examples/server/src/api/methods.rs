@@ -59,8 +59,9 @@ pub(super) async fn begin_authenticator(
         .await?;
     let account = req.account;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| {
-            e.begin_authenticator(r, account.as_deref(), now)
+        .run_op(&c.user, true, false, move |h, r, now| {
+            h.begin_authenticator(r.as_record(), account.as_deref(), now)
+                .map(|o| o.map(Registration::Authenticator))
         })
         .await?;
     let (reg, _, _) = done.into_api()?;
@@ -87,9 +88,15 @@ pub(super) async fn begin_phone(
     let (c, _) = s
         .authorize(&headers, peer.0.ip(), Action::AddMethod)
         .await?;
+    let number = mfa_host::PhoneNumber {
+        country_code: req.country_code,
+        national: req.number,
+    };
+    let channel = req.channel;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| {
-            e.begin_phone(r, &req.country_code, &req.number, req.channel, now)
+        .run_op(&c.user, true, false, move |h, r, now| {
+            h.begin_phone(r.as_record(), &number, channel, now)
+                .map(|o| o.map(|delivery| Registration::CodeSent { delivery }))
         })
         .await?;
     let (reg, _, _) = done.into_api()?;
@@ -115,8 +122,9 @@ pub(super) async fn begin_email(
         .authorize(&headers, peer.0.ip(), Action::AddMethod)
         .await?;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| {
-            e.begin_email(r, &req.address, now)
+        .run_op(&c.user, true, false, move |h, r, now| {
+            h.begin_email(r.as_record(), &req.address, now)
+                .map(|o| o.map(|delivery| Registration::CodeSent { delivery }))
         })
         .await?;
     let (reg, _, _) = done.into_api()?;
@@ -142,8 +150,8 @@ pub(super) async fn begin_import(
         .authorize(&headers, peer.0.ip(), Action::AddMethod)
         .await?;
     let done = s
-        .run_op(&c.user, true, false, move |e, r, now| {
-            e.begin_import(r, &req.otpauth_uri, now)
+        .run_op(&c.user, true, false, move |h, r, now| {
+            h.begin_import(r.as_record(), &req.otpauth_uri, now)
         })
         .await?;
     done.into_api()?;
@@ -162,8 +170,8 @@ pub(super) async fn resend(
         .authorize(&headers, peer.0.ip(), Action::ContinueRegistration)
         .await?;
     let done = s
-        .run_op(&c.user, false, false, |e, r, now| {
-            e.resend_registration_code(r, now)
+        .run_op(&c.user, false, false, |h, r, now| {
+            h.resend_registration_code(r.as_record(), now)
         })
         .await?;
     let (delivery, _, _) = done.into_api()?;
@@ -189,8 +197,8 @@ pub(super) async fn confirm(
     let user = c.user.clone();
     let started = Instant::now();
     let done = s
-        .run_op(&user, false, true, move |e, r, now| {
-            e.finish_registration(r, c.standing(), &req.code, false, now)
+        .run_op(&user, false, true, move |h, r, now| {
+            h.finish_registration(r.as_record(), c.standing(), &req.code, false, now)
         })
         .await?;
     s.time_argon2("confirm_registration", started);
@@ -229,8 +237,8 @@ pub(super) async fn set_default(
         .await?;
     let id = req.method_id;
     let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
-            e.set_default_method(r, id, now)
+        .run_op(&c.user, false, false, move |h, r, now| {
+            h.set_default_method(r.as_record(), id, now)
         })
         .await?;
     let (_, rec, _) = done.into_api()?;
@@ -253,8 +261,8 @@ pub(super) async fn remove_method(
         .parse()
         .map_err(|_| ApiError::invalid("invalid_method_id", "the method id must be a number"))?;
     let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
-            e.remove_method(r, id, now)
+        .run_op(&c.user, false, false, move |h, r, now| {
+            h.remove_method(r.as_record(), id, now)
         })
         .await?;
     let (_, rec, _) = done.into_api()?;
@@ -274,8 +282,8 @@ pub(super) async fn regenerate_recovery(
         .await?;
     let started = Instant::now();
     let done = s
-        .run_op(&c.user, false, true, |e, r, now| {
-            e.regenerate_recovery_codes(r, now)
+        .run_op(&c.user, false, true, |h, r, now| {
+            h.regenerate_recovery_codes(r.as_record(), now)
         })
         .await?;
     s.time_argon2("recovery_codes", started);

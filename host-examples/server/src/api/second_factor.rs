@@ -87,8 +87,8 @@ pub(super) async fn send_code(
         .await?;
     let method = req.method_id;
     let done = s
-        .run_op(&c.user, false, false, move |e, r, now| {
-            e.send_code(r, method, now)
+        .run_op(&c.user, false, false, move |h, r, now| {
+            h.send_code(r.as_record(), method, now)
         })
         .await?;
     let (delivery, _, _) = done.into_api()?;
@@ -124,15 +124,14 @@ pub(super) async fn verify(
     let (method, code, remember) = (req.method_id, req.code, req.remember_device);
     let user = c.user.clone();
     let done = s
-        .run_op(&user, false, false, move |e, r, now| {
+        .run_op(&user, false, false, move |h, r, now| {
             let label = method_label(r, method);
             let proof = Proof::Code {
                 method,
                 code: &code,
             };
-            e.finish_sign_in(r, c.standing(), proof, remember, now)
-                .settle()
-                .map(|x| (label, x))
+            h.finish_sign_in(r.as_record(), c.standing(), proof, remember, now)
+                .map(|o| o.settle().map(|x| (label, x)))
         })
         .await?;
     let ((label, result), _, now) = done.into_api()?;
@@ -180,8 +179,14 @@ pub(super) async fn verify_one_time_pass(
     let (pass, remember) = (req.pass, req.remember_device);
     let user = c.user.clone();
     let done = s
-        .run_op(&user, false, true, move |e, r, now| {
-            e.finish_sign_in(r, c.standing(), Proof::OneTimePass(&pass), remember, now)
+        .run_op(&user, false, true, move |h, r, now| {
+            h.finish_sign_in(
+                r.as_record(),
+                c.standing(),
+                Proof::OneTimePass(&pass),
+                remember,
+                now,
+            )
         })
         .await?;
     signed_or_refused(&s, &user, "one_time_pass", done.result, done.now)
@@ -206,8 +211,14 @@ pub(super) async fn verify_recovery(
     let user = c.user.clone();
     let started = Instant::now();
     let done = s
-        .run_op(&user, false, true, move |e, r, now| {
-            e.finish_sign_in(r, c.standing(), Proof::RecoveryCode(&code), remember, now)
+        .run_op(&user, false, true, move |h, r, now| {
+            h.finish_sign_in(
+                r.as_record(),
+                c.standing(),
+                Proof::RecoveryCode(&code),
+                remember,
+                now,
+            )
         })
         .await?;
     s.time_argon2("recovery_code", started);

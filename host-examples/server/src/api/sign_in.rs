@@ -91,8 +91,8 @@ pub(super) async fn sign_in(
     s.metrics.sign_in("ok");
     let device = auth::cookie(&headers, DEVICE_COOKIE).map(str::to_string);
     let done = s
-        .run_op(&user, false, false, move |e, r, now| {
-            e.start_sign_in(r, FirstFactor::Password, device.as_deref(), now)
+        .run_op(&user, false, false, move |h, r, now| {
+            h.start_sign_in(r.as_record(), FirstFactor::Password, device.as_deref(), now)
         })
         .await?;
     let (started, rec, now) = done.into_api()?;
@@ -148,8 +148,8 @@ pub(super) async fn sign_out_everywhere(
     let (c, _) = s
         .authorize(&headers, peer.ip(), Action::SignOutEverywhere)
         .await?;
-    s.run_op(&c.user, false, false, |e, r, now| {
-        e.revoke_sessions(r, None, now)
+    s.run_op(&c.user, false, false, |h, r, now| {
+        h.revoke_sessions(r.as_record(), None, now)
     })
     .await?
     .into_api()?;
