@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     Algorithm, AppPasswordInfo, Argon2Params, AuditEvent, AuditKind, Factor, FailureReason, Jwk,
-    Method, MethodKind, MethodType, MfaState, NextStep, PhoneChannel, Policy, TotpParams,
+    KeyKind, Method, MethodKind, MethodType, MfaState, NextStep, PhoneChannel, Policy, TotpParams,
 };
 
 macro_rules! named {
@@ -91,6 +91,13 @@ named!(
         Sha1 = "SHA1",
         Sha256 = "SHA256",
         Sha512 = "SHA512",
+    }
+);
+named!(
+    /// The stable name: `signing` or `sealing`.
+    KeyKind {
+        Signing = "signing",
+        Sealing = "sealing",
     }
 );
 named!(

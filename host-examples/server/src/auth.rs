@@ -349,7 +349,7 @@ pub fn hash_password(
     memory: &mut Vec<argon2::Block>,
 ) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
-    crate::engine::random_bytes(&mut salt);
+    crate::keys::random_bytes(&mut salt);
     let mut out = [0u8; 32];
     let a = argon(params)?;
     let blocks = a.params().block_count();

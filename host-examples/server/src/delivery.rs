@@ -230,7 +230,7 @@ impl Deliverer {
 
     async fn post_webhook(&self, hook: &Webhook, d: &Delivery) -> Result<(), String> {
         let mut idb = [0u8; 12];
-        crate::engine::random_bytes(&mut idb);
+        crate::keys::random_bytes(&mut idb);
         let payload = WebhookPayload {
             channel: d.channel.as_str(),
             to: &d.destination,

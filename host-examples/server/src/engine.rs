@@ -150,34 +150,6 @@ impl EngineHandle {
         Ok(Self { host, policy })
     }
 
-    /// New keys (a sealing key and a signing key) as key-file JSON.
-    pub fn generate_keys_json(wasm: &[u8]) -> Result<String, mfa_host::Error> {
-        mfa_host::generate_key_file(wasm)
-    }
-
-    /// Rotate a key file: `what` is `signing` or `sealing`. Returns the new JSON and key id.
-    pub fn rotate_keys_json(
-        wasm: &[u8],
-        keys_json: &str,
-        what: &str,
-    ) -> Result<(String, String), String> {
-        let kind = match what {
-            "signing" => mfa_host::KeyKind::Signing,
-            "sealing" => mfa_host::KeyKind::Sealing,
-            _ => return Err(format!("unknown key kind {what:?}: use signing or sealing")),
-        };
-        mfa_host::rotate_key(wasm, keys_json, kind).map_err(|e| e.to_string())
-    }
-
-    /// Remove a retired signing key from a key file.
-    pub fn retire_signing_key_json(
-        wasm: &[u8],
-        keys_json: &str,
-        id: &str,
-    ) -> Result<String, String> {
-        mfa_host::retire_signing_key(wasm, keys_json, id).map_err(|e| e.to_string())
-    }
-
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
@@ -327,14 +299,5 @@ impl EngineHandle {
             .cache_until(verified_at, cache_secs, expires_at, last_used_at)
             .ok()
             .flatten()
-    }
-}
-
-/// Fill a buffer from the operating system's random number generator.
-pub fn random_bytes(dest: &mut [u8]) {
-    if let Err(e) = getrandom::fill(dest) {
-        // Without randomness no secret can be made safely: stop rather than go on weakly.
-        tracing::error!(error = %e, "the operating system's random number generator failed");
-        std::process::abort();
     }
 }

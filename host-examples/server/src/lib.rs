@@ -21,16 +21,20 @@ pub mod delivery;
 pub mod engine;
 pub mod error;
 pub mod hash_pool;
+pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod password_throttle;
 pub mod revocations;
 pub mod store;
 
+pub use keys::{
+    generate_key_file, replace_private, retire_signing_key, rotate_key_file, write_private,
+};
+use keys::{load_keys, random_b64};
+
 use std::collections::HashMap;
-use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -141,177 +145,6 @@ pub struct StartInfo {
     pub keys_created: bool,
 }
 
-/// The key file: the engine's keys plus the server's cookie and cache keys.
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct KeyFile {
-    engine: serde_json::Value,
-    server: ServerKeys,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ServerKeys {
-    /// Signed the login cookie before the engine issued login tokens; read
-    /// from older key files and no longer used.
-    #[serde(default, rename = "cookie_key", skip_serializing)]
-    _cookie_key: Option<String>,
-    cache_key: String,
-}
-
-fn random_b64(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    engine::random_bytes(&mut b);
-    data_encoding::BASE64URL_NOPAD.encode(&b)
-}
-
-/// Write a file readable by its owner only.
-pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(contents.as_bytes())?;
-    f.sync_all()
-}
-
-/// Replace a key file (written beside it, then renamed), keeping mode 0600.
-pub fn replace_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.new");
-    let _ = std::fs::remove_file(&tmp);
-    write_private(&tmp, contents)?;
-    std::fs::rename(&tmp, path)
-}
-
-/// Load the key file, or create it when allowed. Returns (engine keys JSON, cache key, created).
-fn load_keys(cfg: &Config, wasm: &[u8]) -> Result<(String, Vec<u8>, bool), String> {
-    let path = &cfg.keys.file;
-    let mut created = false;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && cfg.generate_keys() => {
-            let generated = EngineHandle::generate_keys_json(wasm)
-                .map_err(|e| format!("cannot generate keys: {e}"))?;
-            let engine: serde_json::Value =
-                serde_json::from_str(&generated).map_err(|e| format!("generated keys: {e}"))?;
-            let file = KeyFile {
-                engine,
-                server: ServerKeys {
-                    _cookie_key: None,
-                    cache_key: random_b64(32),
-                },
-            };
-            let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
-            write_private(path, &text)
-                .map_err(|e| format!("cannot create key file {}: {e}", path.display()))?;
-            created = true;
-            text
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "key file {} does not exist: create it with `mfa-server keys generate --key-file {}` (or set keys.generate = true)",
-                path.display(),
-                path.display()
-            ));
-        }
-        Err(e) => return Err(format!("cannot read key file {}: {e}", path.display())),
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path)
-            && meta.permissions().mode() & 0o077 != 0
-        {
-            return Err(format!(
-                "key file {} is readable by others: chmod 600 it",
-                path.display()
-            ));
-        }
-    }
-    let file: KeyFile = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "key file {}: not a key file ({})",
-            path.display(),
-            e.classify_str()
-        )
-    })?;
-    let b64 = |s: &str, what: &str| {
-        data_encoding::BASE64URL_NOPAD
-            .decode(s.as_bytes())
-            .ok()
-            .filter(|k| k.len() >= 32)
-            .ok_or_else(|| {
-                format!(
-                    "key file {}: server.{what} must be 32 bytes of base64url",
-                    path.display()
-                )
-            })
-    };
-    let cache = b64(&file.server.cache_key, "cache_key")?;
-    Ok((file.engine.to_string(), cache, created))
-}
-
-trait ClassifyStr {
-    fn classify_str(&self) -> &'static str;
-}
-
-impl ClassifyStr for serde_json::Error {
-    fn classify_str(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "JSON syntax error",
-            serde_json::error::Category::Data => "unexpected or missing fields",
-            serde_json::error::Category::Eof => "file ends early",
-        }
-    }
-}
-
-/// Create a new key file (for `mfa-server keys generate`).
-pub fn generate_key_file(path: &Path, wasm: &[u8]) -> Result<(), String> {
-    let generated =
-        EngineHandle::generate_keys_json(wasm).map_err(|e| format!("cannot generate keys: {e}"))?;
-    let engine: serde_json::Value =
-        serde_json::from_str(&generated).map_err(|e| format!("generated keys: {e}"))?;
-    let file = KeyFile {
-        engine,
-        server: ServerKeys {
-            _cookie_key: None,
-            cache_key: random_b64(32),
-        },
-    };
-    let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
-    write_private(path, &text).map_err(|e| format!("cannot create {}: {e}", path.display()))
-}
-
-/// Rotate the signing or sealing key of a key file; returns the new key id.
-pub fn rotate_key_file(path: &Path, what: &str, wasm: &[u8]) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut file: KeyFile = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
-    let (json, id) = EngineHandle::rotate_keys_json(wasm, &file.engine.to_string(), what)?;
-    file.engine = serde_json::from_str(&json).map_err(|e| format!("rotated keys: {e}"))?;
-    let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
-    replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(id)
-}
-
-/// Remove a retired signing key from a key file.
-pub fn retire_signing_key(path: &Path, id: &str, wasm: &[u8]) -> Result<(), String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut file: KeyFile = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a key file ({})", path.display(), e.classify_str()))?;
-    let json = EngineHandle::retire_signing_key_json(wasm, &file.engine.to_string(), id)?;
-    file.engine = serde_json::from_str(&json).map_err(|e| format!("keys: {e}"))?;
-    let text = serde_json::to_string_pretty(&file).map_err(|e| format!("keys: {e}"))?;
-    replace_private(path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 const POLICY_SETTING: &str = "policy";
 
 fn audit_rows(events: &[AuditEvent]) -> Vec<AuditRow> {
@@ -345,7 +178,7 @@ impl AppState {
         let wasm: Arc<[u8]> = engine::read_component(&wasm_path)?.into();
         let (keys_json, cache_key, keys_created) = load_keys(&cfg, &wasm)?;
         let mut salt = [0u8; 16];
-        engine::random_bytes(&mut salt);
+        keys::random_bytes(&mut salt);
         let send_guard = mfa_core::SendGuard::new(cfg.delivery.limits, salt)
             .map_err(|e| format!("[delivery.limits]: {e}"))?;
         let component = ComponentSettings {
