@@ -1,20 +1,14 @@
-//! The one place where the server calls the engine.
+//! How the server holds the engine: loading the component, reading stored
+//! records into held ones, and turning a failure of the runtime itself (not a
+//! refusal by the engine) into an answer.
 //!
 //! The engine runs inside the WebAssembly component (`mfa_component.wasm`),
-//! embedded through [`mfa_host`]. Every rule of MFA lives there; the server
-//! loads a user's stored record (opaque bytes), hands it to one of the
-//! operations below together with the arguments and the current time, and
-//! stores what comes back (the updated bytes, with compare-and-swap on the
-//! revision, and the audit events). Handlers never reach the engine any other
-//! way.
-//!
-//! Operations never mutate the caller's record; they return a [`Step`]: the
-//! new bytes, their summary (read in the same component call), the audit
-//! events and the answer. One user action is one operation.
+//! embedded through [`mfa_host`]; every rule of MFA lives there. Operations
+//! are `mfa_host` calls made by `AppState::run_op` on the held record, one per
+//! user action; the gateway rules go through
+//! [`crate::password_throttle::FailClosed`].
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use serde_json::{Value, json};
 
 pub use mfa_host::{
     Action, AppPasswordCredential, AppPasswordInfo, AppPasswordMatch, AuditEvent,
@@ -40,20 +34,11 @@ pub use mfa_host::{Factor, MethodType, MfaState, PhoneChannel};
 /// The policy the engine enforces (the WIT record).
 pub type Policy = mfa_host::Policy;
 
-// ----- records ---------------------------------------------------------------
-
 /// A user's engine record as the server holds it (`mfa_host::HeldRecord`).
 pub type UserRecord = mfa_host::HeldRecord;
 
 /// The outcome of one operation (or a chain of them) on a held record.
 pub type Step<T> = mfa_host::Outcome<T>;
-
-/// The stored bytes as text (records are JSON); empty for a user without one.
-pub fn stored_text(rec: &UserRecord) -> String {
-    rec.stored()
-        .map(|b| String::from_utf8_lossy(b).into_owned())
-        .unwrap_or_default()
-}
 
 /// A failure of the runtime itself (not a refusal by the engine), as an engine error.
 fn host_failure(e: mfa_host::Error) -> EngineError {
@@ -75,20 +60,6 @@ fn host_failure(e: mfa_host::Error) -> EngineError {
 
 /// The code of [`EngineError::Other`] for a failure of the engine's runtime.
 pub const ENGINE_FAILURE: &str = "engine_failure";
-
-/// What a registration started: an authenticator app to scan, or a code sent.
-#[derive(Debug)]
-pub enum Registration {
-    /// Show the QR code and manual key.
-    Authenticator(AuthenticatorSetup),
-    /// A code was made for delivery.
-    CodeSent {
-        /// What to deliver.
-        delivery: Delivery,
-    },
-}
-
-// ----- the engine ------------------------------------------------------------
 
 /// Where the component is and how to run it.
 #[derive(Debug, Clone)]
@@ -153,26 +124,6 @@ impl EngineHandle {
     /// The policy in force.
     pub fn policy(&self) -> &Policy {
         &self.policy
-    }
-
-    /// The public token signing keys (JWKS document).
-    pub fn jwks(&self) -> Value {
-        match self.host.jwks() {
-            Ok(keys) => jwks_value(&keys),
-            Err(e) => {
-                tracing::error!(error = %e, "the engine component failed to list its keys");
-                json!({"keys": []})
-            }
-        }
-    }
-
-    // ----- records -------------------------------------------------------
-
-    /// A record for a user who has none stored yet.
-    pub fn new_record(&self, user_id: &str, now: u64) -> Result<UserRecord, EngineError> {
-        self.host
-            .hold(user_id, None, now, now)
-            .map_err(host_failure)
     }
 
     /// Read a stored record (empty text: the user has none yet).
@@ -240,64 +191,5 @@ impl EngineHandle {
     /// Calls made into the component so far.
     pub fn calls(&self) -> u64 {
         self.host.calls()
-    }
-
-    /// What the sign-in must do next (a runtime failure: locked for a minute).
-    pub fn enrollment_check(&self, rec: &UserRecord, now: u64) -> NextStep {
-        match self.host.enrollment_check(rec.as_record(), now) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::error!(error = %e, "enrolment check failed");
-                NextStep::Locked(now + 60)
-            }
-        }
-    }
-
-    /// Whether a refusal counts against the client address (a runtime
-    /// failure counts: a guess must never go uncounted).
-    pub fn counts_against_address(&self, refusal: &EngineError) -> bool {
-        self.host.counts_against_address(refusal).unwrap_or(true)
-    }
-
-    /// The count after one more failure (a runtime failure blocks for the
-    /// window: failing closed).
-    pub fn failed(
-        &self,
-        count: mfa_host::FailureCount,
-        w: mfa_host::FailureWindow,
-        now: u64,
-    ) -> mfa_host::FailureCount {
-        self.host.failed(count, w, now).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "the engine component failed to count a failure");
-            mfa_host::FailureCount {
-                failures: count.failures.saturating_add(1),
-                window_start: now,
-                blocked_until: now.saturating_add(w.block_secs),
-                stale_at: now.saturating_add(w.block_secs.max(w.window_secs)),
-            }
-        })
-    }
-
-    /// Seconds to wait, if `count` blocks at `now` (a runtime failure: wait a minute).
-    pub fn retry_after(&self, count: mfa_host::FailureCount, now: u64) -> Option<u64> {
-        self.host.retry_after(count, now).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "the engine component failed to read a failure count");
-            Some(60)
-        })
-    }
-
-    /// Until when a verification at `verified_at` may be answered from the
-    /// cache (a runtime failure: not at all).
-    pub fn cache_until(
-        &self,
-        verified_at: u64,
-        cache_secs: u64,
-        expires_at: Option<u64>,
-        last_used_at: Option<u64>,
-    ) -> Option<u64> {
-        self.host
-            .cache_until(verified_at, cache_secs, expires_at, last_used_at)
-            .ok()
-            .flatten()
     }
 }

@@ -46,6 +46,7 @@ use engine::{
 };
 use error::ApiError;
 use metrics::Metrics;
+use password_throttle::FailClosed;
 use store::{AuditRow, Commit, Store};
 
 /// Seconds since the Unix epoch.
@@ -497,7 +498,9 @@ impl AppState {
             };
             let update = after.as_ref().map(|r| {
                 (
-                    engine::stored_text(r),
+                    r.stored()
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .unwrap_or_default(),
                     r.revision() as i64,
                     r.summary().state.as_str().to_string(),
                 )
@@ -555,7 +558,8 @@ impl AppState {
     /// Seconds to wait before another password attempt for `user` from
     /// `address`, if either is blocked.
     pub fn password_wait(&self, user: &str, address: &str, now: u64) -> Option<u64> {
-        let e = self.engine();
+        let engine = self.engine();
+        let e = FailClosed(engine.host());
         let u = e.retry_after(self.pw_failures.count(user), now);
         let a = e.retry_after(self.pw_failures_by_address.count(address), now);
         u.max(a)
@@ -563,7 +567,8 @@ impl AppState {
 
     /// Count a failed password for `user` from `address`.
     pub fn password_failed(&self, user: &str, address: &str, now: u64) {
-        let e = self.engine();
+        let engine = self.engine();
+        let e = FailClosed(engine.host());
         self.pw_failures
             .fail(user, now, |c| e.failed(c, self.pw_window, now));
         self.pw_failures_by_address
@@ -577,14 +582,15 @@ impl AppState {
 
     /// Seconds the client `address` must wait before its next app password.
     pub fn app_password_wait(&self, address: &str, now: u64) -> Option<u64> {
-        self.engine()
+        FailClosed(self.engine().host())
             .retry_after(self.ap_failures_by_address.count(address), now)
     }
 
     /// Count a refused app password from `address`, when the engine says the
     /// refusal is a guess.
     pub fn app_password_refused(&self, address: &str, refusal: &EngineError, now: u64) {
-        let e = self.engine();
+        let engine = self.engine();
+        let e = FailClosed(engine.host());
         if e.counts_against_address(refusal) {
             self.ap_failures_by_address
                 .fail(address, now, |c| e.failed(c, self.pw_address_window, now));
@@ -662,8 +668,7 @@ impl AppState {
             return false;
         };
         matches
-            && self
-                .engine()
+            && FailClosed(self.engine().host())
                 .cache_until(
                     at,
                     self.cfg.gateway.cache_secs,

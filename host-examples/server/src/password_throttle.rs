@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use mfa_host::FailureCount;
+use mfa_host::{EngineError, FailureCount, FailureWindow, MfaHost};
 
 /// Most entries kept per table.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -92,6 +92,57 @@ impl FailureTable {
         if let Some(k) = victim {
             g.remove(&k);
         }
+    }
+}
+
+/// The engine's gateway rules, failing closed when the runtime itself fails:
+/// a guess is never left uncounted, a count that cannot be read blocks, and a
+/// cached verification is not trusted.
+#[derive(Clone, Copy)]
+pub struct FailClosed<'a>(pub &'a MfaHost);
+
+impl FailClosed<'_> {
+    /// Whether a refusal counts against the client address (a runtime
+    /// failure counts: a guess must never go uncounted).
+    pub fn counts_against_address(&self, refusal: &EngineError) -> bool {
+        self.0.counts_against_address(refusal).unwrap_or(true)
+    }
+
+    /// The count after one more failure (a runtime failure blocks for the
+    /// window: failing closed).
+    pub fn failed(&self, count: FailureCount, w: FailureWindow, now: u64) -> FailureCount {
+        self.0.failed(count, w, now).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the engine component failed to count a failure");
+            FailureCount {
+                failures: count.failures.saturating_add(1),
+                window_start: now,
+                blocked_until: now.saturating_add(w.block_secs),
+                stale_at: now.saturating_add(w.block_secs.max(w.window_secs)),
+            }
+        })
+    }
+
+    /// Seconds to wait, if `count` blocks at `now` (a runtime failure: wait a minute).
+    pub fn retry_after(&self, count: FailureCount, now: u64) -> Option<u64> {
+        self.0.retry_after(count, now).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the engine component failed to read a failure count");
+            Some(60)
+        })
+    }
+
+    /// Until when a verification at `verified_at` may be answered from the
+    /// cache (a runtime failure: not at all).
+    pub fn cache_until(
+        &self,
+        verified_at: u64,
+        cache_secs: u64,
+        expires_at: Option<u64>,
+        last_used_at: Option<u64>,
+    ) -> Option<u64> {
+        self.0
+            .cache_until(verified_at, cache_secs, expires_at, last_used_at)
+            .ok()
+            .flatten()
     }
 }
 

@@ -107,10 +107,10 @@ pub(super) async fn admin_create_user(
         .into_api()?;
     }
     let rec = s.load_or_create(&user, false).await?;
-    Ok(ok_json(StatusCode::CREATED, &user_view(&s, &user, &rec)))
+    Ok(ok_json(StatusCode::CREATED, &user_view(&s, &user, &rec)?))
 }
 
-pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
+pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Result<Value, ApiError> {
     let now = unix_now();
     let locked: Vec<Value> = Factor::ALL
         .iter()
@@ -120,7 +120,7 @@ pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
                 .map(|until| json!({"factor": f, "until": until}))
         })
         .collect();
-    json!({
+    Ok(json!({
         "user": user,
         "state": rec.summary().state,
         "must_reregister": rec.summary().must_reregister,
@@ -131,10 +131,10 @@ pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Value {
         "locked": locked,
         "locked_out": rec.summary().locked_out,
         "one_time_pass_until": rec.summary().one_time_pass_until,
-        "next": next_json(&s.engine().enrollment_check(rec, now)),
+        "next": next_json(&next_step(s, rec, now)?),
         "revision": rec.revision(),
         "updated_at": rec.summary().updated_at,
-    })
+    }))
 }
 
 pub(super) async fn admin_get_user(
@@ -145,7 +145,7 @@ pub(super) async fn admin_get_user(
     s.check_admin(&headers)?;
     let user = s.user_id(&user)?;
     let rec = s.load_or_create(&user, false).await?;
-    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)?))
 }
 
 #[derive(Deserialize)]
@@ -170,7 +170,7 @@ pub(super) async fn admin_set_state(
         })
         .await?;
     let (_, rec, _) = done.into_api()?;
-    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)))
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)?))
 }
 
 #[derive(Deserialize)]
@@ -563,7 +563,7 @@ async fn users_to_replace(s: &AppState) -> Result<(Vec<String>, bool), ApiError>
         after = Some(last.user.clone());
         for u in page.iter().filter(|u| u.state != "disabled") {
             let rec = s.load_or_create(&u.user, false).await?;
-            if matches!(s.engine().enrollment_check(&rec, now), NextStep::Replace(_)) {
+            if matches!(next_step(s, &rec, now)?, NextStep::Replace(_)) {
                 if found.len() == MAX_AFFECTED {
                     return Ok((found, false));
                 }

@@ -23,6 +23,18 @@ pub(super) async fn list_methods(
     ))
 }
 
+/// What a registration started: an authenticator app to scan, or a code sent.
+#[derive(Debug)]
+pub(super) enum Registration {
+    /// Show the QR code and manual key.
+    Authenticator(crate::engine::AuthenticatorSetup),
+    /// A code was made for delivery.
+    CodeSent {
+        /// What to deliver.
+        delivery: Delivery,
+    },
+}
+
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AuthenticatorReq {

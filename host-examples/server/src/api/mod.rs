@@ -32,7 +32,7 @@ use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::config::AuthMode;
 use crate::engine::{
     Action, Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
-    PhoneChannel, Policy, Proof, Registration, SignInStarted, SignedIn, UserRecord,
+    PhoneChannel, Policy, Proof, SignInStarted, SignedIn, UserRecord,
 };
 use crate::error::ApiError;
 use crate::{AppState, store_err, unix_now};
@@ -216,13 +216,26 @@ async fn openapi() -> Response {
     r
 }
 
-async fn jwks(State(s): St) -> Response {
-    let mut r = Json(s.engine().jwks()).into_response();
+/// What the sign-in must do next for this user (a failure of the runtime: 503).
+pub(super) fn next_step(s: &AppState, rec: &UserRecord, now: u64) -> Result<NextStep, ApiError> {
+    s.engine()
+        .call(|h| h.enrollment_check(rec.as_record(), now))
+        .map_err(|e| ApiError::from_engine(&e, now))
+}
+
+/// The public signing keys; a failure of the runtime is a 503, never an empty
+/// set a cache would keep.
+async fn jwks(State(s): St) -> Result<Response, ApiError> {
+    let keys = s
+        .engine()
+        .call(|h| h.jwks())
+        .map_err(|e| ApiError::from_engine(&e, unix_now()))?;
+    let mut r = Json(crate::engine::jwks_value(&keys)).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static("public, max-age=300"),
     );
-    r
+    Ok(r)
 }
 
 async fn healthz(State(s): St) -> Response {

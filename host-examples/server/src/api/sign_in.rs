@@ -174,7 +174,7 @@ pub(super) async fn session(
     let (c, rec) = s
         .authorize(&headers, peer.ip(), Action::ViewAccount)
         .await?;
-    let next = s.engine().enrollment_check(&rec, unix_now());
+    let next = next_step(&s, &rec, unix_now())?;
     // Verified: done, unless the user's methods must still be replaced.
     let next = if c.mfa && !matches!(next, NextStep::Replace(_)) {
         json!({"next": "done"})
