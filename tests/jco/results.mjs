@@ -62,18 +62,27 @@ export function algorithmName(a) {
 }
 
 /**
- * The engine's stable code (`Error::code()`) of a WIT `error` value: the case
- * name in snake_case, or for `other` the code it carries (the component's
- * `convert::into_error`, and `EngineError::code` in mfa-host).
+ * The engine's stable code (`Error::code()`) of a WIT `error` value: its
+ * reason's case name in snake_case, or for `other` the code it carries (the
+ * component's `convert::into_error`, and `Refusal::code` in mfa-host).
  */
 export function errorCode(error) {
-  if (error.tag === 'other') return error.val.code;
-  return error.tag.replaceAll('-', '_');
+  if (error.reason.tag === 'other') return error.reason.val;
+  return error.reason.tag.replaceAll('-', '_');
 }
 
-/** jco throws the `error` of a top-level `result<_, error>` as an object with a `payload`. */
+/**
+ * jco throws the `error` of a top-level `result<_, error>` as an object with a
+ * `payload`: the reason and the engine's message, which is never empty.
+ */
 function isWitError(e) {
-  return e !== null && typeof e === 'object' && typeof e.payload?.tag === 'string';
+  return (
+    e !== null &&
+    typeof e === 'object' &&
+    typeof e.payload?.reason?.tag === 'string' &&
+    typeof e.payload.message === 'string' &&
+    e.payload.message.length > 0
+  );
 }
 
 /**

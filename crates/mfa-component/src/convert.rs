@@ -6,69 +6,71 @@ use crate::bindings::exports::mfa::engine::enrolment as wenrol;
 use crate::bindings::exports::mfa::engine::otp as wotp;
 use crate::bindings::exports::mfa::engine::types as w;
 
-/// The one place where engine errors become the WIT `error` variant.
+/// The one place where engine errors become the WIT `error`: the reason and
+/// the engine's own message.
 pub(crate) fn into_error(e: core::Error) -> w::Error {
-    use core::Error as E;
-    match e {
-        E::InvalidInput { field, reason } => w::Error::InvalidInput(w::InputError {
-            field: field.to_string(),
-            reason,
-        }),
-        E::MalformedCode { expected_digits } => w::Error::MalformedCode(expected_digits),
-        E::WrongCode => w::Error::WrongCode,
-        E::Replay => w::Error::Replay,
-        E::CodeExpired => w::Error::CodeExpired,
-        E::NoActiveCode => w::Error::NoActiveCode,
-        E::AttemptsExhausted => w::Error::AttemptsExhausted,
-        E::RetryLater { until } => w::Error::RetryLater(until),
-        E::Locked { until } => w::Error::Locked(until),
-        E::LockedOut => w::Error::LockedOut,
-        E::SendLimit { until } => w::Error::SendLimit(until),
-        E::MethodNotAllowed { method } => {
-            match core::MethodType::ALL.iter().find(|m| m.as_str() == method) {
-                Some(m) => w::Error::MethodNotAllowed(method_type_out(*m)),
-                None => other(&E::MethodNotAllowed { method }),
-            }
-        }
-        E::UnknownMethod => w::Error::UnknownMethod,
-        E::NoPendingRegistration => w::Error::NoPendingRegistration,
-        E::RegistrationExpired => w::Error::RegistrationExpired,
-        E::AppPasswordsDisabled => w::Error::AppPasswordsDisabled,
-        E::AppPasswordLimit { max } => w::Error::AppPasswordLimit(max),
-        E::DuplicateName => w::Error::DuplicateName,
-        E::MalformedAppPassword => w::Error::MalformedAppPassword,
-        E::UnknownAppPassword => w::Error::UnknownAppPassword,
-        E::WrongAppPassword => w::Error::WrongAppPassword,
-        E::AppPasswordRevoked => w::Error::AppPasswordRevoked,
-        E::AppPasswordExpired => w::Error::AppPasswordExpired,
-        E::OutOfScope { scope } => w::Error::OutOfScope(scope),
-        E::MalformedRecoveryCode => w::Error::MalformedRecoveryCode,
-        E::WrongRecoveryCode => w::Error::WrongRecoveryCode,
-        E::NoRecoveryCodes => w::Error::NoRecoveryCodes,
-        E::InvalidOneTimePass => w::Error::InvalidOneTimePass,
-        E::SealBroken { reason } => w::Error::SealBroken(reason.to_string()),
-        E::InvalidKeys { reason } => w::Error::InvalidKeys(reason),
-        E::InvalidPolicy { reason } => w::Error::InvalidPolicy(reason),
-        E::MalformedToken { reason } => w::Error::MalformedToken(reason.to_string()),
-        E::BadSignature => w::Error::BadSignature,
-        E::TokenExpired => w::Error::TokenExpired,
-        E::WrongTokenKind => w::Error::WrongTokenKind,
-        E::TokenRevoked => w::Error::TokenRevoked,
-        E::MfaRequired => w::Error::MfaRequired,
-        E::ReauthRequired { window_secs } => w::Error::ReauthRequired(window_secs),
-        E::InvalidUri { reason } => w::Error::InvalidUri(reason),
-        E::InvalidSecret { reason } => w::Error::InvalidSecret(reason),
-        E::CorruptRecord { reason } => w::Error::CorruptRecord(reason),
-        E::InvalidHash { reason } => w::Error::InvalidHash(reason.to_string()),
-        other_error => other(&other_error),
+    let message = e.to_string();
+    w::Error {
+        reason: refusal_out(e),
+        message,
     }
 }
 
-fn other(e: &core::Error) -> w::Error {
-    w::Error::Other(w::ErrorDetail {
-        code: e.code().to_string(),
-        message: e.to_string(),
-    })
+fn refusal_out(e: core::Error) -> w::Refusal {
+    use core::Error as E;
+    match e {
+        E::InvalidInput { field, reason } => w::Refusal::InvalidInput(w::InputError {
+            field: field.to_string(),
+            reason,
+        }),
+        E::MalformedCode { expected_digits } => w::Refusal::MalformedCode(expected_digits),
+        E::WrongCode => w::Refusal::WrongCode,
+        E::Replay => w::Refusal::Replay,
+        E::CodeExpired => w::Refusal::CodeExpired,
+        E::NoActiveCode => w::Refusal::NoActiveCode,
+        E::AttemptsExhausted => w::Refusal::AttemptsExhausted,
+        E::RetryLater { until } => w::Refusal::RetryLater(until),
+        E::Locked { until } => w::Refusal::Locked(until),
+        E::LockedOut => w::Refusal::LockedOut,
+        E::SendLimit { until } => w::Refusal::SendLimit(until),
+        E::MethodNotAllowed { method } => {
+            match core::MethodType::ALL.iter().find(|m| m.as_str() == method) {
+                Some(m) => w::Refusal::MethodNotAllowed(method_type_out(*m)),
+                None => w::Refusal::Other(E::MethodNotAllowed { method }.code().to_string()),
+            }
+        }
+        E::UnknownMethod => w::Refusal::UnknownMethod,
+        E::NoPendingRegistration => w::Refusal::NoPendingRegistration,
+        E::RegistrationExpired => w::Refusal::RegistrationExpired,
+        E::AppPasswordsDisabled => w::Refusal::AppPasswordsDisabled,
+        E::AppPasswordLimit { max } => w::Refusal::AppPasswordLimit(max),
+        E::DuplicateName => w::Refusal::DuplicateName,
+        E::MalformedAppPassword => w::Refusal::MalformedAppPassword,
+        E::UnknownAppPassword => w::Refusal::UnknownAppPassword,
+        E::WrongAppPassword => w::Refusal::WrongAppPassword,
+        E::AppPasswordRevoked => w::Refusal::AppPasswordRevoked,
+        E::AppPasswordExpired => w::Refusal::AppPasswordExpired,
+        E::OutOfScope { scope } => w::Refusal::OutOfScope(scope),
+        E::MalformedRecoveryCode => w::Refusal::MalformedRecoveryCode,
+        E::WrongRecoveryCode => w::Refusal::WrongRecoveryCode,
+        E::NoRecoveryCodes => w::Refusal::NoRecoveryCodes,
+        E::InvalidOneTimePass => w::Refusal::InvalidOneTimePass,
+        E::SealBroken { reason } => w::Refusal::SealBroken(reason.to_string()),
+        E::InvalidKeys { reason } => w::Refusal::InvalidKeys(reason),
+        E::InvalidPolicy { reason } => w::Refusal::InvalidPolicy(reason),
+        E::MalformedToken { reason } => w::Refusal::MalformedToken(reason.to_string()),
+        E::BadSignature => w::Refusal::BadSignature,
+        E::TokenExpired => w::Refusal::TokenExpired,
+        E::WrongTokenKind => w::Refusal::WrongTokenKind,
+        E::TokenRevoked => w::Refusal::TokenRevoked,
+        E::MfaRequired => w::Refusal::MfaRequired,
+        E::ReauthRequired { window_secs } => w::Refusal::ReauthRequired(window_secs),
+        E::InvalidUri { reason } => w::Refusal::InvalidUri(reason),
+        E::InvalidSecret { reason } => w::Refusal::InvalidSecret(reason),
+        E::CorruptRecord { reason } => w::Refusal::CorruptRecord(reason),
+        E::InvalidHash { reason } => w::Refusal::InvalidHash(reason.to_string()),
+        other => w::Refusal::Other(other.code().to_string()),
+    }
 }
 
 /// Map a fallible engine result.

@@ -207,11 +207,11 @@ impl wengine::GuestUserRecord for RecordRes {
 fn registration_code(r: core::Registration) -> Result<w::Delivery, w::Error> {
     match r {
         core::Registration::CodeSent { delivery } => Ok(delivery_out(delivery)),
-        core::Registration::Authenticator { .. } => Err(w::Error::Other(w::ErrorDetail {
-            code: "unexpected_registration".into(),
+        core::Registration::Authenticator { .. } => Err(w::Error {
+            reason: w::Refusal::Other("unexpected_registration".into()),
             message: "the engine started an authenticator registration where a code was expected"
                 .into(),
-        })),
+        }),
     }
 }
 
@@ -247,12 +247,12 @@ impl wenrol::Guest for Component {
                     account,
                     expires_at,
                 }),
-                Ok(core::Registration::CodeSent { .. }) => Err(w::Error::Other(w::ErrorDetail {
-                    code: "unexpected_registration".into(),
+                Ok(core::Registration::CodeSent { .. }) => Err(w::Error {
+                    reason: w::Refusal::Other("unexpected_registration".into()),
                     message:
                         "the engine sent a code where an authenticator registration was expected"
                             .into(),
-                })),
+                }),
                 Err(err) => Err(into_error(err)),
             }
         })

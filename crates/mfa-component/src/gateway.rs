@@ -36,14 +36,14 @@ fn window_in(w: wg::FailureWindow) -> FailureWindow {
 
 /// The engine's error for a refusal the host was given, as far as the gateway
 /// rule tells them apart (every other refusal is not an app-password guess).
-fn refusal_in(e: &w::Error) -> core::Error {
+fn refusal_in(e: &w::Refusal) -> core::Error {
     match e {
-        w::Error::WrongAppPassword => core::Error::WrongAppPassword,
-        w::Error::UnknownAppPassword => core::Error::UnknownAppPassword,
-        w::Error::MalformedAppPassword => core::Error::MalformedAppPassword,
-        w::Error::AppPasswordRevoked => core::Error::AppPasswordRevoked,
-        w::Error::AppPasswordExpired => core::Error::AppPasswordExpired,
-        w::Error::OutOfScope(scope) => core::Error::OutOfScope {
+        w::Refusal::WrongAppPassword => core::Error::WrongAppPassword,
+        w::Refusal::UnknownAppPassword => core::Error::UnknownAppPassword,
+        w::Refusal::MalformedAppPassword => core::Error::MalformedAppPassword,
+        w::Refusal::AppPasswordRevoked => core::Error::AppPasswordRevoked,
+        w::Refusal::AppPasswordExpired => core::Error::AppPasswordExpired,
+        w::Refusal::OutOfScope(scope) => core::Error::OutOfScope {
             scope: scope.clone(),
         },
         _ => core::Error::InvalidInput {
@@ -69,7 +69,7 @@ impl wg::Guest for Component {
         })
     }
 
-    fn counts_against_address(refusal: w::Error) -> bool {
+    fn counts_against_address(refusal: w::Refusal) -> bool {
         core::gateway::counts_against_address(&refusal_in(&refusal))
     }
 

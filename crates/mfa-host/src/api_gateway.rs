@@ -44,19 +44,16 @@ impl Default for FailureCount {
 }
 
 /// The WIT form of a refusal, as far as the gateway rule tells refusals
-/// apart; any other refusal travels as its code and message.
-fn refusal_out(e: &EngineError) -> w::Error {
+/// apart; any other travels as its code.
+fn refusal_out(e: &Refusal) -> w::Refusal {
     match e {
-        EngineError::WrongAppPassword => w::Error::WrongAppPassword,
-        EngineError::UnknownAppPassword => w::Error::UnknownAppPassword,
-        EngineError::MalformedAppPassword => w::Error::MalformedAppPassword,
-        EngineError::AppPasswordRevoked => w::Error::AppPasswordRevoked,
-        EngineError::AppPasswordExpired => w::Error::AppPasswordExpired,
-        EngineError::OutOfScope { scope } => w::Error::OutOfScope(scope.clone()),
-        other => w::Error::Other(w::ErrorDetail {
-            code: other.code().to_string(),
-            message: other.to_string(),
-        }),
+        Refusal::WrongAppPassword => w::Refusal::WrongAppPassword,
+        Refusal::UnknownAppPassword => w::Refusal::UnknownAppPassword,
+        Refusal::MalformedAppPassword => w::Refusal::MalformedAppPassword,
+        Refusal::AppPasswordRevoked => w::Refusal::AppPasswordRevoked,
+        Refusal::AppPasswordExpired => w::Refusal::AppPasswordExpired,
+        Refusal::OutOfScope { scope } => w::Refusal::OutOfScope(scope.clone()),
+        other => w::Refusal::Other(other.code().to_string()),
     }
 }
 
@@ -86,7 +83,7 @@ impl MfaHost {
     }
 
     /// Whether a refusal is a guess that counts against the client address.
-    pub fn counts_against_address(&self, refusal: &EngineError) -> Result<bool, Error> {
+    pub fn counts_against_address(&self, refusal: &Refusal) -> Result<bool, Error> {
         let refusal = refusal_out(refusal);
         self.rt.call(|slot| {
             slot.api

@@ -54,6 +54,7 @@ mod error;
 mod held;
 #[cfg(feature = "json")]
 pub mod json;
+mod refusal;
 mod runtime;
 mod sign_in;
 mod types;
@@ -76,6 +77,7 @@ pub use api_gateway::{FailureCount, FailureWindow, Presented};
 pub use cache::CacheStatus;
 pub use error::{EngineError, Error};
 pub use held::HeldRecord;
+pub use refusal::Refusal;
 pub use sign_in::{DeviceToken, Proof, Registered, SignInStarted, SignedIn, Standing};
 pub use types::*;
 

@@ -7,7 +7,7 @@ mod common;
 use common::{NOW, host_with, test_policy};
 use mfa_core as core;
 use mfa_core::gateway::{FailureCount as NativeCount, FailureWindow as NativeWindow};
-use mfa_host::{EngineError, FailureCount, FailureWindow, Record};
+use mfa_host::{FailureCount, FailureWindow, Record, Refusal};
 
 /// Inputs a client may type as a user name, look-alikes included.
 const USERS: &[&str] = &[
@@ -102,28 +102,19 @@ fn a_record_is_only_made_for_a_canonical_user() {
 fn only_guesses_count_against_an_address() {
     let host = host_with(&test_policy(), b"gateway refusals");
     let cases = [
-        (EngineError::WrongAppPassword, core::Error::WrongAppPassword),
+        (Refusal::WrongAppPassword, core::Error::WrongAppPassword),
+        (Refusal::UnknownAppPassword, core::Error::UnknownAppPassword),
         (
-            EngineError::UnknownAppPassword,
-            core::Error::UnknownAppPassword,
-        ),
-        (
-            EngineError::MalformedAppPassword,
+            Refusal::MalformedAppPassword,
             core::Error::MalformedAppPassword,
         ),
+        (Refusal::AppPasswordRevoked, core::Error::AppPasswordRevoked),
+        (Refusal::AppPasswordExpired, core::Error::AppPasswordExpired),
         (
-            EngineError::AppPasswordRevoked,
-            core::Error::AppPasswordRevoked,
-        ),
-        (
-            EngineError::AppPasswordExpired,
-            core::Error::AppPasswordExpired,
-        ),
-        (
-            EngineError::AppPasswordsDisabled,
+            Refusal::AppPasswordsDisabled,
             core::Error::AppPasswordsDisabled,
         ),
-        (EngineError::WrongCode, core::Error::WrongCode),
+        (Refusal::WrongCode, core::Error::WrongCode),
     ];
     for (hosted, native) in cases {
         assert_eq!(
@@ -133,12 +124,12 @@ fn only_guesses_count_against_an_address() {
         );
     }
     assert!(
-        host.counts_against_address(&EngineError::WrongAppPassword)
+        host.counts_against_address(&Refusal::WrongAppPassword)
             .unwrap()
     );
     assert!(
         !host
-            .counts_against_address(&EngineError::AppPasswordRevoked)
+            .counts_against_address(&Refusal::AppPasswordRevoked)
             .unwrap()
     );
 }

@@ -45,24 +45,33 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
         .unwrap_or_else(|| panic!("field {k} missing in {v}"))
 }
 
-/// `{"ok": ...}` or `{"error": code}` from a native result.
+/// `{"ok": ...}` or `{"error": code, "message": …}` from a native result.
 fn native_result<T>(r: Result<T, core::Error>, ok: impl FnOnce(T) -> Value) -> Value {
     match r {
         Ok(v) => json!({ "ok": ok(v) }),
-        Err(e) => json!({ "error": e.code() }),
+        Err(e) => json!({ "error": e.code(), "message": e.to_string() }),
     }
 }
 
 fn host_result<T>(r: Result<T, host::Error>, ok: impl FnOnce(T) -> Value) -> Value {
     match r {
         Ok(v) => json!({ "ok": ok(v) }),
-        Err(host::Error::Engine(e)) => json!({ "error": e.code() }),
+        // The message is the one the component sent: equal to the native
+        // engine's own, compared in `Replay::check`.
+        Err(host::Error::Engine(e)) => json!({ "error": e.code(), "message": e.message() }),
         Err(other) => panic!("host failure, not an engine answer: {other}"),
     }
 }
 
-/// The expected result, keeping in `ok` only the fields the file records.
+/// The expected result, keeping in `ok` only the fields the file records
+/// (and of an error its code: messages are compared between component and
+/// native, the file records codes).
 fn project(actual: &Value, expected: &Value) -> Value {
+    if let Some(code) = actual.get("error")
+        && expected.get("message").is_none()
+    {
+        return json!({ "error": code });
+    }
     match (actual.get("ok"), expected.get("ok")) {
         (Some(a), Some(Value::Object(e))) => {
             let kept: serde_json::Map<String, Value> = e

@@ -10,7 +10,7 @@ use subtle::ConstantTimeEq;
 use std::sync::Arc;
 
 use crate::config::AuthMode;
-use crate::engine::{Action, EngineError, SignInCaller, Standing, UserRecord};
+use crate::engine::{Action, EngineError, Refusal, SignInCaller, Standing, UserRecord};
 use crate::error::ApiError;
 use crate::{AppState, unix_now};
 
@@ -98,12 +98,12 @@ pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> Option
 /// Refusals of the token itself (not of what it may do): try the next one.
 fn is_token_refusal(e: &EngineError) -> bool {
     matches!(
-        e,
-        EngineError::TokenRevoked
-            | EngineError::TokenExpired
-            | EngineError::BadSignature
-            | EngineError::WrongTokenKind
-            | EngineError::MalformedToken { .. }
+        e.reason(),
+        Refusal::TokenRevoked
+            | Refusal::TokenExpired
+            | Refusal::BadSignature
+            | Refusal::WrongTokenKind
+            | Refusal::MalformedToken { .. }
     )
 }
 
@@ -121,11 +121,9 @@ impl AppState {
     pub fn user_id(&self, raw: &str) -> Result<String, ApiError> {
         self.engine()
             .call(|h| h.canonical_user(raw))
-            .map_err(|e| match e {
-                crate::engine::EngineError::InvalidInput { reason, .. } => {
-                    ApiError::invalid("invalid_user", reason)
-                }
-                other => ApiError::from_engine(&other, crate::unix_now()),
+            .map_err(|e| match e.reason() {
+                Refusal::InvalidInput { .. } => ApiError::invalid("invalid_user", e.message()),
+                _ => ApiError::from_engine(&e, crate::unix_now()),
             })
     }
 }
@@ -241,7 +239,7 @@ impl AppState {
         // A revoked session says so (the widget tells the user they were
         // signed out); anything else is "sign in first".
         match refused {
-            Some(e @ EngineError::TokenRevoked) => Err(ApiError::from_engine(&e, now)),
+            Some(e) if *e.reason() == Refusal::TokenRevoked => Err(ApiError::from_engine(&e, now)),
             _ => Err(not_signed_in()),
         }
     }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 pub use mfa_host::{
     Action, AppPasswordCredential, AppPasswordInfo, AppPasswordMatch, AuditEvent,
     AuthenticatorSetup, Confirmed, Delivery, EngineError, FirstFactor, Method, NewAppPassword,
-    NextStep, Proof, RecoveryCodes, Registered, Secret, SignInCaller, SignInStarted, SignedIn,
-    Standing, Verified,
+    NextStep, Proof, RecoveryCodes, Refusal, Registered, Secret, SignInCaller, SignInStarted,
+    SignedIn, Standing, Verified,
 };
 use mfa_host::{MfaHost, RecordSummary};
 
@@ -44,21 +44,26 @@ pub type Step<T> = mfa_host::Outcome<T>;
 fn host_failure(e: mfa_host::Error) -> EngineError {
     match e {
         mfa_host::Error::Engine(e) => e,
-        mfa_host::Error::InputTooLarge { what, max } => EngineError::InvalidInput {
-            field: what.to_string(),
-            reason: format!("must be at most {max} bytes or items"),
-        },
+        e @ mfa_host::Error::InputTooLarge { what, max } => EngineError::new(
+            Refusal::InvalidInput {
+                field: what.to_string(),
+                reason: format!("must be at most {max} bytes or items"),
+            },
+            e.to_string(),
+        ),
         other => {
             tracing::error!(error = %other, "the engine component failed");
-            EngineError::Other {
-                code: ENGINE_FAILURE.into(),
-                message: "the MFA engine failed; try again".into(),
-            }
+            EngineError::new(
+                Refusal::Other {
+                    code: ENGINE_FAILURE.into(),
+                },
+                "the MFA engine failed; try again",
+            )
         }
     }
 }
 
-/// The code of [`EngineError::Other`] for a failure of the engine's runtime.
+/// The code of [`Refusal::Other`] for a failure of the engine's runtime.
 pub const ENGINE_FAILURE: &str = "engine_failure";
 
 /// Where the component is and how to run it.
@@ -148,9 +153,13 @@ impl EngineHandle {
         now: u64,
     ) -> Result<UserRecord, EngineError> {
         if std::str::from_utf8(&stored).is_err() {
-            return Err(EngineError::CorruptRecord {
-                reason: "the engine saved a record that is not text".into(),
-            });
+            let reason = "the engine saved a record that is not text";
+            return Err(EngineError::new(
+                Refusal::CorruptRecord {
+                    reason: reason.into(),
+                },
+                format!("stored user record is unreadable: {reason}"),
+            ));
         }
         self.host
             .held_after(before, stored, summary, now)

@@ -4,7 +4,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Refusal};
 
 /// An error answer of the API.
 #[derive(Debug, Clone)]
@@ -87,10 +87,10 @@ impl ApiError {
 
     /// Map an engine error to an answer. `now` turns "until" times into `Retry-After`.
     pub fn from_engine(err: &EngineError, now: u64) -> Self {
-        use crate::engine::EngineError as E;
+        use crate::engine::Refusal as E;
         let code = static_code(err);
-        let message = err.to_string();
-        let status = match err {
+        let message = err.message().to_string();
+        let status = match err.reason() {
             E::RetryLater { until } | E::Locked { until } | E::SendLimit { until } => {
                 return Self::too_many(code, message, until.saturating_sub(now));
             }
@@ -183,58 +183,12 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-const ENGINE_CODES: &[&str] = &[
-    "invalid_input",
-    "malformed_code",
-    "wrong_code",
-    "replay",
-    "code_expired",
-    "no_active_code",
-    "attempts_exhausted",
-    "retry_later",
-    "locked",
-    "method_not_allowed",
-    "unknown_method",
-    "no_pending_registration",
-    "registration_expired",
-    "app_passwords_disabled",
-    "app_password_limit",
-    "duplicate_name",
-    "malformed_app_password",
-    "unknown_app_password",
-    "wrong_app_password",
-    "app_password_revoked",
-    "app_password_expired",
-    "out_of_scope",
-    "malformed_recovery_code",
-    "wrong_recovery_code",
-    "no_recovery_codes",
-    "invalid_one_time_pass",
-    "seal_broken",
-    "invalid_keys",
-    "invalid_policy",
-    "malformed_token",
-    "bad_signature",
-    "token_expired",
-    "wrong_token_kind",
-    "token_revoked",
-    "mfa_required",
-    "reauth_required",
-    "locked_out",
-    "send_limit",
-    "invalid_uri",
-    "invalid_secret",
-    "corrupt_record",
-    "invalid_hash",
-    crate::engine::ENGINE_FAILURE,
-];
-
 /// The engine error's stable code (`engine_error` for a code this server does not know).
 pub fn static_code(err: &EngineError) -> &'static str {
-    let code = err.code();
-    ENGINE_CODES
-        .iter()
-        .find(|c| **c == code)
-        .copied()
-        .unwrap_or("engine_error")
+    match err.reason() {
+        Refusal::Other { code } if code == crate::engine::ENGINE_FAILURE => {
+            crate::engine::ENGINE_FAILURE
+        }
+        reason => reason.static_code().unwrap_or("engine_error"),
+    }
 }

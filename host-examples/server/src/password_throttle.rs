@@ -105,7 +105,9 @@ impl FailClosed<'_> {
     /// Whether a refusal counts against the client address (a runtime
     /// failure counts: a guess must never go uncounted).
     pub fn counts_against_address(&self, refusal: &EngineError) -> bool {
-        self.0.counts_against_address(refusal).unwrap_or(true)
+        self.0
+            .counts_against_address(refusal.reason())
+            .unwrap_or(true)
     }
 
     /// The count after one more failure (a runtime failure blocks for the

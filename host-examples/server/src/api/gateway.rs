@@ -51,11 +51,10 @@ pub(super) async fn verify_app_password(
     let throttled = |s: &AppState| {
         s.app_password_wait(&address, unix_now()).map(|wait| {
             s.metrics.app_password_check("throttled", "none");
-            ApiError::from_engine(
-                &EngineError::RetryLater {
-                    until: unix_now() + wait,
-                },
-                unix_now(),
+            ApiError::too_many(
+                "retry_later",
+                format!("too many failed attempts from this address; try again in {wait} s"),
+                wait,
             )
         })
     };
@@ -76,7 +75,27 @@ pub(super) async fn verify_app_password(
         if let Some(e) = throttled(&s) {
             return Err(e);
         }
-        return Err(refuse(&s, &EngineError::UnknownAppPassword, "none"));
+        // The engine answers as for a user without app passwords, in its
+        // own words: the same answer a real user with an unknown id gets.
+        let now = unix_now();
+        let refusal = match engine.call(|h| {
+            h.verify_app_password(
+                mfa_host::Record::New {
+                    user_id: &user,
+                    now,
+                },
+                &req.password,
+                None,
+                now,
+            )
+        }) {
+            Ok(outcome) => match outcome.result {
+                Err(e) => e,
+                Ok(_) => return Err(ApiError::internal("the engine accepted an unknown user")),
+            },
+            Err(e) => e,
+        };
+        return Err(refuse(&s, &refusal, "none"));
     };
     let now = unix_now();
     let scope = req.scope.as_deref().filter(|x| !x.is_empty());

@@ -36,19 +36,22 @@ pub(super) async fn deliver(s: &AppState, peer: &Peer, d: &Delivery) -> Result<(
     let channel = d.channel.as_str();
     let now = crate::unix_now();
     // The guard's only refusal is a send limit; a poisoned lock refuses too.
-    let refused_until = match s.send_guard.lock() {
-        Ok(mut g) => match g.admit(&peer.ip().to_string(), &d.destination, now) {
-            Ok(()) => None,
-            Err(mfa_core::Error::SendLimit { until }) => Some(until),
-            Err(_) => Some(now + 60),
-        },
-        Err(_) => Some(now + 60),
+    let refused = match s.send_guard.lock() {
+        Ok(mut g) => g.admit(&peer.ip().to_string(), &d.destination, now).err(),
+        Err(_) => Some(mfa_core::Error::SendLimit { until: now + 60 }),
     };
-    if let Some(until) = refused_until {
+    if let Some(e) = refused {
         s.metrics.delivery(channel, false);
         tracing::warn!(channel, "send refused by the limits over all users");
-        let e = mfa_host::EngineError::SendLimit { until };
-        return Err(ApiError::from_engine(&e, now));
+        let until = match e {
+            mfa_core::Error::SendLimit { until } => until,
+            _ => now + 60,
+        };
+        return Err(ApiError::too_many(
+            "send_limit",
+            e.to_string(),
+            until.saturating_sub(now),
+        ));
     }
     match s.deliverer.deliver(d).await {
         Ok(()) => {
