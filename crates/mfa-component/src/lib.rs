@@ -13,6 +13,7 @@
 mod convert;
 mod exports_impl;
 mod gateway;
+mod passwords;
 mod sign_in;
 
 /// Bindings generated from `wit/`; the only unsafe code of the crate is in

@@ -57,8 +57,6 @@ pub(crate) fn friendly_random(rng: &mut dyn crate::RandomSource, n: usize) -> Ve
 
 /// RFC 4648 base32 alphabet.
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-/// RFC 4648 base64 alphabet (section 4).
-const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /// RFC 4648 base64url alphabet (section 5).
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -153,16 +151,6 @@ pub(crate) fn b64url_decode(s: &str) -> Option<Vec<u8>> {
     decode(s.as_bytes(), |c| base64_value(c, b'-', b'_'), 6)
 }
 
-/// Unpadded standard base64 (RFC 4648 section 4).
-pub(crate) fn b64(bytes: &[u8]) -> String {
-    encode(bytes, BASE64, 6)
-}
-
-/// Strict unpadded standard base64.
-pub(crate) fn b64_decode(s: &str) -> Option<Vec<u8>> {
-    decode(s.as_bytes(), |c| base64_value(c, b'+', b'/'), 6)
-}
-
 /// Serde helper: bytes as unpadded base64url text.
 pub(crate) mod serde_b64 {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -206,15 +194,11 @@ mod tests {
         for (plain, b32, b64text) in cases {
             assert_eq!(base32_encode(plain.as_bytes()), b32);
             assert_eq!(base32_decode(b32).as_deref(), Some(plain.as_bytes()));
-            assert_eq!(b64(plain.as_bytes()), b64text);
             assert_eq!(b64url(plain.as_bytes()), b64text);
-            assert_eq!(b64_decode(b64text).as_deref(), Some(plain.as_bytes()));
             assert_eq!(b64url_decode(b64text).as_deref(), Some(plain.as_bytes()));
         }
-        // The two base64 alphabets differ only in their last two symbols.
-        assert_eq!(b64(&[0xfb, 0xff]), "+/8");
+        // base64url only: the standard alphabet's last two symbols are refused.
         assert_eq!(b64url(&[0xfb, 0xff]), "-_8");
-        assert_eq!(b64_decode("-_8"), None);
         assert_eq!(b64url_decode("+/8"), None);
     }
 
@@ -229,12 +213,10 @@ mod tests {
         // Non-zero unused bits in the last symbol ("MZ" is the only form of "f").
         assert_eq!(base32_decode("M3"), None);
         assert_eq!(b64url_decode("Zh"), None);
-        assert_eq!(b64_decode("Zh"), None);
         // Padding and foreign symbols are refused by the base64 codecs.
         assert_eq!(b64url_decode("Zg=="), None);
-        assert_eq!(b64_decode("Zg=="), None);
         assert_eq!(b64url_decode("Zm 9v"), None);
-        assert_eq!(b64_decode("Zm9\u{e9}"), None);
+        assert_eq!(b64url_decode("Zm9\u{e9}"), None);
         // base32 takes padding only at the end, and no other symbol.
         assert_eq!(base32_decode("MY======"), Some(b"f".to_vec()));
         assert_eq!(base32_decode("MY=MZXQ"), None);
@@ -244,7 +226,7 @@ mod tests {
 
     mod properties {
         use super::super::*;
-        use data_encoding::{BASE32_NOPAD, BASE64_NOPAD, BASE64URL_NOPAD};
+        use data_encoding::{BASE32_NOPAD, BASE64URL_NOPAD};
         use proptest::prelude::*;
 
         proptest! {
@@ -252,7 +234,6 @@ mod tests {
             fn round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..80)) {
                 prop_assert_eq!(base32_decode(&base32_encode(&bytes)), Some(bytes.clone()));
                 prop_assert_eq!(b64url_decode(&b64url(&bytes)), Some(bytes.clone()));
-                prop_assert_eq!(b64_decode(&b64(&bytes)), Some(bytes.clone()));
                 // Lower case, groups and padding as authenticator apps show them.
                 let shown = base32_encode(&bytes).to_ascii_lowercase();
                 let grouped: Vec<String> = shown
@@ -271,9 +252,7 @@ mod tests {
                                      text in "[A-Za-z0-9+/=_ \\-]{0,24}") {
                 prop_assert_eq!(base32_encode(&bytes), BASE32_NOPAD.encode(&bytes));
                 prop_assert_eq!(b64url(&bytes), BASE64URL_NOPAD.encode(&bytes));
-                prop_assert_eq!(b64(&bytes), BASE64_NOPAD.encode(&bytes));
                 prop_assert_eq!(b64url_decode(&text), BASE64URL_NOPAD.decode(text.as_bytes()).ok());
-                prop_assert_eq!(b64_decode(&text), BASE64_NOPAD.decode(text.as_bytes()).ok());
                 let cleaned: String = text
                     .chars()
                     .filter(|c| !matches!(c, ' ' | '-'))

@@ -1,9 +1,9 @@
 //! argon2id password hashing in PHC string format.
-use argon2::Params;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::password_hash::{self, CustomizedPasswordHasher, PasswordHasher, PasswordVerifier};
+use argon2::{ARGON2ID_IDENT, Params, Version};
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
-use crate::encoding::{b64, b64_decode};
 use crate::{Error, RandomSource};
 
 const SALT_LEN: usize = 16;
@@ -181,6 +181,126 @@ use backend::argon2id;
 #[cfg(not(feature = "fast-argon2"))]
 use portable::argon2id;
 
+/// The engine's argon2id behind the `password-hash` traits: the PHC string is
+/// read and written by `phc::PasswordHash`, verification is the trait's (the
+/// output compared in constant time), and the computation is the selected
+/// backend with its reused working memory.
+struct EngineArgon2id {
+    params: Params,
+}
+
+impl EngineArgon2id {
+    fn new(params: &Argon2Params) -> Result<Self, Error> {
+        Ok(Self {
+            params: params.params()?,
+        })
+    }
+}
+
+impl CustomizedPasswordHasher<PasswordHash> for EngineArgon2id {
+    type Params = Params;
+
+    fn hash_password_customized(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        algorithm: Option<&str>,
+        version: Option<u32>,
+        params: Params,
+    ) -> password_hash::Result<PasswordHash> {
+        if algorithm.is_some_and(|a| a != ARGON2ID_IDENT.as_str()) {
+            return Err(password_hash::Error::Algorithm);
+        }
+        if version.is_some_and(|v| v != u32::from(Version::V0x13)) {
+            return Err(password_hash::Error::Version);
+        }
+        EngineArgon2id { params }.hash_password_with_salt(password, salt)
+    }
+}
+
+impl PasswordHasher<PasswordHash> for EngineArgon2id {
+    fn hash_password_with_salt(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+    ) -> password_hash::Result<PasswordHash> {
+        let p = &self.params;
+        // A secret key or associated data cannot be given to the engine's
+        // hashes, so a string that names one is not one of ours.
+        if !p.keyid().is_empty() || !p.data().is_empty() {
+            return Err(password_hash::Error::ParamsInvalid);
+        }
+        let ours = Argon2Params {
+            m_kib: p.m_cost(),
+            t: p.t_cost(),
+            p: p.p_cost(),
+        };
+        // The engine's own ceiling (m ≤ 4 GiB, t ≤ 100, p ≤ 16) holds for
+        // stored strings too: a planted hash must not cost the host a gigabyte.
+        ours.params()
+            .map_err(|_| password_hash::Error::ParamsInvalid)?;
+        let salt = Salt::new(salt)?;
+        let mut buf = [0u8; Output::MAX_LENGTH];
+        let out = buf
+            .get_mut(..p.output_len().unwrap_or(OUTPUT_LEN))
+            .ok_or(password_hash::Error::OutputSize)?;
+        argon2id(&ours, password, &salt, out).map_err(|_| password_hash::Error::Crypto)?;
+        Ok(PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(p)?,
+            salt: Some(salt),
+            hash: Some(Output::new(out)?),
+        })
+    }
+}
+
+/// What a `password-hash` error means for a stored string, in words.
+fn unusable(e: password_hash::Error) -> Error {
+    use password_hash::Error as E;
+    let reason = match e {
+        E::Algorithm => "not an argon2id PHC string",
+        E::Version => "only argon2 version 19 is supported",
+        E::ParamInvalid { .. } | E::ParamsInvalid => "parameters out of range or unknown",
+        E::SaltInvalid => "salt is not usable base64 of 8 to 48 bytes",
+        E::OutputSize => "hash has an unusable length",
+        E::EncodingInvalid => "not base64",
+        _ => "malformed PHC string",
+    };
+    Error::InvalidHash { reason }
+}
+
+/// Read `phc` as one of the engine's argon2id strings: the parsed string and its parameters.
+fn parse_phc(phc: &str) -> Result<(PasswordHash, Argon2Params), Error> {
+    let hash = PasswordHash::new(phc).map_err(|e| unusable(e.into()))?;
+    if hash.algorithm != ARGON2ID_IDENT {
+        return Err(unusable(password_hash::Error::Algorithm));
+    }
+    if hash.version != Some(Version::V0x13.into()) {
+        return Err(unusable(password_hash::Error::Version));
+    }
+    let (Some(_), Some(output)) = (&hash.salt, &hash.hash) else {
+        return Err(Error::InvalidHash {
+            reason: "missing salt or hash",
+        });
+    };
+    if output.len() < 16 {
+        return Err(unusable(password_hash::Error::OutputSize));
+    }
+    let params = Params::try_from(&hash).map_err(unusable)?;
+    if !params.keyid().is_empty() || !params.data().is_empty() {
+        return Err(unusable(password_hash::Error::ParamsInvalid));
+    }
+    let ours = Argon2Params {
+        m_kib: params.m_cost(),
+        t: params.t_cost(),
+        p: params.p_cost(),
+    };
+    ours.params()
+        .map_err(|_| unusable(password_hash::Error::ParamsInvalid))?;
+    Ok((hash, ours))
+}
+
 /// Hash `password` with a fresh salt; returns the PHC string.
 pub(crate) fn hash_password(
     params: &Argon2Params,
@@ -189,72 +309,28 @@ pub(crate) fn hash_password(
 ) -> Result<String, Error> {
     let mut salt = [0u8; SALT_LEN];
     rng.fill(&mut salt);
-    params.params()?;
-    let mut out = [0u8; OUTPUT_LEN];
-    argon2id(params, password, &salt, &mut out)?;
-    Ok(format!(
-        "$argon2id$v=19$m={},t={},p={}${}${}",
-        params.m_kib,
-        params.t,
-        params.p,
-        b64(&salt),
-        b64(&out)
-    ))
+    EngineArgon2id::new(params)?
+        .hash_password_with_salt(password, &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| Error::InvalidHash {
+            reason: "argon2 refused the input",
+        })
 }
 
-struct Phc {
-    params: Argon2Params,
-    salt: Vec<u8>,
-    hash: Vec<u8>,
-}
-
-fn parse_phc(phc: &str) -> Result<Phc, Error> {
-    let bad = |reason| Error::InvalidHash { reason };
-    let mut parts = phc.split('$');
-    if parts.next() != Some("") || parts.next() != Some("argon2id") {
-        return Err(bad("not an argon2id PHC string"));
-    }
-    if parts.next() != Some("v=19") {
-        return Err(bad("only argon2 version 19 is supported"));
-    }
-    let params_str = parts.next().ok_or_else(|| bad("missing parameters"))?;
-    let (mut m, mut t, mut p) = (None, None, None);
-    for kv in params_str.split(',') {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| bad("malformed parameter"))?;
-        let v: u32 = v.parse().map_err(|_| bad("parameter is not a number"))?;
-        match k {
-            "m" => m = Some(v),
-            "t" => t = Some(v),
-            "p" => p = Some(v),
-            _ => return Err(bad("unknown parameter")),
-        }
-    }
-    let params = Argon2Params {
-        m_kib: m.ok_or_else(|| bad("missing m"))?,
-        t: t.ok_or_else(|| bad("missing t"))?,
-        p: p.ok_or_else(|| bad("missing p"))?,
-    };
-    let salt = b64_decode(parts.next().ok_or_else(|| bad("missing salt"))?)
-        .ok_or_else(|| bad("salt is not base64"))?;
-    let hash = b64_decode(parts.next().ok_or_else(|| bad("missing hash"))?)
-        .ok_or_else(|| bad("hash is not base64"))?;
-    if parts.next().is_some() {
-        return Err(bad("trailing fields"));
-    }
-    if salt.len() < 8 || hash.len() < 16 || hash.len() > 64 {
-        return Err(bad("salt or hash has an unusable length"));
-    }
-    params
-        .params()
-        .map_err(|_| bad("parameters out of range"))?;
-    Ok(Phc { params, salt, hash })
+/// Do the work of one check with `params` when there is no stored hash, so
+/// that refusing a user without a password costs what refusing a wrong one does.
+pub(crate) fn spend_one_check(params: &Argon2Params, password: &[u8]) -> Result<(), Error> {
+    EngineArgon2id::new(params)?
+        .hash_password_with_salt(password, b"no stored hash..")
+        .map(drop)
+        .map_err(|_| Error::InvalidHash {
+            reason: "argon2 refused the input",
+        })
 }
 
 /// Check that `phc` is a usable argon2id PHC string (for importing hashes).
 pub(crate) fn check_phc(phc: &str) -> Result<Argon2Params, Error> {
-    parse_phc(phc).map(|p| p.params)
+    parse_phc(phc).map(|(_, params)| params)
 }
 
 /// Check `password` against a stored PHC string. `Ok(None)` means it does not match.
@@ -263,15 +339,13 @@ pub(crate) fn verify_password(
     password: &[u8],
     policy_params: &Argon2Params,
 ) -> Result<Option<PasswordHashCheck>, Error> {
-    let parsed = parse_phc(phc)?;
-    let mut out = vec![0u8; parsed.hash.len()];
-    argon2id(&parsed.params, password, &parsed.salt, &mut out)?;
-    if bool::from(out.ct_eq(&parsed.hash)) {
-        Ok(Some(PasswordHashCheck {
-            needs_rehash: parsed.params != *policy_params,
-        }))
-    } else {
-        Ok(None)
+    let (hash, params) = parse_phc(phc)?;
+    match EngineArgon2id::new(&params)?.verify_password(password, &hash) {
+        Ok(()) => Ok(Some(PasswordHashCheck {
+            needs_rehash: params != *policy_params,
+        })),
+        Err(password_hash::Error::PasswordInvalid) => Ok(None),
+        Err(e) => Err(unusable(e)),
     }
 }
 

@@ -42,6 +42,7 @@ mod one_time_pass;
 mod otp;
 mod otpauth;
 mod policy;
+mod primary_password;
 mod rand;
 mod record;
 mod recovery;
@@ -77,6 +78,9 @@ pub use otp::{
 };
 pub use otpauth::{MAX_URI_LEN, OtpAuthUri, OtpKind, UriWarning};
 pub use policy::{MethodType, Policy, PolicyBuilder};
+pub use primary_password::{
+    MAX_PASSWORD_BYTES, MIN_NEW_PASSWORD_BYTES, PasswordCheck, check_password, hash_new_password,
+};
 pub use rand::{RandomSource, SeededRandom};
 pub use record::{
     AppPasswordInfo, Method, MethodId, MethodKind, MfaState, PhoneChannel, RECORD_SCHEMA,

@@ -49,6 +49,7 @@ mod api;
 mod api_admin;
 mod api_app_passwords;
 mod api_gateway;
+mod api_passwords;
 mod cache;
 mod error;
 mod held;
@@ -74,6 +75,7 @@ mod bindings {
 
 pub use api::{MAX_LIST_ITEMS, MAX_RECORD_BYTES, MAX_TEXT_BYTES, MfaHost, MfaHostBuilder};
 pub use api_gateway::{FailureCount, FailureWindow, Presented};
+pub use api_passwords::PasswordCheck;
 pub use cache::CacheStatus;
 pub use error::{EngineError, Error};
 pub use held::HeldRecord;

@@ -2,7 +2,6 @@
 //! engine's login and session tokens in cookies, and the admin and gateway tokens.
 use std::net::IpAddr;
 
-use argon2::{Algorithm, Argon2, Params, Version};
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -333,88 +332,6 @@ pub fn gateway_allowed(
     }
 }
 
-/// argon2id parameters for primary passwords.
-fn argon(params: &crate::engine::Argon2Settings) -> Result<Argon2<'static>, ApiError> {
-    let p = Params::new(params.m_kib, params.t, params.p, Some(32))
-        .map_err(|e| ApiError::internal(format!("auth.argon2: {e}")))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, p))
-}
-
-/// Hash a primary password as an argon2id PHC string.
-pub fn hash_password(
-    params: &crate::engine::Argon2Settings,
-    password: &str,
-    memory: &mut Vec<argon2::Block>,
-) -> Result<String, ApiError> {
-    let mut salt = [0u8; 16];
-    crate::keys::random_bytes(&mut salt);
-    let mut out = [0u8; 32];
-    let a = argon(params)?;
-    let blocks = a.params().block_count();
-    a.hash_password_into_with_memory(
-        password.as_bytes(),
-        &salt,
-        &mut out,
-        crate::hash_pool::memory_for(memory, blocks),
-    )
-    .map_err(|e| ApiError::internal(format!("argon2: {e}")))?;
-    let b64 = data_encoding::BASE64_NOPAD;
-    Ok(format!(
-        "$argon2id$v=19$m={},t={},p={}${}${}",
-        params.m_kib,
-        params.t,
-        params.p,
-        b64.encode(&salt),
-        b64.encode(&out)
-    ))
-}
-
-/// Check a primary password against its PHC string (constant-time
-/// comparison), hashing in `memory` (grown as needed, kept for the next check).
-pub fn verify_password(phc: &str, password: &str, memory: &mut Vec<argon2::Block>) -> bool {
-    let parts: Vec<&str> = phc.split('$').collect();
-    if parts.len() != 6 || parts[1] != "argon2id" || parts[2] != "v=19" {
-        return false;
-    }
-    let mut m = None;
-    let mut t = None;
-    let mut p = None;
-    for kv in parts[3].split(',') {
-        match kv.split_once('=') {
-            Some(("m", v)) => m = v.parse().ok(),
-            Some(("t", v)) => t = v.parse().ok(),
-            Some(("p", v)) => p = v.parse().ok(),
-            _ => return false,
-        }
-    }
-    let (Some(m_kib), Some(t), Some(p)) = (m, t, p) else {
-        return false;
-    };
-    let b64 = data_encoding::BASE64_NOPAD;
-    let (Ok(salt), Ok(hash)) = (
-        b64.decode(parts[4].as_bytes()),
-        b64.decode(parts[5].as_bytes()),
-    ) else {
-        return false;
-    };
-    let Ok(a) = argon(&crate::engine::Argon2Settings { m_kib, t, p }) else {
-        return false;
-    };
-    let mut out = vec![0u8; hash.len()];
-    let blocks = a.params().block_count();
-    if a.hash_password_into_with_memory(
-        password.as_bytes(),
-        &salt,
-        &mut out,
-        crate::hash_pool::memory_for(memory, blocks),
-    )
-    .is_err()
-    {
-        return false;
-    }
-    bool::from(out.ct_eq(&hash))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,19 +365,5 @@ mod tests {
         );
         assert_eq!(subject_hint("no-dots"), None);
         assert_eq!(subject_hint("h.!!!.s"), None);
-    }
-
-    #[test]
-    fn passwords_hash_and_verify() {
-        let p = crate::engine::Argon2Settings {
-            m_kib: 64,
-            t: 1,
-            p: 1,
-        };
-        let mut memory = Vec::new();
-        let h = hash_password(&p, "correct horse", &mut memory).unwrap();
-        assert!(verify_password(&h, "correct horse", &mut memory));
-        assert!(!verify_password(&h, "correct horse!", &mut memory));
-        assert!(!verify_password("garbage", "x", &mut memory));
     }
 }

@@ -217,12 +217,14 @@ pub struct AuthConfig {
     /// Failed passwords from one client address (any users) before sign-in
     /// from it waits as long. Default 100.
     pub max_password_failures_per_address: u32,
-    /// Threads that hash primary passwords, each reusing one argon2 buffer
-    /// (19 MiB at the default parameters), so hashing memory stays at this
+    /// Threads that hash primary passwords (each check needs `m` of memory,
+    /// 19 MiB at the default parameters), so hashing memory stays at this
     /// times `m`; a sign-in that finds them busy for two seconds gets 503 with
     /// `Retry-After`. 0: the number of processors. Default 0.
     pub max_concurrent_hashes: u32,
-    /// argon2id parameters for primary passwords. Default m=19456 KiB, t=2, p=1.
+    /// argon2id parameters for primary passwords (checked by the engine at
+    /// start; a stored hash with others is rehashed at the next sign-in).
+    /// Default m=19456 KiB, t=2, p=1.
     pub argon2: Argon2Settings,
 }
 
@@ -542,13 +544,6 @@ impl Config {
         if self.auth.max_password_failures_per_address == 0 {
             return err("auth.max_password_failures_per_address must be at least 1");
         }
-        argon2::Params::new(
-            self.auth.argon2.m_kib,
-            self.auth.argon2.t,
-            self.auth.argon2.p,
-            Some(32),
-        )
-        .map_err(|e| ConfigError(format!("auth.argon2: {e}")))?;
         if let Some(t) = &self.admin.token
             && t.len() < 16
         {

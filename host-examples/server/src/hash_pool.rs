@@ -1,21 +1,19 @@
 //! Primary-password hashing on a few dedicated threads.
 //!
-//! Each argon2id check needs its memory (19 MiB at the default parameters).
-//! Run on tokio's blocking pool, a burst of sign-ins started one hash per
-//! request on up to 512 threads at once, each with memory of its own. Here a
-//! fixed number of worker threads each keep one buffer and reuse it, so the
-//! memory the hashes take is `workers × m` however many sign-ins arrive; a
-//! sign-in that finds every worker busy for two seconds is answered 503 with
-//! `Retry-After` instead of queueing without bound.
+//! Each argon2id check (done by the engine, `MfaHost::check_password`) needs
+//! its memory (19 MiB at the default parameters) and an engine instance. Run
+//! on tokio's blocking pool, a burst of sign-ins started one hash per request
+//! on up to 512 threads at once. Here a fixed number of worker threads run
+//! them, so the memory the hashes take is `workers × m` however many sign-ins
+//! arrive; a sign-in that finds every worker busy for two seconds is answered
+//! 503 with `Retry-After` instead of queueing without bound.
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use argon2::Block;
-
 use crate::error::ApiError;
 
-type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+type Job = Box<dyn FnOnce() + Send>;
 
 /// How long a sign-in waits for a free worker before it is told to retry.
 const WAIT: Duration = Duration::from_secs(2);
@@ -46,14 +44,13 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("mfa-hash-{i}"))
                 .spawn(move || {
-                    let mut memory: Vec<Block> = Vec::new();
                     loop {
                         let job = match rx.lock() {
                             Ok(guard) => guard.recv(),
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(&mut memory),
+                            Ok(job) => job(),
                             Err(_) => return, // the pool was dropped
                         }
                     }
@@ -71,11 +68,11 @@ impl HashPool {
         self.workers
     }
 
-    /// Run `f` on a worker with its reusable argon2 memory.
+    /// Run `f` on a worker.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
     {
         let permit = match tokio::time::timeout(WAIT, self.permits.acquire()).await {
             Ok(Ok(p)) => p,
@@ -89,8 +86,8 @@ impl HashPool {
             }
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |memory| {
-            let _ = tx.send(f(memory));
+        let job: Job = Box::new(move || {
+            let _ = tx.send(f());
         });
         self.jobs
             .send(job)
@@ -103,30 +100,20 @@ impl HashPool {
     }
 }
 
-/// `memory` grown to at least `blocks` blocks (kept for the next hash).
-pub fn memory_for(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
-    if memory.len() < blocks {
-        memory.resize(blocks, Block::default());
-    }
-    &mut memory[..blocks]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn jobs_run_on_the_workers_and_reuse_memory() {
+    async fn jobs_run_on_the_workers() {
         let pool = HashPool::new(2).unwrap();
-        let a = pool.run(|m| {
-            memory_for(m, 8);
+        let name = || {
             std::thread::current()
                 .name()
                 .unwrap_or_default()
                 .to_string()
-        });
-        assert!(a.await.unwrap().starts_with("mfa-hash-"));
-        let sizes = pool.run(|m| m.len()).await.unwrap();
-        assert!(sizes == 0 || sizes == 8, "{sizes}");
+        };
+        assert!(pool.run(name).await.unwrap().starts_with("mfa-hash-"));
+        assert_eq!(pool.run(|| 6 * 7).await.unwrap(), 42);
     }
 }

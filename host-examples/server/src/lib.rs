@@ -25,6 +25,7 @@ pub mod keys;
 pub mod metrics;
 pub mod openapi;
 pub mod password_throttle;
+pub mod passwords;
 pub mod revocations;
 pub mod store;
 
@@ -120,7 +121,6 @@ pub struct AppState {
     pub(crate) send_guard: Mutex<mfa_core::SendGuard>,
     /// The threads that hash primary passwords (a bounded number at once).
     pub(crate) hashing: hash_pool::HashPool,
-    dummy_hash: String,
     pub(crate) admin_token: Option<String>,
     pub(crate) trusted: Vec<Cidr>,
     pub(crate) metrics_readers: Vec<Cidr>,
@@ -251,12 +251,11 @@ impl AppState {
             n => n as usize,
         })
         .map_err(|e| format!("cannot start the password hashing threads: {e}"))?;
-        let dummy_hash = auth::hash_password(
-            &cfg.auth.argon2,
-            "dummy password for unknown users",
-            &mut Vec::new(),
-        )
-        .map_err(|e| e.to_string())?;
+        // The engine checks the primary passwords' parameters (one check
+        // without a stored hash: it also warms an instance's argon2 memory).
+        engine
+            .call(|h| h.check_password(None, "parameters check", cfg.auth.argon2.into()))
+            .map_err(|e| format!("auth.argon2: {}", e.message()))?;
         let records = (cfg.storage.record_cache && store.kind() == "sqlite")
             .then(|| Mutex::new(HashMap::new()));
         let state = Arc::new(Self {
@@ -284,7 +283,6 @@ impl AppState {
             pw_address_window,
             send_guard: Mutex::new(send_guard),
             hashing,
-            dummy_hash,
             admin_token,
             trusted,
             metrics_readers,
@@ -310,8 +308,10 @@ impl AppState {
         if exists {
             return Ok(());
         }
-        let hash = auth::hash_password(&self.cfg.auth.argon2, password, &mut Vec::new())
-            .map_err(|e| e.to_string())?;
+        let hash = self
+            .hash_new_password(password.to_string())
+            .await
+            .map_err(|e| e.message)?;
         let now = unix_now();
         self.store
             .insert_user(user, String::new(), 0, "disabled", Some(hash), now as i64)
@@ -595,11 +595,6 @@ impl AppState {
             self.ap_failures_by_address
                 .fail(address, now, |c| e.failed(c, self.pw_address_window, now));
         }
-    }
-
-    /// A hash to check against when the user does not exist (same cost as a real check).
-    pub fn dummy_hash(&self) -> &str {
-        &self.dummy_hash
     }
 
     // ----- app-password cache ------------------------------------------

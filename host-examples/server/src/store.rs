@@ -145,6 +145,8 @@ enum WriteOp {
     SetPassword {
         user_id: String,
         hash: String,
+        /// Replace only this hash (a rehash racing a new password loses).
+        expected: Option<String>,
     },
     PutSetting {
         name: String,
@@ -210,7 +212,8 @@ const AUDIT_INSERT_HEAD: &str =
 const CAS_ROWS_PER_UPDATE: usize = 500;
 /// Six parameters a row, well under SQLite's and PostgreSQL's parameter limits.
 const AUDIT_ROWS_PER_INSERT: usize = 500;
-const SQL_SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE user_id = $2";
+const SQL_SET_PASSWORD: &str =
+    "UPDATE users SET password_hash = $1 WHERE user_id = $2 AND ($3 IS NULL OR password_hash = $3)";
 const SQL_PUT_SETTING: &str = "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 const SQL_GET_SETTING: &str = "SELECT value FROM settings WHERE name = $1";
 
@@ -350,11 +353,29 @@ impl Store {
         self.write(WriteOp::Commit(commit)).await
     }
 
-    /// Set a user's primary password hash.
+    /// Set a user's primary password hash. `false`: no such user.
     pub async fn set_password_hash(&self, user_id: &str, hash: String) -> Result<bool, StoreError> {
         self.write(WriteOp::SetPassword {
             user_id: user_id.to_string(),
             hash,
+            expected: None,
+        })
+        .await
+    }
+
+    /// Replace a user's primary password hash by a rehash of the same
+    /// password, only while `old` is still the stored one. `false`: the
+    /// password was changed (or the user removed) meanwhile, and stays so.
+    pub async fn rehash_password(
+        &self,
+        user_id: &str,
+        old: String,
+        new: String,
+    ) -> Result<bool, StoreError> {
+        self.write(WriteOp::SetPassword {
+            user_id: user_id.to_string(),
+            hash: new,
+            expected: Some(old),
         })
         .await
     }
@@ -705,9 +726,14 @@ async fn apply_one(
             .map_err(db("create user"))?
             .rows_affected()
             == 1),
-        WriteOp::SetPassword { user_id, hash } => Ok(sqlx::query(s.set_pw)
+        WriteOp::SetPassword {
+            user_id,
+            hash,
+            expected,
+        } => Ok(sqlx::query(s.set_pw)
             .bind(hash)
             .bind(user_id)
+            .bind(expected)
             .execute(&mut *conn)
             .await
             .map_err(db("set password"))?
@@ -794,9 +820,14 @@ async fn pg_write(pool: &PgPool, op: WriteOp) -> Result<bool, StoreError> {
             .map_err(db("create user"))?
             .rows_affected()
             == 1),
-        WriteOp::SetPassword { user_id, hash } => Ok(sqlx::query(SQL_SET_PASSWORD)
+        WriteOp::SetPassword {
+            user_id,
+            hash,
+            expected,
+        } => Ok(sqlx::query(SQL_SET_PASSWORD)
             .bind(hash)
             .bind(user_id)
+            .bind(expected)
             .execute(pool)
             .await
             .map_err(db("set password"))?

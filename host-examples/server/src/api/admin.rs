@@ -67,23 +67,8 @@ pub(super) async fn admin_create_user(
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = s.user_id(&req.user)?;
-    let hash = match &req.password {
-        Some(p) if p.len() < 8 || p.len() > 1024 => {
-            return Err(ApiError::invalid(
-                "invalid_password",
-                "the password must be 8 to 1024 bytes",
-            ));
-        }
-        Some(p) => {
-            let (params, p) = (s.cfg.auth.argon2, p.clone());
-            let started = Instant::now();
-            let h = s
-                .hashing
-                .run(move |memory| auth::hash_password(&params, &p, memory))
-                .await??;
-            s.time_argon2("password_hash", started);
-            Some(h)
-        }
+    let hash = match req.password {
+        Some(p) => Some(s.hash_new_password(p).await?),
         None => None,
     };
     let now = unix_now();
@@ -187,17 +172,7 @@ pub(super) async fn admin_set_password(
 ) -> Result<Response, ApiError> {
     s.check_admin(&headers)?;
     let user = s.user_id(&user)?;
-    if req.password.len() < 8 || req.password.len() > 1024 {
-        return Err(ApiError::invalid(
-            "invalid_password",
-            "the password must be 8 to 1024 bytes",
-        ));
-    }
-    let params = s.cfg.auth.argon2;
-    let hash = s
-        .hashing
-        .run(move |memory| auth::hash_password(&params, &req.password, memory))
-        .await??;
+    let hash = s.hash_new_password(req.password).await?;
     if !s
         .store
         .set_password_hash(&user, hash)
