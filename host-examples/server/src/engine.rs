@@ -88,18 +88,10 @@ pub fn read_component(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 /// The engine component, configured with a policy and keys.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct EngineHandle {
     host: MfaHost,
     policy: Arc<Policy>,
-}
-
-impl std::fmt::Debug for EngineHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineHandle")
-            .field("host", &self.host)
-            .finish_non_exhaustive()
-    }
 }
 
 impl EngineHandle {
