@@ -19,13 +19,15 @@ export interface Method {
 
 /** An error the widget can explain. */
 export class MfaError extends Error {
-  constructor(code: string, message: string, extra?: { status?: number; retryAfter?: number | null });
+  constructor(code: string, message: string, extra?: { status?: number; retryAfter?: number | null; clockOffset?: number | null });
   /** The server's stable code (`wrong_code`, `code_expired`, `retry_later`, `locked`, …), or `network` / `engine` / `server`. */
   readonly code: string;
   /** HTTP status (0 when the server was not reached). */
   readonly status: number;
   /** Seconds to wait before trying again (`retry_later`, `locked`). */
   readonly retryAfter: number | null;
+  /** `clock_drift`: seconds the phone’s clock is off (negative: behind). */
+  readonly clockOffset: number | null;
   /** When that wait ends, in `Date.now()` milliseconds. */
   readonly until: number | null;
 }
@@ -150,7 +152,6 @@ export function engine(): Promise<{
   };
   qrSvg(text: string, label: string): string;
   normalizeCode(code: string, digits: number): string;
-  estimateDrift(uri: string, code: string, nowMs: number, maxSteps: number): { offsetSteps: number; offsetSeconds: number; noticeable: boolean } | null;
   checkPhone(countryCode: string, number: string): { countryCode: string; national: string; e164: string; masked: string };
   checkEmail(address: string): string;
   appPasswordId(presented: string): string;

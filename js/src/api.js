@@ -7,7 +7,7 @@ export class MfaError extends Error {
   /**
    * @param {string} code stable code (`wrong_code`, `locked`, `network`, …)
    * @param {string} message the server's or engine's own message
-   * @param {{status?: number, retryAfter?: number|null}} [extra]
+   * @param {{status?: number, retryAfter?: number|null, clockOffset?: number|null}} [extra]
    */
   constructor(code, message, extra = {}) {
     super(message);
@@ -15,6 +15,8 @@ export class MfaError extends Error {
     this.code = code;
     this.status = extra.status || 0;
     this.retryAfter = extra.retryAfter ?? null;
+    // `clock_drift`: seconds the phone's clock is off (negative: behind).
+    this.clockOffset = extra.clockOffset ?? null;
     // When a wait ends, computed once so every reader agrees.
     this.until = this.retryAfter == null ? null : Date.now() + this.retryAfter * 1000;
   }
@@ -67,6 +69,7 @@ export class ApiClient {
     throw new MfaError(code, err.message || res.statusText || `HTTP ${res.status}`, {
       status: res.status,
       retryAfter,
+      clockOffset: err.clock_offset_secs ?? null,
     });
   }
 

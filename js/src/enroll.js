@@ -4,7 +4,7 @@
 // administrator can require, and adding a further method later.
 import { MfaElement, form } from './base.js';
 import { h, uid, button, field, codeField, radios, copyButton, download } from './dom.js';
-import { t, formatTime, formatWait } from './messages.js';
+import { t, formatTime, driftText } from './messages.js';
 
 /** Region, calling code, name: the choices of the country list (any other number can be typed with its +). */
 const COUNTRIES = [
@@ -109,7 +109,6 @@ export class MfaEnrollElement extends MfaElement {
         h('dt', {}, t('manual_type')), h('dd', {}, t('manual_type_value')),
       ),
     );
-    const note = h('p', { class: 'mfa-note', hidden: true });
     const submit = button(t('verify'), null, { primary: true, type: 'submit' });
     const code = codeField(t('code_label'), t('code_hint_app', { digits: info.digits }), info.digits, () => f.requestSubmit());
     const f = form(
@@ -117,20 +116,13 @@ export class MfaEnrollElement extends MfaElement {
         this.busy(f, async () => {
           const typed = code.input.value;
           if (!typed) return code.error(t('empty_code'));
-          let drift = null;
           try {
             const normal = this.check(() => mfa.normalizeCode(typed, info.digits));
-            drift = this.check(() => mfa.estimateDrift(uri, normal, Date.now(), 10));
-            note.hidden = true;
             const res = await this.client.confirm(normal);
             this.done('authenticator_app', res, res.clock_skew_steps != null ? res.clock_skew_steps * (info.period || 30) : null);
           } catch (e) {
+            // `clock_drift`: the code is from a phone whose clock is off; the message says so.
             this.showError(e, code, submit);
-            // A code that matches far from now: the phone's clock is off, say so.
-            if (e.code === 'wrong_code' && drift && drift.noticeable) {
-              note.textContent = driftText(drift.offsetSeconds);
-              note.hidden = false;
-            }
           }
         }),
       h(
@@ -142,7 +134,6 @@ export class MfaEnrollElement extends MfaElement {
       ),
       info.warnings.map((w) => h('p', { class: 'mfa-note' }, w)),
       code.wrap,
-      note,
       h('div', { class: 'mfa-actions' }, submit, this.backButton()),
     );
     this.view(t('app_title'), f, { focus: code.input });
@@ -335,12 +326,6 @@ function digitsOf(typed) {
   return n >= 6 && n <= 8 ? n : 6;
 }
 
-function driftText(seconds) {
-  return t('drift', {
-    offset: formatWait(Math.abs(seconds)),
-    direction: t(seconds < 0 ? 'drift_behind' : 'drift_ahead'),
-  });
-}
 
 /** Where the browser can read the code from the text message (WebOTP), fill it in. */
 function webOtp(input, f) {

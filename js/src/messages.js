@@ -219,6 +219,8 @@ export function describe(err) {
       return t(code, { time: until ? formatTime(until / 1000) : '' });
     case 'invalid_one_time_pass':
       return t(code);
+    case 'clock_drift':
+      return err.clockOffset != null ? `${t('wrong_code')} ${driftText(err.clockOffset)}` : sentence(err.message);
     case 'malformed_code': {
       const m = /(\d) digits/.exec((err && err.message) || '');
       return t(code, { digits: m ? m[1] : 6 });
@@ -228,6 +230,14 @@ export function describe(err) {
       if (err && err.status >= 500) return t('server');
       return sentence((err && err.message) || t('server'));
   }
+}
+
+/** The phone's clock is `seconds` off (negative: behind). */
+export function driftText(seconds) {
+  return t('drift', {
+    offset: formatWait(Math.abs(seconds)),
+    direction: t(seconds < 0 ? 'drift_behind' : 'drift_ahead'),
+  });
 }
 
 function sentence(text) {

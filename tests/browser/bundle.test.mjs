@@ -1,7 +1,7 @@
 // The single-file build in js/dist (minified elements and glue, the wasm
 // beside it) on a page of its own: a whole authenticator enrolment.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { axe, jsDir, shot, startBrowser, startServer, totp, typeCode } from './harness.mjs';
@@ -48,4 +48,15 @@ test('the bundled build enrols an authenticator app on a host page', async () =>
   assert.equal(accent, 'rgb(107, 47, 163)', 'the host page themes the element with custom properties');
   await shot(page, 'bundle-host-page-themed');
   await page.close();
+});
+
+test('the single-file build stays within its 60 KiB gzipped budget', () => {
+  // Written by js/build.mjs from the files a browser downloads (gzip -9).
+  const sizes = JSON.parse(readFileSync(join(jsDir, 'pkg', 'sizes.json'), 'utf8'));
+  assert.ok(sizes.bundle, 'js/build.mjs measured the bundle in js/dist');
+  const names = sizes.bundle.files.map((f) => f.file).sort();
+  assert.deepEqual(names, ['dist/mfa-widget.min.js', 'dist/mfa_web_bg.wasm', 'dist/theme.min.css']);
+  const total = sizes.bundle.files.reduce((a, f) => a + f.gzip, 0);
+  assert.equal(total, sizes.bundle.total.gzip);
+  assert.ok(total <= 61440, `the bundle is ${total} B gzipped, over the 61 440 B budget`);
 });

@@ -25,6 +25,7 @@ fn refusal_out(e: core::Error) -> w::Refusal {
         }),
         E::MalformedCode { expected_digits } => w::Refusal::MalformedCode(expected_digits),
         E::WrongCode => w::Refusal::WrongCode,
+        E::ClockDrift { offset_secs } => w::Refusal::ClockDrift(offset_secs),
         E::Replay => w::Refusal::Replay,
         E::CodeExpired => w::Refusal::CodeExpired,
         E::NoActiveCode => w::Refusal::NoActiveCode,

@@ -39,6 +39,7 @@ impl From<&Error> for FailureReason {
     fn from(e: &Error) -> Self {
         match e {
             Error::WrongCode
+            | Error::ClockDrift { .. }
             | Error::WrongAppPassword
             | Error::WrongRecoveryCode
             | Error::InvalidOneTimePass => Self::Wrong,

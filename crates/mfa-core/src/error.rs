@@ -22,6 +22,12 @@ pub enum Error {
     },
     /// The code is well formed but does not match.
     WrongCode,
+    /// While registering an authenticator app: the code is not correct now
+    /// but is the code of a time `offset_secs` away (the phone's clock is off).
+    ClockDrift {
+        /// Seconds between the phone's clock and the engine's (negative: behind).
+        offset_secs: i64,
+    },
     /// The code was already used (its time step or counter is not newer than the last accepted one).
     Replay,
     /// The code sent by text, call or email has expired; ask for a new one.
@@ -158,6 +164,7 @@ impl Error {
             Self::InvalidInput { .. } => "invalid_input",
             Self::MalformedCode { .. } => "malformed_code",
             Self::WrongCode => "wrong_code",
+            Self::ClockDrift { .. } => "clock_drift",
             Self::Replay => "replay",
             Self::CodeExpired => "code_expired",
             Self::NoActiveCode => "no_active_code",
@@ -216,6 +223,14 @@ impl fmt::Display for Error {
                 write!(f, "the code must be {expected_digits} digits")
             }
             Self::WrongCode => f.write_str("the code is not correct"),
+            Self::ClockDrift { offset_secs } => {
+                let minutes = offset_secs.unsigned_abs().div_ceil(60);
+                let side = if *offset_secs < 0 { "behind" } else { "ahead" };
+                write!(
+                    f,
+                    "the code is from a clock about {minutes} min {side}: set the phone's date and time to automatic, then try a new code"
+                )
+            }
             Self::Replay => f.write_str("this code was already used; wait for the next one"),
             Self::CodeExpired => f.write_str("the code has expired; ask for a new one"),
             Self::NoActiveCode => f.write_str("no code was sent for this method; ask for one first"),

@@ -73,8 +73,8 @@ pub use one_time_pass::{
     MAX_ONE_TIME_PASS_SECS, MIN_ONE_TIME_PASS_SECS, ONE_TIME_PASS_SYMBOLS, OneTimePass,
 };
 pub use otp::{
-    Algorithm, Hotp, OtpMatch, Totp, check_hotp_code, check_totp_code, hotp_code, normalize_code,
-    totp_code,
+    Algorithm, CLOCK_DRIFT_SCAN_STEPS, Hotp, OtpMatch, Totp, check_hotp_code, check_totp_code,
+    hotp_code, normalize_code, totp_code,
 };
 pub use otpauth::{MAX_URI_LEN, OtpAuthUri, OtpKind, UriWarning};
 pub use policy::{MethodType, Policy, PolicyBuilder};

@@ -190,6 +190,33 @@ pub(crate) fn verify_totp(
     }
 }
 
+/// How far a registration looks for a wrong clock: ±10 steps (±5 minutes at
+/// 30 s), beyond the sign-in window.
+pub const CLOCK_DRIFT_SCAN_STEPS: u8 = 10;
+
+/// A wrong authenticator code at registration that matches a step within
+/// [`CLOCK_DRIFT_SCAN_STEPS`] of `now` becomes [`Error::ClockDrift`] (the
+/// phone's clock is off, and the person can fix it); any other error is kept.
+/// Only for registration: the person has just been given the secret, so the
+/// offset tells them nothing they could not work out. It counts as a wrong code.
+pub(crate) fn explain_drift(
+    gen_: &Generator,
+    params: &Totp,
+    code: &str,
+    now: UnixTime,
+    err: Error,
+) -> Error {
+    if err != Error::WrongCode {
+        return err;
+    }
+    match verify_totp(gen_, params, code, now, CLOCK_DRIFT_SCAN_STEPS, None) {
+        Ok(m) => Error::ClockDrift {
+            offset_secs: m.offset.saturating_mul(i64::from(params.period)),
+        },
+        Err(_) => err,
+    }
+}
+
 /// Verify a HOTP code at `counter` or up to `look_ahead` counters after it.
 pub(crate) fn verify_hotp(
     gen_: &Generator,

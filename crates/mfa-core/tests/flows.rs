@@ -198,7 +198,8 @@ fn set_it_up_now_with_an_authenticator_then_verify_and_remember_the_device() {
     let t2 = T0 + 40;
     let right = code_at(t2);
     let wrong = common::wrong_code(&right, |c| {
-        mfa_core::check_totp_code(&secret, &params, c, t2, 1).is_ok()
+        let scan = mfa_core::CLOCK_DRIFT_SCAN_STEPS;
+        mfa_core::check_totp_code(&secret, &params, c, t2, scan).is_ok()
     });
     secrets.code(&right);
     assert_eq!(
@@ -1255,4 +1256,83 @@ fn a_locked_user_is_told_when_and_the_admin_can_unlock() {
         )
         .is_ok()
     );
+}
+
+/// "Set it up now" with a phone whose clock is off: the engine says how far,
+/// for a person to fix the clock; each such code counts as a wrong one, and
+/// the back-off applies as to any wrong code.
+#[test]
+fn registration_explains_a_phone_clock_that_is_off() {
+    let e = common::engine(common::policy().build().unwrap());
+    let mut rng = SeededRandom::new(b"clock drift");
+    let mut audit = Vec::new();
+    let mut rec = UserRecord::new("dana@contoso.com", T0);
+    e.set_mfa_state(&mut rec, MfaState::Enabled, "admin", T0, &mut audit);
+    let Registration::Authenticator { uri, .. } = e
+        .begin_authenticator(&mut rec, None, T0, &mut rng, &mut audit)
+        .unwrap()
+    else {
+        panic!("an authenticator registration shows a QR code")
+    };
+    let secret = secret_of(uri.expose());
+    let params = e.policy().totp;
+    let code_at = |t: u64| totp_code(&secret, &params, t).unwrap();
+    let now = T0 + 60;
+
+    let behind = e
+        .confirm_registration(&mut rec, &code_at(now - 120), now, &mut rng, &mut audit)
+        .unwrap_err();
+    assert_eq!(behind, Error::ClockDrift { offset_secs: -120 });
+    assert_eq!(behind.code(), "clock_drift");
+    assert!(
+        behind.to_string().contains("about 2 min behind"),
+        "{behind}"
+    );
+    assert_eq!(rec.consecutive_failures(Factor::Authenticator), 1);
+
+    let ahead = e
+        .confirm_registration(
+            &mut rec,
+            &code_at(now + 30 + 180),
+            now + 30,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap_err();
+    assert_eq!(ahead, Error::ClockDrift { offset_secs: 180 });
+    assert!(ahead.to_string().contains("about 3 min ahead"), "{ahead}");
+    assert_eq!(rec.consecutive_failures(Factor::Authenticator), 2);
+
+    // Eleven steps away is beyond the scan: only wrong.
+    let at = now + 60;
+    let far = code_at(at - 30 * 11);
+    let scan = mfa_core::CLOCK_DRIFT_SCAN_STEPS;
+    assert!(
+        mfa_core::check_totp_code(&secret, &params, &far, at, scan).is_err(),
+        "the code of eleven steps ago matches no step of the scan"
+    );
+    assert_eq!(
+        e.confirm_registration(&mut rec, &far, at, &mut rng, &mut audit)
+            .unwrap_err(),
+        Error::WrongCode
+    );
+    assert_eq!(rec.consecutive_failures(Factor::Authenticator), 3);
+
+    // Past the free failures the back-off applies to drifted codes too.
+    let fourth = e
+        .confirm_registration(&mut rec, &code_at(at - 120), at, &mut rng, &mut audit)
+        .unwrap_err();
+    assert_eq!(fourth, Error::ClockDrift { offset_secs: -120 });
+    assert!(matches!(
+        e.confirm_registration(&mut rec, &code_at(at - 120), at, &mut rng, &mut audit)
+            .unwrap_err(),
+        Error::RetryLater { .. }
+    ));
+    // The clock fixed: the code of the moment sets it up.
+    let later = at + 600;
+    let ok = e
+        .confirm_registration(&mut rec, &code_at(later), later, &mut rng, &mut audit)
+        .unwrap();
+    assert_eq!(ok.matched.map(|m| m.offset), Some(0));
+    assert_eq!(rec.consecutive_failures(Factor::Authenticator), 0);
 }

@@ -23,6 +23,12 @@ pub enum Refusal {
     },
     /// The code is well formed but does not match.
     WrongCode,
+    /// While registering an authenticator app: the code is the code of a
+    /// time `offset_secs` away (the phone's clock is off).
+    ClockDrift {
+        /// Seconds between the phone's clock and the engine's (negative: behind).
+        offset_secs: i64,
+    },
     /// The code was already used.
     Replay,
     /// The sent code has expired.
@@ -170,6 +176,7 @@ impl Refusal {
             Self::InvalidInput { .. } => "invalid_input",
             Self::MalformedCode { .. } => "malformed_code",
             Self::WrongCode => "wrong_code",
+            Self::ClockDrift { .. } => "clock_drift",
             Self::Replay => "replay",
             Self::CodeExpired => "code_expired",
             Self::NoActiveCode => "no_active_code",
@@ -223,6 +230,7 @@ impl From<w::Refusal> for Refusal {
             },
             w::Refusal::MalformedCode(d) => Self::MalformedCode { expected_digits: d },
             w::Refusal::WrongCode => Self::WrongCode,
+            w::Refusal::ClockDrift(offset_secs) => Self::ClockDrift { offset_secs },
             w::Refusal::Replay => Self::Replay,
             w::Refusal::CodeExpired => Self::CodeExpired,
             w::Refusal::NoActiveCode => Self::NoActiveCode,

@@ -2,12 +2,13 @@
 //!
 //! Thin: every rule lives in `mfa-core`; this crate translates types (through
 //! `serde-wasm-bindgen`) and errors (through `into_error`, which keeps the
-//! engine's message). Time comes from the page as `Date.now()` milliseconds
-//! (`f64`), never from the system clock, which traps in browsers.
+//! engine's message). Nothing here reads a clock or checks a code: the
+//! engine behind the server does (a wrong phone clock at registration is its
+//! `clock_drift` refusal).
 #![forbid(unsafe_code)]
 
 use mfa_core::{
-    EmailAddress, Error, OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, Totp, UriWarning,
+    EmailAddress, Error, OtpAuthUri, OtpKind, ParsedAppPassword, PhoneNumber, UriWarning,
 };
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -28,15 +29,6 @@ fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&format!("internal: cannot convert result: {e}")))
-}
-
-fn seconds(now_ms: f64) -> Result<u64, JsError> {
-    if !now_ms.is_finite() || now_ms < 0.0 {
-        return Err(JsError::new(
-            "invalid_input: time must be Date.now() milliseconds",
-        ));
-    }
-    Ok((now_ms / 1000.0) as u64)
 }
 
 #[derive(Serialize)]
@@ -178,50 +170,6 @@ pub fn qr_svg(text: &str, label: &str) -> Result<String, JsError> {
 #[wasm_bindgen(js_name = normalizeCode)]
 pub fn normalize_code(code: &str, digits: u8) -> Result<String, JsError> {
     mfa_core::normalize_code(code, digits).map_err(into_error)
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Drift {
-    /// Steps between the phone's code and the page's clock (negative: phone behind).
-    offset_steps: i64,
-    /// The same in seconds.
-    offset_seconds: i64,
-    /// Whether the offset is large enough to tell the user about.
-    noticeable: bool,
-}
-
-/// Estimate the phone's clock drift during enrolment: which step within
-/// `±max_steps` of `Date.now()` the code from the app matches. `null` when it
-/// matches none (wrong code or a clock off by more than that).
-#[wasm_bindgen(js_name = estimateDrift)]
-pub fn estimate_drift(
-    uri: &str,
-    code: &str,
-    now_ms: f64,
-    max_steps: u8,
-) -> Result<JsValue, JsError> {
-    let (parsed, _) = OtpAuthUri::parse(uri).map_err(into_error)?;
-    let OtpKind::Totp { period } = parsed.kind else {
-        return Err(JsError::new(
-            "invalid_input: drift applies to time-based (totp) codes only",
-        ));
-    };
-    let params = Totp {
-        algorithm: parsed.algorithm,
-        digits: parsed.digits,
-        period,
-    };
-    let now = seconds(now_ms)?;
-    match mfa_core::check_totp_code(parsed.secret(), &params, code, now, max_steps.min(20)) {
-        Ok(m) => to_js(&Drift {
-            offset_steps: m.offset,
-            offset_seconds: m.offset * i64::from(period),
-            noticeable: m.offset.abs() >= 2,
-        }),
-        Err(Error::WrongCode) => Ok(JsValue::NULL),
-        Err(e) => Err(into_error(e)),
-    }
 }
 
 /// Check that text looks like an app password of this system (format and

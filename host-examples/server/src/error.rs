@@ -17,6 +17,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait, sent as `Retry-After` (429 answers).
     pub retry_after: Option<u64>,
+    /// `clock_drift`: how far the phone's clock is off, in seconds.
+    pub clock_offset_secs: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +32,8 @@ struct Inner<'a> {
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     retry_after: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clock_offset_secs: Option<i64>,
 }
 
 impl ApiError {
@@ -40,6 +44,7 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            clock_offset_secs: None,
         }
     }
 
@@ -99,6 +104,11 @@ impl ApiError {
             | E::MalformedRecoveryCode
             | E::InvalidUri { .. }
             | E::InvalidSecret { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            E::ClockDrift { offset_secs } => {
+                let mut e = Self::new(StatusCode::UNAUTHORIZED, code, message);
+                e.clock_offset_secs = Some(*offset_secs);
+                return e;
+            }
             E::WrongCode
             | E::Replay
             | E::CodeExpired
@@ -148,6 +158,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: &self.message,
                 retry_after: self.retry_after,
+                clock_offset_secs: self.clock_offset_secs,
             },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| {

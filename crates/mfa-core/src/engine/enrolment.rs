@@ -547,10 +547,12 @@ impl Engine {
                 } => {
                     let secret = e.keys.unseal(&ctx.rec.user_id, seed)?;
                     let g = Generator::new(secret.expose(), params.algorithm, params.digits);
-                    otp::verify_totp(&g, params, code, now, e.policy.totp_window, None).map(|m| {
-                        *last_step = Some(m.counter);
-                        Some(m)
-                    })
+                    otp::verify_totp(&g, params, code, now, e.policy.totp_window, None)
+                        .map_err(|err| otp::explain_drift(&g, params, code, now, err))
+                        .map(|m| {
+                            *last_step = Some(m.counter);
+                            Some(m)
+                        })
                 }
                 StoredKind::Hotp {
                     params,
