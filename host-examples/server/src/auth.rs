@@ -19,6 +19,24 @@ pub const LOGIN_COOKIE: &str = "mfa_login";
 pub const SESSION_COOKIE: &str = "mfa_session";
 /// Cookie holding the remembered-device token.
 pub const DEVICE_COOKIE: &str = "mfa_device";
+/// Cookie holding the answer to "Stay signed in?": `yes` or `no` when "Don't
+/// show this again" was ticked (kept [`STAY_COOKIE_SECS`]), `session` for a
+/// Yes that holds until this session ends (so a re-verification keeps the
+/// cookie persistent; cleared at sign-out). Not a secret; absent means ask.
+pub const STAY_COOKIE: &str = "mfa_stay_signed_in";
+/// The [`STAY_COOKIE`] value of a Yes for this session only.
+pub const STAY_FOR_SESSION: &str = "session";
+/// How long that answer is kept: 400 days, the longest a browser keeps a cookie.
+pub const STAY_COOKIE_SECS: u64 = 400 * 24 * 3600;
+
+/// The remembered answer to "Stay signed in?": `None` when it must be asked.
+pub fn stay_signed_in(headers: &HeaderMap) -> Option<bool> {
+    match cookie(headers, STAY_COOKIE)? {
+        "yes" | STAY_FOR_SESSION => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
 
 /// The caller of a user endpoint.
 #[derive(Clone)]
@@ -30,6 +48,8 @@ pub struct Caller {
     /// The login or session token presented, which the engine checks again
     /// at the next sign-in step; `None` when the trusted proxy vouches.
     token: Option<String>,
+    /// When the presented token expires (0 when none was presented).
+    pub expires_at: u64,
 }
 
 impl std::fmt::Debug for Caller {
@@ -46,8 +66,14 @@ impl Caller {
         Self {
             user: c.user_id,
             mfa: c.mfa,
+            expires_at: if token.is_some() { c.expires_at } else { 0 },
             token: token.map(str::to_string),
         }
+    }
+
+    /// Whether the engine accepted `token` as this caller's MFA session.
+    pub fn is_session(&self, token: &str) -> bool {
+        self.mfa && self.token.as_deref() == Some(token)
     }
 
     /// The caller's standing for a sign-in step.
@@ -88,6 +114,16 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A `Set-Cookie` value (`HttpOnly`, `SameSite=Lax`, `Path=/`). `max_age` 0 deletes it.
 pub fn set_cookie(name: &str, value: &str, max_age: u64, secure: bool) -> Option<HeaderValue> {
     let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}");
+    if secure {
+        s.push_str("; Secure");
+    }
+    HeaderValue::from_str(&s).ok()
+}
+
+/// A cookie that ends with the browser session (no `Max-Age`): the session
+/// cookie when the person did not choose to stay signed in.
+pub fn set_browser_session_cookie(name: &str, value: &str, secure: bool) -> Option<HeaderValue> {
+    let mut s = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if secure {
         s.push_str("; Secure");
     }
@@ -257,6 +293,7 @@ impl AppState {
                 user,
                 mfa: false,
                 token,
+                expires_at: 0,
             });
         }
         // A fresh password sign-in (the login cookie) goes before an older session.
@@ -275,6 +312,7 @@ impl AppState {
             user,
             mfa: false,
             token: Some(token.to_string()),
+            expires_at: 0,
         })
     }
 

@@ -226,7 +226,7 @@ pub(super) async fn confirm(
         "app_passwords_allowed": policy.app_passwords_allowed,
     });
     let cookies = match &registered.signed_in {
-        Some(signed) => session_cookies(&s, signed, now),
+        Some(signed) => session_cookies(&s, &headers, signed, now),
         None => Vec::new(),
     };
     Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))

@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE};
+use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, STAY_COOKIE};
 use crate::config::AuthMode;
 use crate::engine::{
     Action, Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
@@ -132,6 +132,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sign-out", post(sign_out))
         .route("/sign-out-everywhere", post(sign_out_everywhere))
         .route("/session", get(session))
+        .route("/session/stay-signed-in", post(stay_signed_in))
         .route("/verify", post(verify))
         .route("/verify/send", post(send_code))
         .route("/verify/recovery", post(verify_recovery))

@@ -99,7 +99,13 @@ pub(super) async fn send_code(
     Ok(ok_json(StatusCode::OK, &sent_json(&s, &delivery)))
 }
 
-pub(super) fn signed_response(s: &AppState, user: &str, signed: &SignedIn, now: u64) -> Response {
+pub(super) fn signed_response(
+    s: &AppState,
+    headers: &HeaderMap,
+    user: &str,
+    signed: &SignedIn,
+    now: u64,
+) -> Response {
     let v = &signed.verified;
     let body = json!({
         "user": user,
@@ -110,10 +116,11 @@ pub(super) fn signed_response(s: &AppState, user: &str, signed: &SignedIn, now: 
         "recovery_codes_left": v.recovery_codes_left,
         "session_expires_at": signed.session_expires_at,
         "remembered_device_until": signed.device.as_ref().map(|d| d.expires_at),
+        "stay_signed_in": stay_json(headers),
     });
     with_cookies(
         ok_json(StatusCode::OK, &body),
-        session_cookies(s, signed, now),
+        session_cookies(s, headers, signed, now),
     )
 }
 
@@ -138,12 +145,13 @@ pub(super) async fn verify(
         })
         .await?;
     let ((label, result), _, now) = done.into_api()?;
-    signed_or_refused(&s, &user, label, result, now)
+    signed_or_refused(&s, &headers, &user, label, result, now)
 }
 
 /// The answer to a second factor: the session cookies, or the refusal; both counted.
 fn signed_or_refused(
     s: &AppState,
+    headers: &HeaderMap,
     user: &str,
     label: &'static str,
     result: Result<SignedIn, EngineError>,
@@ -152,7 +160,7 @@ fn signed_or_refused(
     match result {
         Ok(signed) => {
             s.metrics.verification(label, "ok");
-            Ok(signed_response(s, user, &signed, now))
+            Ok(signed_response(s, headers, user, &signed, now))
         }
         Err(e) => {
             s.metrics.verification(label, crate::error::static_code(&e));
@@ -192,7 +200,7 @@ pub(super) async fn verify_one_time_pass(
             )
         })
         .await?;
-    signed_or_refused(&s, &user, "one_time_pass", done.result, done.now)
+    signed_or_refused(&s, &headers, &user, "one_time_pass", done.result, done.now)
 }
 
 #[derive(Deserialize)]
@@ -225,5 +233,5 @@ pub(super) async fn verify_recovery(
         })
         .await?;
     s.time_argon2("recovery_code", started);
-    signed_or_refused(&s, &user, "recovery_code", done.result, done.now)
+    signed_or_refused(&s, &headers, &user, "recovery_code", done.result, done.now)
 }

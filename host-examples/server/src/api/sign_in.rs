@@ -10,19 +10,23 @@ pub(super) struct SignIn {
 }
 
 /// The answer when a user is fully signed in: session (and device) cookies.
+/// The session cookie outlives the browser session only when the person
+/// chose to stay signed in ("Don't show this again" with Yes); otherwise it
+/// ends with the browser until they answer "Stay signed in?".
 pub(super) fn session_cookies(
     s: &AppState,
+    headers: &HeaderMap,
     signed: &SignedIn,
     now: u64,
 ) -> Vec<header::HeaderValue> {
     let secure = s.cfg.cookies.secure;
-    let life = signed.session_expires_at.saturating_sub(now);
     let mut v: Vec<header::HeaderValue> = Vec::new();
-    v.extend(auth::set_cookie(
-        SESSION_COOKIE,
+    v.extend(session_cookie(
+        s,
         signed.session.expose(),
-        life,
-        secure,
+        signed.session_expires_at,
+        auth::stay_signed_in(headers) == Some(true),
+        now,
     ));
     v.extend(auth::set_cookie(LOGIN_COOKIE, "", 0, secure));
     if let Some(d) = &signed.device {
@@ -34,6 +38,103 @@ pub(super) fn session_cookies(
         ));
     }
     v
+}
+
+/// The session cookie, kept until the token expires or only for the browser session.
+fn session_cookie(
+    s: &AppState,
+    token: &str,
+    expires_at: u64,
+    persistent: bool,
+    now: u64,
+) -> Option<header::HeaderValue> {
+    let secure = s.cfg.cookies.secure;
+    if persistent {
+        auth::set_cookie(
+            SESSION_COOKIE,
+            token,
+            expires_at.saturating_sub(now),
+            secure,
+        )
+    } else {
+        auth::set_browser_session_cookie(SESSION_COOKIE, token, secure)
+    }
+}
+
+/// What the answer to "Stay signed in?" is for this browser: `ask`, `yes` or `no`.
+pub(super) fn stay_json(headers: &HeaderMap) -> &'static str {
+    match auth::stay_signed_in(headers) {
+        None => "ask",
+        Some(true) => "yes",
+        Some(false) => "no",
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StayReq {
+    stay: bool,
+    #[serde(default)]
+    dont_show_again: bool,
+}
+
+/// "Stay signed in?" (Yes / No, "Don't show this again"). Who may call: a
+/// signed-in person with the session cookie (an MFA session, or a session
+/// of a user without MFA); a login token alone is refused. What an attacker
+/// tries: a cross-site request making a victim's session persistent (the
+/// CSRF guard refuses it, and the token's lifetime does not change: only
+/// whether the browser keeps the cookie after it closes); a forged, revoked
+/// or expired session (the engine refuses it: 401); a bearer token in place
+/// of the cookie (refused: only the cookie is re-issued). Nothing is stored.
+pub(super) async fn stay_signed_in(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Body(req): Body<StayReq>,
+) -> Result<Response, ApiError> {
+    let Some(token) = auth::cookie(&headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+        return Err(ApiError::unauthorized(
+            "not_signed_in",
+            "sign in first: \"Stay signed in?\" is asked after the sign-in",
+        ));
+    };
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Err(ApiError::bad_request(
+            "cookie_only",
+            "\"Stay signed in?\" applies to the session cookie; send no Authorization header",
+        ));
+    }
+    let (c, _) = s
+        .authorize(&headers, peer.ip(), Action::ViewAccount)
+        .await?;
+    if !c.is_session(token) {
+        return Err(ApiError::unauthorized(
+            "not_signed_in",
+            "finish signing in first: \"Stay signed in?\" is asked after the second factor",
+        ));
+    }
+    let now = unix_now();
+    let secure = s.cfg.cookies.secure;
+    let mut cookies: Vec<header::HeaderValue> = Vec::new();
+    cookies.extend(session_cookie(&s, token, c.expires_at, req.stay, now));
+    cookies.extend(match (req.stay, req.dont_show_again) {
+        (true, true) => auth::set_cookie(STAY_COOKIE, "yes", auth::STAY_COOKIE_SECS, secure),
+        (false, true) => auth::set_cookie(STAY_COOKIE, "no", auth::STAY_COOKIE_SECS, secure),
+        // Until the session ends: a re-verification keeps the cookie persistent.
+        (true, false) => auth::set_cookie(
+            STAY_COOKIE,
+            auth::STAY_FOR_SESSION,
+            c.expires_at.saturating_sub(now),
+            secure,
+        ),
+        (false, false) => auth::set_cookie(STAY_COOKIE, "", 0, secure),
+    });
+    let body = json!({
+        "stay_signed_in": req.stay,
+        "dont_show_again": req.dont_show_again,
+        "session_expires_at": c.expires_at,
+    });
+    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
 }
 
 pub(super) async fn sign_in(
@@ -84,9 +185,17 @@ pub(super) async fn sign_in(
         SignInStarted::SignedIn(signed) => {
             let resp = ok_json(
                 StatusCode::OK,
-                &json!({"user": user, "next": {"next": "done"}, "remembered_device": true}),
+                &json!({
+                    "user": user,
+                    "next": {"next": "done"},
+                    "remembered_device": true,
+                    "stay_signed_in": stay_json(&headers),
+                }),
             );
-            Ok(with_cookies(resp, session_cookies(&s, &signed, now)))
+            Ok(with_cookies(
+                resp,
+                session_cookies(&s, &headers, &signed, now),
+            ))
         }
         SignInStarted::Next {
             next,
@@ -109,13 +218,19 @@ pub(super) async fn sign_in(
     }
 }
 
-pub(super) async fn sign_out(State(s): St) -> Response {
+pub(super) async fn sign_out(State(s): St, headers: HeaderMap) -> Response {
     let secure = s.cfg.cookies.secure;
     let cookies = [LOGIN_COOKIE, SESSION_COOKIE]
         .iter()
+        .chain(session_only_stay(&headers))
         .filter_map(|c| auth::set_cookie(c, "", 0, secure))
         .collect();
     with_cookies(StatusCode::NO_CONTENT.into_response(), cookies)
+}
+
+/// The "Stay signed in?" cookie when it holds a Yes for the ending session only.
+fn session_only_stay(headers: &HeaderMap) -> Option<&'static &'static str> {
+    (auth::cookie(headers, STAY_COOKIE) == Some(auth::STAY_FOR_SESSION)).then_some(&STAY_COOKIE)
 }
 
 /// "Sign out everywhere". Who may call: the user with an MFA session. What
@@ -141,6 +256,7 @@ pub(super) async fn sign_out_everywhere(
     let secure = s.cfg.cookies.secure;
     let cookies = [LOGIN_COOKIE, SESSION_COOKIE, DEVICE_COOKIE]
         .iter()
+        .chain(session_only_stay(&headers))
         .filter_map(|c| auth::set_cookie(c, "", 0, secure))
         .collect();
     Ok(with_cookies(
