@@ -48,15 +48,19 @@ function home(s) {
   $('home-text').textContent = s.mfa
     ? 'You are signed in with multi-factor authentication.'
     : 'You are signed in. Multi-factor authentication is off for your account.';
-  $('add-method').hidden = !s.mfa;
   const widgets = $('home-widgets');
   widgets.replaceChildren();
-  if (s.mfa && s.app_passwords_allowed) {
-    const ap = document.createElement('mfa-app-passwords');
-    ap.setAttribute('api', '/api/v1');
-    widgets.append(ap);
+  if (s.mfa) {
+    widgets.append(element('mfa-security-info'));
+    if (s.app_passwords_allowed) widgets.append(element('mfa-app-passwords'));
   }
   show('home', $('home-title'));
+}
+
+function element(tag) {
+  const el = document.createElement(tag);
+  el.setAttribute('api', '/api/v1');
+  return el;
 }
 
 $('sign-in-form').addEventListener('submit', async (ev) => {
@@ -81,16 +85,14 @@ $('sign-out').addEventListener('click', async () => {
   signIn();
 });
 
-$('add-method').addEventListener('click', () => {
-  const el = document.createElement('mfa-enroll');
-  el.setAttribute('api', '/api/v1');
-  el.setAttribute('autofocus', '');
-  $('home-widgets').replaceChildren(el);
-});
-
 // The elements tell the page when their part is finished.
 document.addEventListener('mfa-verified', () => route());
 document.addEventListener('mfa-done', () => route());
+document.addEventListener('mfa-signed-out', () => {
+  $('step').replaceChildren();
+  $('home-widgets').replaceChildren();
+  signIn();
+});
 document.addEventListener('mfa-next', (ev) => {
   if (ev.detail.next !== 'locked' && ev.detail.next !== 'locked_out') route();
 });

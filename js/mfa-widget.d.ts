@@ -75,6 +75,8 @@ export interface MfaVerifiedDetail {
   rememberedDeviceUntil?: number | null;
   sessionExpiresAt?: number | null;
   recoveryCodesLeft?: number | null;
+  /** The answer to "Stay signed in?" (or the one kept on this browser): the session cookie outlives the browser. */
+  staySignedIn?: boolean;
 }
 
 /** `detail` of `mfa-next`: the element cannot go on; the server wants another step. */
@@ -105,7 +107,29 @@ export interface MfaAppPasswordDeletedDetail {
   name: string;
 }
 
-/** What the three elements share. */
+export interface MfaMethodAddedDetail {
+  methods: Method[];
+}
+
+export interface MfaMethodRemovedDetail {
+  methodId: number;
+  type: MethodType;
+}
+
+export interface MfaDefaultChangedDetail {
+  methodId: number;
+}
+
+export interface MfaRecoveryCodesIssuedDetail {
+  /** How many new codes were shown (never the codes). */
+  count: number;
+}
+
+export interface MfaSignedOutDetail {
+  everywhere: true;
+}
+
+/** What the elements share. */
 declare class MfaElement extends HTMLElement {
   /** The API root (`api` attribute); default `/api/v1`. */
   api: string;
@@ -120,16 +144,28 @@ declare class MfaElement extends HTMLElement {
 export class MfaEnrollElement extends MfaElement {}
 
 /**
- * `<mfa-verify api="/api/v1" no-remember autofocus>`: the second-factor prompt.
+ * `<mfa-verify api="/api/v1" no-remember no-stay-signed-in autofocus>`: the second-factor
+ * prompt, then "Stay signed in?" unless this browser kept an answer (or `no-stay-signed-in`).
  * Fires `mfa-verified`, `mfa-next`, `mfa-error`.
  */
 export class MfaVerifyElement extends MfaElement {}
 
 /**
- * `<mfa-app-passwords api="/api/v1">`: create, list, delete app passwords.
+ * `<mfa-app-passwords api="/api/v1">`: create (optionally limited to scopes and
+ * with an expiry date), list, delete app passwords.
  * Fires `mfa-app-password-created`, `mfa-app-password-deleted`, `mfa-error`.
  */
 export class MfaAppPasswordsElement extends MfaElement {}
+
+/**
+ * `<mfa-security-info api="/api/v1" methods="…" default-country="GB" account="…">`:
+ * the registered methods with the default marked; change the default, add
+ * (an embedded `<mfa-enroll>`; the attributes are passed on) or delete a
+ * method, new recovery codes, "Sign out everywhere". Fires `mfa-method-added`,
+ * `mfa-method-removed`, `mfa-default-changed`, `mfa-recovery-codes-issued`,
+ * `mfa-signed-out`, `mfa-error`.
+ */
+export class MfaSecurityInfoElement extends MfaElement {}
 
 /** Every text the widget shows, by key; assign to reword or translate (`{name}` placeholders are filled in). */
 export const messages: Record<string, string>;
@@ -164,6 +200,7 @@ declare global {
     'mfa-enroll': MfaEnrollElement;
     'mfa-verify': MfaVerifyElement;
     'mfa-app-passwords': MfaAppPasswordsElement;
+    'mfa-security-info': MfaSecurityInfoElement;
   }
   interface HTMLElementEventMap {
     'mfa-enrolled': CustomEvent<MfaEnrolledDetail>;
@@ -173,5 +210,10 @@ declare global {
     'mfa-error': CustomEvent<MfaErrorDetail>;
     'mfa-app-password-created': CustomEvent<MfaAppPasswordCreatedDetail>;
     'mfa-app-password-deleted': CustomEvent<MfaAppPasswordDeletedDetail>;
+    'mfa-method-added': CustomEvent<MfaMethodAddedDetail>;
+    'mfa-method-removed': CustomEvent<MfaMethodRemovedDetail>;
+    'mfa-default-changed': CustomEvent<MfaDefaultChangedDetail>;
+    'mfa-recovery-codes-issued': CustomEvent<MfaRecoveryCodesIssuedDetail>;
+    'mfa-signed-out': CustomEvent<MfaSignedOutDetail>;
   }
 }

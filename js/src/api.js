@@ -95,8 +95,21 @@ export class ApiClient {
   verifyRecovery(code, remember) {
     return this.request('POST', '/verify/recovery', { code, remember_device: !!remember });
   }
+  /** "Stay signed in?": keep the session cookie after the browser closes (`stay`), and remember the answer. */
+  staySignedIn(stay, dontShowAgain) {
+    return this.request('POST', '/session/stay-signed-in', { stay: !!stay, dont_show_again: !!dontShowAgain });
+  }
+  setDefault(methodId) { return this.request('PUT', '/methods/default', { method_id: methodId }); }
+  removeMethod(methodId) { return this.request('DELETE', `/methods/${encodeURIComponent(methodId)}`); }
+  regenerateRecoveryCodes() { return this.request('POST', '/recovery-codes', {}); }
+  signOutEverywhere() { return this.request('POST', '/sign-out-everywhere', {}); }
   appPasswords() { return this.request('GET', '/app-passwords'); }
-  createAppPassword(name) { return this.request('POST', '/app-passwords', { name }); }
+  createAppPassword(name, scopes, expiresAt) {
+    const body = { name };
+    if (scopes && scopes.length) body.scopes = scopes;
+    if (expiresAt) body.expires_at = expiresAt;
+    return this.request('POST', '/app-passwords', body);
+  }
   deleteAppPassword(id) {
     return this.request('DELETE', `/app-passwords/${encodeURIComponent(id)}`);
   }

@@ -1,22 +1,33 @@
-// <mfa-app-passwords>: create (the password is shown once, with a copy
-// button and a warning), list by name / created / last used, delete.
+// <mfa-app-passwords>: create (optionally limited to scopes and with an
+// expiry date; the password is shown once, with a copy button and a
+// warning), list by name / created / last used / expiry, delete with a
+// confirmation that stays visible.
 import { MfaElement, form } from './base.js';
-import { h, uid, button, field, copyButton } from './dom.js';
+import { h, uid, button, field } from './dom.js';
 import { t, formatTime } from './messages.js';
+import { showAppPassword, formatDay } from './app-password-shown.js';
 
 export class MfaAppPasswordsElement extends MfaElement {
   async start() {
-    const data = await this.client.appPasswords();
-    this.list(data.app_passwords || [], data.allowed !== false);
+    await this.reload();
   }
 
-  /** The list and the create form. */
-  list(items, allowed, focusName = false) {
+  async reload(options) {
+    const data = await this.client.appPasswords();
+    this.list(data.app_passwords || [], data.allowed !== false, options);
+  }
+
+  /** The list and the create form; `notice` is a confirmation shown above it. */
+  list(items, allowed, { focusName = false, notice = null } = {}) {
     this.allowed = allowed;
-    const content = [h('p', {}, t('ap_intro'))];
+    const content = [];
+    if (notice) content.push(h('p', { class: 'mfa-confirm' }, notice));
+    content.push(h('p', {}, t('ap_intro')));
     let name = null;
     if (allowed) {
       name = field(t('ap_name'), { type: 'text', autocomplete: 'off', maxlength: '64' }, t('ap_name_hint'));
+      const scopes = field(t('ap_scopes'), { type: 'text', autocomplete: 'off', spellcheck: 'false' }, t('ap_scopes_hint'));
+      const expires = field(t('ap_expires'), { type: 'date', min: isoDay(Date.now() + 86400e3) }, t('ap_expires_hint'));
       const create = button(t('ap_create'), null, { primary: true, type: 'submit' });
       content.push(
         form(
@@ -24,13 +35,30 @@ export class MfaAppPasswordsElement extends MfaElement {
             this.busy(f, async () => {
               const value = name.input.value.trim();
               if (!value) return name.error(t('empty_field'));
+              const wanted = scopes.input.value.split(/[\s,]+/).filter(Boolean);
+              let until = null;
+              if (expires.input.value) {
+                // The end of the chosen day, in the person's time zone.
+                until = Math.floor(new Date(`${expires.input.value}T23:59:59`).getTime() / 1000);
+                if (!(until > Date.now() / 1000)) return expires.error(t('ap_expires_past'));
+              }
               try {
-                await this.created(await this.sensitive(() => this.client.createAppPassword(value)));
+                const res = await this.sensitive(() => this.client.createAppPassword(value, wanted, until));
+                await this.created(res);
               } catch (e) {
-                this.showError(e, name, create);
+                // The engine names the field it refused.
+                const target = /scope/i.test(e.message) ? scopes : /expir/i.test(e.message) ? expires : name;
+                this.showError(e, target, create);
               }
             }),
           name.wrap,
+          h(
+            'details',
+            { class: 'mfa-more' },
+            h('summary', {}, t('ap_more')),
+            scopes.wrap,
+            expires.wrap,
+          ),
           h('div', { class: 'mfa-actions' }, create),
         ),
       );
@@ -45,7 +73,7 @@ export class MfaAppPasswordsElement extends MfaElement {
         h(
           'table',
           { class: 'mfa-table', 'aria-labelledby': listId },
-          h('thead', {}, h('tr', {}, [t('ap_name'), t('ap_created'), t('ap_last_used'), t('ap_actions')].map((c) => h('th', { scope: 'col' }, c)))),
+          h('thead', {}, h('tr', {}, [t('ap_name'), t('ap_created'), t('ap_last_used'), t('ap_expires_col'), t('ap_actions')].map((c) => h('th', { scope: 'col' }, c)))),
           h('tbody', {}, items.map((item) => this.row(item))),
         ),
       );
@@ -54,12 +82,15 @@ export class MfaAppPasswordsElement extends MfaElement {
   }
 
   row(item) {
+    const scoped = item.scopes && item.scopes.length ? h('span', { class: 'mfa-muted mfa-scopes' }, ` (${item.scopes.join(', ')})`) : null;
+    const expired = item.expires_at && item.expires_at * 1000 <= Date.now();
     const tr = h(
       'tr',
       { 'data-id': item.id },
-      h('th', { scope: 'row' }, item.name),
+      h('th', { scope: 'row' }, item.name, scoped),
       h('td', {}, formatTime(item.created_at)),
       h('td', {}, item.last_used_at ? formatTime(item.last_used_at) : t('ap_never')),
+      h('td', {}, item.expires_at ? t(expired ? 'ap_expired_on' : 'ap_expires_on', { time: formatDay(item.expires_at) }) : t('ap_no_expiry')),
     );
     const cell = h('td', { class: 'mfa-row-actions' });
     const ask = () => {
@@ -68,9 +99,10 @@ export class MfaAppPasswordsElement extends MfaElement {
         this.busy(cell, async () => {
           try {
             await this.client.deleteAppPassword(item.id);
-            const data = await this.client.appPasswords();
-            this.list(data.app_passwords || [], data.allowed !== false);
-            this.say(t('ap_deleted', { name: item.name }));
+            const notice = t('ap_deleted', { name: item.name });
+            this.takeFocus();
+            await this.reload({ notice });
+            this.say(notice);
             this.emit('mfa-app-password-deleted', { id: item.id, name: item.name });
           } catch (e) {
             this.showError(e, msg);
@@ -90,36 +122,17 @@ export class MfaAppPasswordsElement extends MfaElement {
   }
 
   /** The new password, shown this once. */
-  async created(res) {
-    this.emit('mfa-app-password-created', { id: res.id, name: res.name, createdAt: res.created_at });
-    const pw = field(t('ap_password'), { type: 'text', readonly: true, class: 'mfa-input mfa-secret', spellcheck: 'false', autocomplete: 'off' });
-    // Grouped with spaces for reading; copied without separators (both are
-    // accepted). Shown as the server sent it if the engine cannot format it:
-    // this is the only time the password exists.
-    let secret = res.password;
-    pw.input.value = res.password;
-    try {
-      const mfa = await this.engine();
-      secret = mfa.formatAppPassword(res.password, '');
-      pw.input.value = mfa.formatAppPassword(res.password, ' ');
-    } catch {
-      // keep the server's form
-    }
-    pw.input.addEventListener('focus', () => pw.input.select());
-    const done = button(t('ap_done'), async () => {
-      // Forget the password: it is never shown again.
-      secret = '';
-      pw.input.value = '';
-      this.takeFocus();
-      const data = await this.client.appPasswords().catch((e) => (this.fatal(e), null));
-      if (data) this.list(data.app_passwords || [], data.allowed !== false, true);
-    }, { primary: true });
-    this.view(t('ap_created_title'), [
-      h('p', {}, t('ap_created_intro', { name: res.name })),
-      h('div', { class: 'mfa-secret-row' }, pw.wrap, copyButton(t('copy'), () => secret, (m) => this.say(m))),
-      h('p', { class: 'mfa-warning', role: 'note' }, h('strong', {}, t('ap_warning'))),
-      h('div', { class: 'mfa-actions' }, done),
-    ], { focus: pw.input });
-    this.say(`${t('ap_created_title')}. ${t('ap_warning')}`);
+  created(res) {
+    return showAppPassword(this, res, {
+      title: t('ap_created_title'),
+      intro: t('ap_created_intro', { name: res.name }),
+      onDone: () => this.reload({ focusName: true }).catch((e) => this.fatal(e)),
+    });
   }
+}
+
+/** A time (ms) as the `yyyy-mm-dd` of a date input, in local time. */
+function isoDay(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
 }

@@ -143,13 +143,28 @@ export async function copyText(text) {
   }
 }
 
-/** A copy button for `text()`, which reports through `say(message)`. */
+/**
+ * A copy button for `text()`. The outcome shows beside the button for a few
+ * seconds and is reported through `say(message)` for screen readers.
+ */
 export function copyButton(label, text, say, attrs) {
-  return button(
+  const status = h('span', { class: 'mfa-done', 'aria-hidden': 'true', hidden: true });
+  let timer = 0;
+  const b = button(
     label,
-    async () => say(t((await copyText(text())) ? 'copied' : 'copy_failed')),
+    async () => {
+      const ok = await copyText(text());
+      const message = t(ok ? 'copied' : 'copy_failed');
+      status.textContent = t(ok ? 'copied_short' : 'copy_failed');
+      status.classList.toggle('mfa-failed', !ok);
+      status.hidden = false;
+      clearTimeout(timer);
+      timer = setTimeout(() => (status.hidden = true), 6000);
+      say(message);
+    },
     attrs,
   );
+  return h('span', { class: 'mfa-copy' }, b, status);
 }
 
 /** Offer `text` as a downloaded file. */

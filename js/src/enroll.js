@@ -3,8 +3,10 @@
 // done, with recovery codes to copy or download. Also the re-registration an
 // administrator can require, and adding a further method later.
 import { MfaElement, form } from './base.js';
-import { h, uid, button, field, codeField, radios, copyButton, download } from './dom.js';
+import { h, uid, button, field, codeField, radios, copyButton } from './dom.js';
+import { recoveryCodes } from './recovery-codes.js';
 import { t, formatTime, driftText } from './messages.js';
+import { showAppPassword } from './app-password-shown.js';
 
 /** Region, calling code, name: the choices of the country list (any other number can be typed with its +). */
 const COUNTRIES = [
@@ -25,6 +27,13 @@ const COUNTRIES = [
   ['PH', '+63', 'Philippines'], ['ID', '+62', 'Indonesia'], ['TH', '+66', 'Thailand'],
   ['VN', '+84', 'Vietnam'], ['PK', '+92', 'Pakistan'], ['UA', '+380', 'Ukraine'],
 ];
+
+/** A national number of each of the most used regions, as people write it there. */
+const EXAMPLES = {
+  US: '(201) 555-0123', CA: '(506) 234-5678', GB: '07700 900123', IE: '085 012 3456', AU: '0412 345 678',
+  NZ: '021 123 4567', IN: '081234 56789', DE: '01512 3456789', FR: '06 12 34 56 78', ES: '612 34 56 78',
+  IT: '312 345 6789', NL: '06 12345678', BR: '(11) 96123-4567', MX: '222 123 4567', JP: '090-1234-5678',
+};
 
 export class MfaEnrollElement extends MfaElement {
   async start() {
@@ -152,6 +161,14 @@ export class MfaEnrollElement extends MfaElement {
       ),
     );
     const number = field(t('number'), { type: 'tel', autocomplete: 'tel-national', inputmode: 'tel' }, t('number_hint'));
+    // The example in the hint is a number of the chosen country.
+    const hint = number.wrap.querySelector('.mfa-hint');
+    const example = () => {
+      const r = select.value.replace(/[^A-Z]/g, '');
+      hint.textContent = EXAMPLES[r] ? t('number_hint_example', { example: EXAMPLES[r] }) : t('number_hint');
+    };
+    select.addEventListener('change', example);
+    example();
     const channels = ['text', 'call'].filter((c) => this.allowed.includes(c));
     const channel = radios(
       t('channel_legend'),
@@ -260,55 +277,59 @@ export class MfaEnrollElement extends MfaElement {
       recoveryCodesIssued: !!codes,
       clockSkewSteps: res.clock_skew_steps ?? null,
     });
-    const content = [h('p', {}, t('done_intro', { method: t(`noun_${type}`) }))];
+    const intro = () => h('p', {}, doneText(type, res));
+    const content = [intro()];
     if (skewSeconds != null && Math.abs(skewSeconds) >= 60) {
       content.push(h('p', { class: 'mfa-note' }, driftText(skewSeconds)));
     }
-    const saved = uid('saved');
     const msg = h('p', { class: 'mfa-error', hidden: true });
-    if (codes) {
-      const text = codes.join('\n');
-      const user = this.session && this.session.user;
-      content.push(
-        h(
-          'section',
-          { class: 'mfa-recovery', 'aria-labelledby': `${saved}-t` },
-          h('h3', { id: `${saved}-t` }, t('recovery_title')),
-          h('p', {}, t('recovery_intro')),
-          h('ol', { class: 'mfa-codes', 'aria-label': t('recovery_list') }, codes.map((c) => h('li', {}, h('code', {}, c)))),
-          h(
-            'div',
-            { class: 'mfa-actions' },
-            copyButton(t('copy_codes'), () => text, (m) => this.say(m)),
-            button(t('download_codes'), () =>
-              download(t('recovery_file'), `${t('recovery_file_header', { user: user || '' })}\n\n${text}\n`),
-            ),
-          ),
-          h('div', { class: 'mfa-check' }, h('input', { type: 'checkbox', id: saved }), h('label', { for: saved }, t('saved_codes'))),
-        ),
-      );
-    }
+    const saved = codes ? recoveryCodes(codes, this.session && this.session.user, (m) => this.say(m)) : null;
+    if (saved) content.push(saved.section);
     const finish = () => {
-      if (codes && !this.querySelector(`#${saved}`).checked) {
+      if (saved && !saved.checked()) {
         msg.textContent = t('saved_codes_first');
         msg.hidden = false;
         this.alarm.textContent = msg.textContent;
-        this.querySelector(`#${saved}`).focus();
+        saved.focus();
         return;
       }
-      this.emit('mfa-done', { methods: res.methods });
+      msg.hidden = true;
       this.takeFocus();
-      this.view(t('done_title'), [
-        h('p', {}, t('done_intro', { method: t(`noun_${type}`) })),
-        h('div', { class: 'mfa-actions' }, this.anotherButton()),
-      ]);
+      if (firstAppPassword) this.firstAppPassword(msg, () => this.allDone(type, res, intro));
+      else this.allDone(type, res, intro);
     };
+    // "Set it up now" ends, where the organisation allows them, with an app
+    // password for Outlook, Apple Mail, etc. (not when adding a method later).
+    const firstAppPassword = (this.mode === 'register' || this.mode === 'reregister') && !!(this.session && this.session.app_passwords_allowed);
     content.push(
       msg,
-      h('div', { class: 'mfa-actions' }, button(t('continue'), finish, { primary: true }), codes ? null : this.anotherButton()),
+      h(
+        'div',
+        { class: 'mfa-actions' },
+        button(t(firstAppPassword ? 'next' : 'continue'), finish, { primary: true }),
+        codes || firstAppPassword ? null : this.anotherButton(),
+      ),
     );
     this.view(t('done_title'), content);
     this.say(t('done_title'));
+  }
+
+  /** The last screen: the method counts, and the host page may move on. */
+  allDone(type, res, intro) {
+    this.emit('mfa-done', { methods: res.methods });
+    this.view(t('done_title'), [intro(), h('div', { class: 'mfa-actions' }, this.anotherButton())]);
+  }
+
+  /** "Next": the first app password, shown once, then "Done". */
+  async firstAppPassword(msg, then) {
+    try {
+      const res = await this.sensitive(() => this.client.createAppPassword(t('ap_first_name')));
+      await showAppPassword(this, res, { title: t('ap_first_title'), intro: t('ap_first_intro'), onDone: then });
+    } catch (e) {
+      // Not fatal: the method is set up; the person can create one later.
+      this.showError(e, msg);
+      this.view(t('done_title'), [h('p', {}, t('ap_first_failed')), msg, h('div', { class: 'mfa-actions' }, button(t('continue'), then, { primary: true }))]);
+    }
   }
 
   anotherButton() {
@@ -318,6 +339,16 @@ export class MfaEnrollElement extends MfaElement {
       this.refresh();
     });
   }
+}
+
+/** "Your phone is set up", and whether it is now what sign-in asks for. */
+function doneText(type, res) {
+  const method = t(`noun_${type}`);
+  const list = res.methods || [];
+  const mine = list.find((m) => m.id === res.method_id);
+  const current = list.find((m) => m.is_default);
+  if (!mine || mine.is_default || !current) return t('done_intro', { method });
+  return t('done_intro_not_default', { method, current: t(`noun_${current.method_type}`) });
 }
 
 /** Delivered codes are 6 to 8 digits; the length typed decides which (the server checks). */

@@ -26,6 +26,7 @@ export const messages = {
   unknown_method: 'This method is no longer registered. Choose another one.',
   duplicate_name: 'You already have an app password with this name. Choose another name.',
   app_passwords_disabled: 'Your organisation doesn’t allow creating app passwords.',
+  last_method: 'You can’t delete your only sign-in method. Add another one first, then delete this one.',
   wrong_recovery_code: 'That recovery code isn’t valid, or it was already used.',
   malformed_recovery_code: 'A recovery code is 12 letters and digits, like abcd-efgh-jkmn.',
   busy: 'Your account is being changed elsewhere right now. Try again.',
@@ -46,6 +47,12 @@ export const messages = {
   reauth_intro: 'This change needs a recent verification. Verify your identity again to continue.',
   copy: 'Copy',
   copied: 'Copied to the clipboard.',
+  check_field: 'Check the {field}: {why}',
+  field_email: 'email address',
+  field_expires_at: 'expiry date',
+  field_scopes: 'scopes',
+  field_name: 'name',
+  copied_short: '✓ Copied',
   copy_failed: 'Couldn’t copy. Select the text and copy it yourself.',
   try_again: 'Try again',
   send_new_code: 'Send a new code',
@@ -89,7 +96,8 @@ export const messages = {
   phone_intro: 'We’ll send a code to prove this phone is yours.',
   country: 'Country or region',
   number: 'Phone number',
-  number_hint: 'Without the country code (e.g. 07700 900123), or the whole number starting with +.',
+  number_hint: 'Without the country code, or the whole number starting with +.',
+  number_hint_example: 'Without the country code (e.g. {example}), or the whole number starting with +.',
   channel_legend: 'How should we send the code?',
   channel_text: 'Text me a code',
   channel_call: 'Call me',
@@ -103,6 +111,8 @@ export const messages = {
   verify: 'Verify',
   done_title: 'You’re all set',
   done_intro: 'Your {method} is set up. You’ll use it when you sign in.',
+  done_intro_not_default: 'Your {method} is set up. Sign-in still asks for your {current} first; choose “Use another method” there to use this one.',
+  ap_first_failed: 'Your method is set up, but the app password couldn’t be created. You can create one later under App passwords.',
   noun_authenticator_app: 'authenticator app',
   noun_text: 'phone',
   noun_call: 'phone',
@@ -144,9 +154,14 @@ export const messages = {
   recovery_label: 'Recovery code',
   recovery_hint: '12 letters and digits, like abcd-efgh-jkmn.',
   verified_title: 'Verified',
+  stay_title: 'Stay signed in?',
+  stay_intro: 'Do this to reduce the number of times you are asked to sign in.',
+  stay_dont_show: 'Don’t show this again',
+  yes: 'Yes',
+  no: 'No',
   verified_intro: 'You’re signed in.',
   remembered_until: 'This device won’t ask again until {time}.',
-  recovery_left: 'You have {count} recovery codes left. Create new ones when you’re signed in.',
+  recovery_left: 'You have {count} recovery codes left.',
   already_verified: 'You’re already verified on this device.',
   locked_title: 'Sign-in is locked for now',
   locked_intro: 'Too many failed attempts. You can try again after {time}, or ask your administrator to unlock your account.',
@@ -163,6 +178,46 @@ export const messages = {
   needs_enroll: 'You need to set up your security info first.',
 
   // <mfa-app-passwords>
+  si_title: 'Security info',
+  si_intro: 'These are the methods you use to sign in and to verify it’s you.',
+  si_codes_title: 'Recovery codes',
+  si_default: 'Default sign-in method:',
+  si_no_default: 'none',
+  si_change: 'Change',
+  si_methods: 'Your sign-in methods',
+  si_method: 'Method',
+  si_detail: 'Sends codes to',
+  si_added: 'Added',
+  si_app_detail: 'The app on your phone',
+  si_default_badge: 'Default',
+  si_method_to: '{method} to {where}',
+  si_add: 'Add sign-in method',
+  si_add_title: 'Add a sign-in method',
+  si_added_notice: 'Your new sign-in method is added.',
+  si_delete_label: 'Delete {method}',
+  si_confirm: 'Delete {method}? You won’t be able to use it to sign in.',
+  si_confirm_default: 'Delete {method}? It is your default: another of your methods becomes the default.',
+  si_confirm_last: 'Delete {method}? It is your only method; the next sign-in asks you to set one up again, if your organisation allows that.',
+  si_deleted: 'Deleted {method}.',
+  si_default_title: 'Change default method',
+  si_default_intro: 'Which method do you want to use to sign in?',
+  si_default_legend: 'Default sign-in method',
+  si_confirm_button: 'Confirm',
+  si_default_set: 'Your default sign-in method is now {method}.',
+  si_codes_left: 'You have {count} unused recovery codes.',
+  si_codes_none: 'You have no unused recovery codes.',
+  si_new_codes: 'Get new codes',
+  si_new_codes_warning: 'Your current recovery codes will stop working. Get new ones?',
+  si_new_codes_confirm: 'Get new codes',
+  si_new_codes_title: 'Your new recovery codes',
+  si_new_codes_intro: 'Your old recovery codes no longer work.',
+  si_codes_replaced: 'Your new recovery codes are ready; the old ones no longer work.',
+  si_sign_out_title: 'Lost a device?',
+  si_sign_out_intro: 'Sign out everywhere: every browser and app where you are signed in with this account must sign in again. App passwords keep working until you delete them.',
+  si_sign_out_all: 'Sign out everywhere',
+  si_sign_out_confirm: 'Sign out of every browser and app, including this one?',
+  si_signed_out_title: 'Signed out everywhere',
+  si_signed_out: 'You are signed out on every device. Sign in again to continue.',
   ap_title: 'App passwords',
   ap_intro: 'Some apps, such as Outlook 2013, Apple Mail or scripts, can’t ask for a verification code. Create an app password for each of them, and use it there instead of your password.',
   ap_name: 'Name',
@@ -183,6 +238,21 @@ export const messages = {
   ap_delete_label: 'Delete {name}',
   ap_confirm: 'Delete “{name}”? Apps that use it will stop signing in.',
   ap_deleted: 'Deleted “{name}”.',
+  ap_more: 'Limit where it works (optional)',
+  ap_scopes: 'Only for',
+  ap_scopes_hint: 'Scopes separated by spaces, e.g. “imap smtp”. Leave empty to use it everywhere app passwords work.',
+  ap_expires: 'Expires on',
+  ap_expires_hint: 'It stops working at the end of this day. Leave empty to keep it until you delete it.',
+  ap_expires_past: 'Choose a day after today.',
+  ap_expires_col: 'Expires',
+  ap_expires_on: '{time}',
+  ap_expired_on: 'Expired {time}',
+  ap_no_expiry: 'Never',
+  ap_expires_note: 'It stops working after {time}.',
+  ap_scopes_note: 'It works only for: {scopes}.',
+  ap_first_title: 'Your app password',
+  ap_first_intro: 'Here is an app password that you can use with Outlook, Apple Mail, etc. Enter it there instead of your usual password. You won’t need to memorize it.',
+  ap_first_name: 'Created at set-up',
   ap_not_allowed: 'Your organisation doesn’t allow creating app passwords.',
 };
 
@@ -225,11 +295,31 @@ export function describe(err) {
       const m = /(\d) digits/.exec((err && err.message) || '');
       return t(code, { digits: m ? m[1] : 6 });
     }
-    default:
+    default: {
+      const refused = refusedInput(err);
+      if (refused) return refused.text;
       if (code in messages && !/^(invalid_|http_)/.test(code)) return t(code);
       if (err && err.status >= 500) return t('server');
       return sentence((err && err.message) || t('server'));
+    }
   }
+}
+
+/** What the engine says of a field it refused ("invalid email: must look like …"), as a person reads it. */
+const FIELD_NAMES = { email: 'field_email', expires_at: 'field_expires_at', scopes: 'field_scopes', name: 'field_name' };
+
+/**
+ * The field named by an engine's input refusal and the sentence to show
+ * beside it, or null when `err` is not one.
+ * @returns {{field: string, text: string} | null}
+ */
+export function refusedInput(err) {
+  const m = /^invalid ([a-z_ ]+): (.+)$/s.exec((err && err.message) || '');
+  if (!m || !/^invalid/.test((err && err.code) || '')) return null;
+  const [, field, reason] = m;
+  const name = FIELD_NAMES[field] ? t(FIELD_NAMES[field]) : field.replace(/_/g, ' ');
+  const why = /^(must|is|has) /.test(reason) ? `it ${reason}` : reason;
+  return { field, text: sentence(t('check_field', { field: name, why })) };
 }
 
 /** The phone's clock is `seconds` off (negative: behind). */

@@ -252,16 +252,52 @@ export class MfaVerifyElement extends MfaElement {
     return note;
   }
 
+  /**
+   * The second factor is done. Unless the browser already has an answer (or
+   * the page turned it off with `no-stay-signed-in`), ask "Stay signed in?":
+   * Yes keeps the session cookie after the browser closes, No ends it with
+   * the browser; "Don't show this again" keeps the answer on this browser.
+   */
   success(res) {
-    const content = [h('p', {}, t('verified_intro'))];
+    const notes = [];
     if (res.remembered_device_until) {
-      content.push(h('p', {}, t('remembered_until', { time: formatTime(res.remembered_device_until) })));
+      notes.push(h('p', { class: 'mfa-note' }, t('remembered_until', { time: formatTime(res.remembered_device_until) })));
     }
     // A recovery code was used (no method id): say how many are left.
     if (res.method_id == null && res.recovery_codes_left != null) {
-      content.push(h('p', { class: 'mfa-note' }, t('recovery_left', { count: res.recovery_codes_left })));
+      notes.push(h('p', { class: 'mfa-note' }, t('recovery_left', { count: res.recovery_codes_left })));
     }
-    this.view(t('verified_title'), content);
+    const ask = res.stay_signed_in === 'ask' && !this.hasAttribute('no-stay-signed-in') && !this.hasAttribute('reauth');
+    if (!ask) return this.finish(res, notes, res.stay_signed_in === 'yes');
+    const id = uid('stay');
+    const box = h('input', { type: 'checkbox', id });
+    const msg = h('p', { class: 'mfa-error', hidden: true });
+    const answer = (stay) => (f) =>
+      this.busy(f, async () => {
+        try {
+          await this.client.staySignedIn(stay, box.checked);
+          this.takeFocus();
+          this.finish(res, notes, stay);
+        } catch (e) {
+          this.showError(e, msg);
+        }
+      });
+    const yes = button(t('yes'), null, { primary: true, type: 'submit' });
+    const f = form(
+      (f) => answer(true)(f),
+      notes,
+      h('p', {}, t('stay_intro')),
+      h('div', { class: 'mfa-check' }, box, h('label', { for: id }, t('stay_dont_show'))),
+      msg,
+      h('div', { class: 'mfa-actions' }, yes, button(t('no'), () => answer(false)(f))),
+    );
+    this.view(t('stay_title'), f, { focus: yes });
+    this.say(`${t('verified_title')}. ${t('stay_title')}`);
+  }
+
+  /** Signed in: the confirmations stay on screen, and the page hears of it. */
+  finish(res, notes, staySignedIn) {
+    this.view(t('verified_title'), [h('p', {}, t('verified_intro')), ...notes]);
     this.say(t('verified_title'));
     this.emit('mfa-verified', {
       user: res.user,
@@ -270,6 +306,7 @@ export class MfaVerifyElement extends MfaElement {
       rememberedDeviceUntil: res.remembered_device_until ?? null,
       sessionExpiresAt: res.session_expires_at ?? null,
       recoveryCodesLeft: res.recovery_codes_left ?? null,
+      staySignedIn: !!staySignedIn,
     });
   }
 }

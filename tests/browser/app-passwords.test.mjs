@@ -3,7 +3,7 @@
 // used", a duplicate name refused, deleted and then refused.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
+import { apiSession, axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode, staySignedIn } from './harness.mjs';
 
 let server;
 let browser;
@@ -40,6 +40,7 @@ test('create, copy, use, list, delete an app password', async () => {
   await nextStep(usedAt);
   await typeCode(page.locator('mfa-verify .mfa-body'), totp(secret));
   await page.locator('mfa-verify .mfa-body').getByRole('button', { name: 'Verify' }).click();
+  await staySignedIn(page, 'No');
   const ap = page.locator('mfa-app-passwords .mfa-body');
   await ap.getByRole('heading', { name: 'App passwords', exact: true }).waitFor();
   await ap.getByText('You have no app passwords.').waitFor();
@@ -90,6 +91,9 @@ test('create, copy, use, list, delete an app password', async () => {
   await shot(page, 'app-password-delete-confirm');
   await ap.getByRole('button', { name: 'Delete', exact: true }).click();
   await ap.getByText('You have no app passwords.').waitFor();
+  // A sighted person sees it worked, not only a screen reader.
+  assert.equal(await ap.locator('.mfa-confirm').innerText(), 'Deleted “Outlook on my laptop”.');
+  assert.ok(await ap.locator('.mfa-confirm').isVisible());
   const refused = await gatewayCheck('jane@example.com', copied);
   assert.equal(refused.status, 401);
   await page.close();

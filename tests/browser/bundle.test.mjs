@@ -44,7 +44,7 @@ test('the bundled build enrols an authenticator app on a host page', async () =>
   assert.deepEqual(await axe(page, 'mfa-enroll'), []);
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.getByRole('heading', { name: 'You’re all set' }).waitFor();
-  const accent = await enroll.getByRole('button', { name: 'Continue' }).evaluate((b) => getComputedStyle(b).backgroundColor);
+  const accent = await enroll.getByRole('button', { name: 'Next' }).evaluate((b) => getComputedStyle(b).backgroundColor);
   assert.equal(accent, 'rgb(107, 47, 163)', 'the host page themes the element with custom properties');
   await shot(page, 'bundle-host-page-themed');
   await page.close();

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { axe, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
+import { axe, finishSetUp, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -79,18 +79,41 @@ test('authenticator app: QR code and key, a code computed from the key, recovery
   for (const c of codes) assert.ok(file.includes(c), 'the downloaded file has every code');
   assert.equal(download.suggestedFilename(), 'recovery-codes.txt');
 
-  // Continue asks to confirm the codes were saved first.
-  await enroll.getByRole('button', { name: 'Continue' }).click();
+  // Next asks to confirm the codes were saved first.
+  await enroll.getByRole('button', { name: 'Next' }).click();
   await enroll.getByText('Save your recovery codes first').waitFor();
   await enroll.getByLabel('I have saved my recovery codes').check();
-  await enroll.getByRole('button', { name: 'Continue' }).click();
+  // Then, as in Microsoft 365, an app password "that you can use with Outlook, Apple Mail, etc.", shown once.
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByRole('heading', { name: 'Your app password' }).waitFor();
+  await enroll.getByText('that you can use with Outlook, Apple Mail, etc.').waitFor();
+  await enroll.getByText('Copy it now. It won’t be shown again.').waitFor();
+  const shown = await enroll.getByLabel('App password', { exact: true }).inputValue();
+  assert.match(shown, /^[a-z0-9]{4}( [a-z0-9]{4})+$/i, 'grouped for reading');
+  assert.deepEqual(await axe(page, 'mfa-enroll'), []);
+  await shot(page, 'enroll-first-app-password');
+  await enroll.getByRole('button', { name: 'Copy' }).click();
+  // A sighted person sees that Copy worked, beside the button.
+  await enroll.getByText('✓ Copied').waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, shown.replace(/ /g, ''));
+  const gate = await fetch(`${server.base}/api/v1/app-passwords/verify`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user: 'alice@example.com', password: copied }),
+  });
+  assert.equal(gate.status, 200, 'the first app password signs Outlook in');
+  await enroll.getByRole('button', { name: 'Done' }).click();
   await page.getByRole('heading', { name: 'Welcome, alice@example.com' }).waitFor();
+  assert.ok(!(await page.content()).includes(copied.slice(4, 12)), 'the password is gone from the page');
+  await page.locator('mfa-app-passwords').getByRole('row', { name: /Created at set-up/ }).waitFor();
 
   const events = await page.evaluate(() => window.__mfaEvents);
   const enrolled = events.find((e) => e.name === 'mfa-enrolled');
   assert.equal(enrolled.detail.type, 'authenticator_app');
   assert.equal(enrolled.detail.recoveryCodesIssued, true);
   assert.ok(!JSON.stringify(events).includes(codes[0]), 'recovery codes never go into events');
+  assert.ok(!JSON.stringify(events).includes(copied), 'the app password never goes into events');
   assert.ok(events.some((e) => e.name === 'mfa-done'));
   // The engine behind the server explained the wrong code: the phone's clock, 120 s behind.
   assert.ok(events.some((e) => e.name === 'mfa-error' && e.detail.code === 'clock_drift'));
@@ -108,7 +131,7 @@ test('text message: country and number, a new code sent, the code from the deliv
   // A mistyped number is refused before anything is sent.
   await enroll.getByLabel('Phone number').fill('12');
   await enroll.getByRole('button', { name: 'Next' }).click();
-  await enroll.getByText('Invalid phone number: is too short.').waitFor();
+  await enroll.getByText('Check the phone number: it is too short.').waitFor();
   assert.deepEqual(await axe(page, 'mfa-enroll'), []);
   await shot(page, 'enroll-phone-invalid');
 
@@ -160,7 +183,7 @@ test('email: the address, the code from the delivery; a call needs the code read
   await enroll.getByRole('button', { name: 'Next' }).click();
   await enroll.getByLabel('Email address').fill('carol.home');
   await enroll.getByRole('button', { name: 'Next' }).click();
-  await enroll.getByText('Invalid email: must look like name@example.com.').waitFor();
+  await enroll.getByText('Check the email address: it must look like name@example.com.').waitFor();
   await enroll.getByLabel('Email address').fill('carol@home.example.net');
   const mark = server.mark();
   await enroll.getByRole('button', { name: 'Next' }).click();
@@ -171,12 +194,14 @@ test('email: the address, the code from the delivery; a call needs the code read
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.getByText('Your email address is set up.').waitFor();
   assert.equal(await enroll.locator('.mfa-codes li').count(), 10, 'the first method brings recovery codes');
-  await enroll.getByLabel('I have saved my recovery codes').check();
-  await enroll.getByRole('button', { name: 'Continue' }).click();
+  await finishSetUp(page);
 
-  // Signed in with MFA: add a phone that gets a call.
-  await page.getByRole('button', { name: 'Add a sign-in method' }).click();
-  const add = page.locator('mfa-enroll .mfa-body');
+  // Signed in with MFA: Security info lists the method; add a phone that gets a call.
+  const info = page.locator('mfa-security-info');
+  await info.getByRole('heading', { name: 'Security info' }).waitFor();
+  await info.getByRole('row', { name: /Email.*c•••@home\.example\.net/ }).waitFor();
+  await info.getByRole('button', { name: 'Add sign-in method' }).click();
+  const add = page.locator('mfa-security-info mfa-enroll .mfa-body');
   await add.getByRole('heading', { name: 'Add a sign-in method' }).waitFor();
   await add.getByRole('radio', { name: 'Phone' }).check();
   await add.getByRole('button', { name: 'Next' }).click();
@@ -187,8 +212,13 @@ test('email: the address, the code from the delivery; a call needs the code read
   await add.getByText('We’re calling +1 ••••••••23').waitFor();
   await typeCode(add, await server.code(callMark, '+1 ••••••••23'));
   await add.getByRole('button', { name: 'Verify' }).click();
-  await add.getByText('Your phone is set up.').waitFor();
+  // The email address stays the default, and the page says so.
+  await add.getByText('Your phone is set up. Sign-in still asks for your email address first').waitFor();
   assert.equal(await add.locator('.mfa-codes').count(), 0, 'no new recovery codes for a further method');
+  await add.getByRole('button', { name: 'Continue' }).click();
+  await info.locator('.mfa-confirm', { hasText: 'Your new sign-in method is added.' }).waitFor();
+  await info.getByRole('row', { name: /Phone call.*\+1 ••••••••23/ }).waitFor();
+  await info.getByRole('row', { name: /Email.*Default/ }).waitFor();
   await page.close();
 });
 
@@ -199,7 +229,7 @@ test('re-registration required by the administrator', async () => {
   const { usedAt } = await enrolAuthenticator(page, 'reregister-first');
   await server.admin('POST', '/users/dave@example.com/require-reregistration');
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await signIn(page, server, dave);
   const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('heading', { name: 'Set up your security info again' }).waitFor();

@@ -3,7 +3,7 @@
 // a code tried too often, a failed delivery), and a real network failure.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, nextStep, shot, signIn, startBrowser, startServer, totp, typeCode } from './harness.mjs';
+import { apiSession, axe, nextStep, shot, signIn, startBrowser, startServer, totp, typeCode, staySignedIn } from './harness.mjs';
 
 let server;
 let browser;
@@ -69,6 +69,7 @@ test('every error has words a person understands; a network failure can be retri
   await shot(page, 'error-network');
   await page.unroute('**/api/v1/verify');
   await submit.click();
+  await staySignedIn(page, 'No');
   await page.getByRole('heading', { name: 'Welcome, ivan@example.com' }).waitFor();
   await page.close();
 });

@@ -165,6 +165,23 @@ export async function enrolTotpByApi(server, { user, password }) {
   return secret;
 }
 
+/** A user with an authenticator app (and optionally an email), set up through the API. */
+export async function setUpUser(server, user, { email = null } = {}) {
+  const account = await server.createUser(user);
+  const call = apiSession(server.base);
+  await call('POST', '/sign-in', account);
+  const reg = await call('POST', '/methods/authenticator', {});
+  const secret = reg.manual_key.replace(/\s+/g, '');
+  const usedAt = Date.now() / 1000;
+  const confirmed = await call('POST', '/methods/confirm', { code: totp(secret, usedAt) });
+  if (email) {
+    const mark = server.mark();
+    const sent = await call('POST', '/methods/email', { address: email });
+    await call('POST', '/methods/confirm', { code: await server.code(mark, sent.masked_destination) });
+  }
+  return { ...account, secret, usedAt, recoveryCodes: confirmed.recovery_codes };
+}
+
 // ----- TOTP (RFC 6238), independent of the engine ---------------------------
 
 export { totp };
@@ -216,10 +233,15 @@ export async function startBrowser() {
   };
 }
 
-/** Save a full-page screenshot as target/browser-artifacts/<name>.png. */
+/**
+ * Save a full-page screenshot as target/browser-artifacts/<name>.png. Secrets
+ * on screen (app passwords, recovery codes, the manual key and the QR code
+ * that holds it) are covered, so no artifact carries one.
+ */
 export async function shot(page, name) {
   mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  const mask = ['.mfa-secret', '.mfa-codes', '.mfa-key', '.mfa-qr'].map((s) => page.locator(s));
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true, mask, maskColor: '#8a8d96' });
 }
 
 /** Run axe-core on `selector`; returns the serious and critical violations. */
@@ -242,10 +264,26 @@ export async function axe(page, selector) {
 export async function recordEvents(page) {
   await page.addInitScript(() => {
     window.__mfaEvents = [];
-    for (const name of ['mfa-enrolled', 'mfa-done', 'mfa-verified', 'mfa-next', 'mfa-error', 'mfa-app-password-created', 'mfa-app-password-deleted']) {
+    for (const name of ['mfa-enrolled', 'mfa-done', 'mfa-verified', 'mfa-next', 'mfa-error', 'mfa-app-password-created', 'mfa-app-password-deleted', 'mfa-method-added', 'mfa-method-removed', 'mfa-default-changed', 'mfa-recovery-codes-issued', 'mfa-signed-out']) {
       document.addEventListener(name, (e) => window.__mfaEvents.push({ name, detail: e.detail }));
     }
   });
+}
+
+/**
+ * The end of "Set it up now" after the recovery codes: tick "saved", Next,
+ * the first app password (returned as copied, without spaces), Done.
+ */
+export async function finishSetUp(page) {
+  const enroll = page.locator('mfa-enroll .mfa-body');
+  await enroll.getByLabel('I have saved my recovery codes').check();
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByRole('heading', { name: 'Your app password' }).waitFor();
+  await enroll.getByRole('button', { name: 'Copy' }).click();
+  await enroll.getByText('✓ Copied').waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  await enroll.getByRole('button', { name: 'Done' }).click();
+  return copied;
 }
 
 /** Sign in on the demo page. */
@@ -254,6 +292,17 @@ export async function signIn(page, server, { user, password }) {
   await page.getByLabel('Email or user name').fill(user);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/**
+ * Answer "Stay signed in?" after a second factor at sign-in (`Yes` or `No`),
+ * ticking "Don't show this again" when asked to.
+ */
+export async function staySignedIn(page, answer = 'No', { dontShowAgain = false } = {}) {
+  const verify = page.locator('mfa-verify .mfa-body');
+  await verify.getByRole('heading', { name: 'Stay signed in?' }).waitFor();
+  if (dontShowAgain) await verify.getByLabel('Don’t show this again').check();
+  await verify.getByRole('button', { name: answer, exact: true }).click();
 }
 
 /**

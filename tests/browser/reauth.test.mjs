@@ -5,7 +5,7 @@
 // code is refused; the page never hears of the step as a new sign-in.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { axe, enrolTotpByApi, nextStep, recordEvents, shot, signIn, startBrowser, startServer, totp, typeCode } from './harness.mjs';
+import { axe, enrolTotpByApi, nextStep, recordEvents, shot, signIn, startBrowser, startServer, totp, typeCode, staySignedIn } from './harness.mjs';
 
 let server;
 let browser;
@@ -35,6 +35,7 @@ test('an old session verifies again before creating an app password', async () =
   await typeCode(verify, totp(secret));
   usedAt = Date.now() / 1000;
   await verify.getByRole('button', { name: 'Verify' }).click();
+  await staySignedIn(page, 'No');
   const ap = page.locator('mfa-app-passwords .mfa-body');
   await ap.getByText('You have no app passwords.').waitFor();
 

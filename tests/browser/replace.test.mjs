@@ -4,7 +4,7 @@
 // pass) and only then to set up a method the organisation allows.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiSession, axe, shot, signIn, startBrowser, startServer } from './harness.mjs';
+import { apiSession, axe, shot, signIn, startBrowser, startServer, staySignedIn } from './harness.mjs';
 
 let server;
 let browser;
@@ -45,6 +45,7 @@ test('methods the admin no longer allows: a one-time pass, then a new method', a
   await verify.getByText('That one-time pass isn’t valid, was already used, or has expired.', { exact: false }).waitFor();
   await input.fill(pass);
   await verify.getByRole('button', { name: 'Verify' }).click();
+  await staySignedIn(page, 'No');
 
   // Proven: now the set-up, with the methods the organisation allows.
   const enroll = page.locator('mfa-enroll .mfa-body');

@@ -41,6 +41,7 @@ fn refusal_out(e: core::Error) -> w::Refusal {
             }
         }
         E::UnknownMethod => w::Refusal::UnknownMethod,
+        E::LastMethod => w::Refusal::LastMethod,
         E::NoPendingRegistration => w::Refusal::NoPendingRegistration,
         E::RegistrationExpired => w::Refusal::RegistrationExpired,
         E::AppPasswordsDisabled => w::Refusal::AppPasswordsDisabled,

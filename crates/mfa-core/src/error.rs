@@ -62,6 +62,9 @@ pub enum Error {
     },
     /// No registered method has this id, or it is not of the expected kind.
     UnknownMethod,
+    /// The method is the user's only usable one while MFA is on: removing it
+    /// would leave nothing to sign in with; add another first.
+    LastMethod,
     /// There is no registration in progress to confirm.
     NoPendingRegistration,
     /// The registration in progress expired; start again.
@@ -175,6 +178,7 @@ impl Error {
             Self::SendLimit { .. } => "send_limit",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::UnknownMethod => "unknown_method",
+            Self::LastMethod => "last_method",
             Self::NoPendingRegistration => "no_pending_registration",
             Self::RegistrationExpired => "registration_expired",
             Self::AppPasswordsDisabled => "app_passwords_disabled",
@@ -255,6 +259,9 @@ impl fmt::Display for Error {
                 write!(f, "your organisation does not allow the {method} method")
             }
             Self::UnknownMethod => f.write_str("no such verification method is registered"),
+            Self::LastMethod => f.write_str(
+                "this is your only sign-in method: add another one before removing it",
+            ),
             Self::NoPendingRegistration => {
                 f.write_str("no registration is in progress; start the set-up again")
             }

@@ -1336,3 +1336,80 @@ fn registration_explains_a_phone_clock_that_is_off() {
     assert_eq!(ok.matched.map(|m| m.offset), Some(0));
     assert_eq!(rec.consecutive_failures(Factor::Authenticator), 0);
 }
+
+#[test]
+fn the_last_usable_method_is_not_removed_while_mfa_is_on() {
+    let e = common::engine(common::policy().build().unwrap());
+    let mut rng = SeededRandom::new(b"last method");
+    let mut enrolled = enrol_totp(&e, "erin@contoso.com", T0, &mut rng);
+    let app = enrolled.method_id;
+    let rec = &mut enrolled.record;
+    let mut audit = Vec::new();
+
+    // The only method: refused, nothing changes, the message says what to do.
+    let err = unchanged(rec, |r| e.remove_method(r, app, T0 + 10, &mut audit)).unwrap_err();
+    assert_eq!(err, Error::LastMethod);
+    assert_eq!(err.code(), "last_method");
+    assert!(err.to_string().contains("add another one"), "{err}");
+
+    // With a second method either may go, and the other stays the default.
+    let d = sent(
+        e.begin_email(rec, "erin@home.example.net", T0 + 20, &mut rng, &mut audit)
+            .unwrap(),
+    );
+    let email = e
+        .confirm_registration(rec, d.code.expose(), T0 + 21, &mut rng, &mut audit)
+        .unwrap()
+        .method_id;
+    changes(rec, |r| e.remove_method(r, app, T0 + 30, &mut audit)).unwrap();
+    assert_eq!(rec.default_method(), Some(email));
+    assert_eq!(
+        unchanged(rec, |r| e.remove_method(r, email, T0 + 40, &mut audit)).unwrap_err(),
+        Error::LastMethod
+    );
+
+    // A method the policy no longer allows does not count as a replacement.
+    let no_email = common::engine(
+        common::policy()
+            .allowed_methods(vec![MethodType::AuthenticatorApp])
+            .build()
+            .unwrap(),
+    );
+    let mut two = enrol_totp(&no_email, "finn@contoso.com", T0, &mut rng);
+    let d = sent(
+        e.begin_email(
+            &mut two.record,
+            "finn@home.example.net",
+            T0 + 20,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap(),
+    );
+    let finn_email = e
+        .confirm_registration(
+            &mut two.record,
+            d.code.expose(),
+            T0 + 21,
+            &mut rng,
+            &mut audit,
+        )
+        .unwrap()
+        .method_id;
+    assert_eq!(
+        no_email
+            .remove_method(&mut two.record, two.method_id, T0 + 30, &mut audit)
+            .unwrap_err(),
+        Error::LastMethod,
+        "the e-mail method cannot sign in under this policy"
+    );
+    // The unusable one itself may go.
+    no_email
+        .remove_method(&mut two.record, finn_email, T0 + 31, &mut audit)
+        .unwrap();
+
+    // With MFA off, the user may remove everything.
+    e.set_mfa_state(rec, MfaState::Disabled, "admin", T0 + 50, &mut audit);
+    changes(rec, |r| e.remove_method(r, email, T0 + 60, &mut audit)).unwrap();
+    assert!(rec.methods().is_empty());
+}

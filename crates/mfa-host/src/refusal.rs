@@ -63,6 +63,8 @@ pub enum Refusal {
     },
     /// No registered method has this id, or it is not of the expected kind.
     UnknownMethod,
+    /// The user's only usable method cannot be removed while MFA is on.
+    LastMethod,
     /// There is no registration in progress to confirm.
     NoPendingRegistration,
     /// The registration in progress expired.
@@ -188,6 +190,7 @@ impl Refusal {
             Self::SendLimit { .. } => "send_limit",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::UnknownMethod => "unknown_method",
+            Self::LastMethod => "last_method",
             Self::NoPendingRegistration => "no_pending_registration",
             Self::RegistrationExpired => "registration_expired",
             Self::AppPasswordsDisabled => "app_passwords_disabled",
@@ -242,6 +245,7 @@ impl From<w::Refusal> for Refusal {
             w::Refusal::SendLimit(until) => Self::SendLimit { until },
             w::Refusal::MethodNotAllowed(method) => Self::MethodNotAllowed { method },
             w::Refusal::UnknownMethod => Self::UnknownMethod,
+            w::Refusal::LastMethod => Self::LastMethod,
             w::Refusal::NoPendingRegistration => Self::NoPendingRegistration,
             w::Refusal::RegistrationExpired => Self::RegistrationExpired,
             w::Refusal::AppPasswordsDisabled => Self::AppPasswordsDisabled,

@@ -136,7 +136,8 @@ impl ApiError {
             | E::NoPendingRegistration
             | E::RegistrationExpired
             | E::AppPasswordLimit { .. }
-            | E::DuplicateName => StatusCode::CONFLICT,
+            | E::DuplicateName
+            | E::LastMethod => StatusCode::CONFLICT,
             E::SealBroken { .. }
             | E::InvalidKeys { .. }
             | E::InvalidPolicy { .. }

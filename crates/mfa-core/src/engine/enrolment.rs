@@ -709,7 +709,9 @@ impl Engine {
         })
     }
 
-    /// Remove a method. Removing the default makes the oldest remaining one the default.
+    /// Remove a method. Removing the default makes the oldest remaining one the
+    /// default. While MFA is on, the last method the policy allows cannot be
+    /// removed ([`Error::LastMethod`]): add another first.
     pub fn remove_method(
         &self,
         rec: &mut UserRecord,
@@ -717,8 +719,17 @@ impl Engine {
         now: UnixTime,
         audit: &mut Vec<AuditEvent>,
     ) -> Result<(), Error> {
-        self.with(rec, now, audit, |_, ctx| {
+        self.with(rec, now, audit, |e, ctx| {
             let t = ctx.rec.method(id)?.kind.method_type();
+            // While MFA is on, never the last method the policy lets the
+            // user sign in with: that would leave no second factor.
+            let usable = |m: &StoredMethod| e.policy.allows(m.kind.method_type());
+            if ctx.rec.state != MfaState::Disabled
+                && e.policy.allows(t)
+                && !ctx.rec.methods.iter().any(|m| m.id != id && usable(m))
+            {
+                return Err(Error::LastMethod);
+            }
             ctx.rec.methods.retain(|m| m.id != id);
             if ctx.rec.default_method == Some(id) {
                 ctx.rec.default_method = ctx.rec.methods.first().map(|m| m.id);
