@@ -66,6 +66,8 @@ fn refusal_out(e: core::Error) -> w::Refusal {
         E::WrongTokenKind => w::Refusal::WrongTokenKind,
         E::TokenRevoked => w::Refusal::TokenRevoked,
         E::MfaRequired => w::Refusal::MfaRequired,
+        E::NotAdmin => w::Refusal::NotAdmin,
+        E::OwnAdminRole => w::Refusal::OwnAdminRole,
         E::ReauthRequired { window_secs } => w::Refusal::ReauthRequired(window_secs),
         E::InvalidUri { reason } => w::Refusal::InvalidUri(reason),
         E::InvalidSecret { reason } => w::Refusal::InvalidSecret(reason),
@@ -370,6 +372,7 @@ fn audit_kind_out(k: core::AuditKind) -> w::AuditKind {
         K::SessionIssued => w::AuditKind::SessionIssued,
         K::DeviceRemembered { expires_at } => w::AuditKind::DeviceRemembered(expires_at),
         K::SecretsResealed => w::AuditKind::SecretsResealed,
+        K::AdminRoleChanged { admin } => w::AuditKind::AdminRoleChanged(admin),
         other_kind => w::AuditKind::Other(tag_name(&other_kind, "event")),
     }
 }

@@ -159,6 +159,7 @@ impl wengine::GuestUserRecord for RecordRes {
             user_id: rec.user_id().to_string(),
             revision: rec.revision(),
             state: mfa_state_out(rec.state()),
+            admin: rec.is_admin(),
             must_reregister: rec.must_reregister(),
             methods: rec.methods().into_iter().map(method_out).collect(),
             default_method: rec.default_method(),
@@ -567,6 +568,18 @@ impl wadmin::Guest for Component {
         with(engine, user, |e, rec, audit| {
             e.set_mfa_state(rec, mfa_state_in(state), &actor, now, audit);
         });
+    }
+
+    fn set_admin_role(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        admin: bool,
+        actor: String,
+        now: u64,
+    ) -> Result<(), w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(e.set_admin_role(rec, admin, &actor, now, audit), |()| ())
+        })
     }
 
     fn require_reregistration(

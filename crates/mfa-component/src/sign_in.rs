@@ -46,6 +46,7 @@ fn action_in(a: ws::Action) -> core::Action {
         ws::Action::CreateAppPassword => A::CreateAppPassword,
         ws::Action::DeleteAppPassword => A::DeleteAppPassword,
         ws::Action::SignOutEverywhere => A::SignOutEverywhere,
+        ws::Action::Administer => A::Administer,
     }
 }
 

@@ -189,6 +189,11 @@ pub enum AuditKind {
     },
     /// Stored seeds were sealed again under the active key.
     SecretsResealed,
+    /// An admin gave or took the admin role.
+    AdminRoleChanged {
+        /// Whether the user now holds it.
+        admin: bool,
+    },
 }
 
 /// One audit event.

@@ -132,6 +132,11 @@ pub enum Error {
     /// This step needs a verified second factor (an MFA session), and the
     /// caller has passed only the first one.
     MfaRequired,
+    /// The caller is signed in with MFA but does not hold the admin role.
+    NotAdmin,
+    /// An admin tried to take their own admin role (another admin must, so
+    /// that someone is always left to give it back).
+    OwnAdminRole,
     /// This change needs a second factor verified in the last `window_secs`
     /// seconds: verify again, then repeat it.
     ReauthRequired {
@@ -203,6 +208,8 @@ impl Error {
             Self::WrongTokenKind => "wrong_token_kind",
             Self::TokenRevoked => "token_revoked",
             Self::MfaRequired => "mfa_required",
+            Self::NotAdmin => "not_admin",
+            Self::OwnAdminRole => "own_admin_role",
             Self::ReauthRequired { .. } => "reauth_required",
             Self::InvalidUri { .. } => "invalid_uri",
             Self::InvalidSecret { .. } => "invalid_secret",
@@ -311,8 +318,14 @@ impl fmt::Display for Error {
                 window_secs.div_ceil(60)
             ),
             Self::MfaRequired => f.write_str(
-                "verify your second factor first; adding methods needs a verified session",
+                "verify your second factor first: this needs a session signed in with MFA",
             ),
+            Self::NotAdmin => f.write_str(
+                "this account is not an admin: ask an admin to give it the admin role",
+            ),
+            Self::OwnAdminRole => {
+                f.write_str("you cannot take your own admin role: ask another admin")
+            }
             Self::InvalidUri { reason } => write!(f, "invalid otpauth URI: {reason}"),
             Self::InvalidSecret { reason } => write!(f, "invalid secret: {reason}"),
             Self::CorruptRecord { reason } => write!(f, "stored user record is unreadable: {reason}"),

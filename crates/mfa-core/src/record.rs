@@ -188,6 +188,10 @@ pub struct UserRecord {
     pub(crate) user_id: String,
     #[serde(default)]
     pub(crate) state: MfaState,
+    /// Whether the user holds the admin role: after signing in with MFA
+    /// they may administer every user (`Action::Administer`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) admin: bool,
     /// Set when an admin required the user to provide contact methods again: methods added before this time are replaced by the next registration.
     #[serde(default)]
     pub(crate) reregister_since: Option<UnixTime>,
@@ -235,6 +239,7 @@ impl UserRecord {
             revision: 0,
             user_id: user_id.to_string(),
             state: MfaState::Disabled,
+            admin: false,
             reregister_since: None,
             methods: Vec::new(),
             default_method: None,
@@ -333,6 +338,11 @@ impl UserRecord {
     /// MFA state set by the admin.
     pub fn state(&self) -> MfaState {
         self.state
+    }
+
+    /// Whether the user holds the admin role.
+    pub fn is_admin(&self) -> bool {
+        self.admin
     }
 
     /// Whether the admin required the user to provide contact methods again.

@@ -24,6 +24,27 @@ impl MfaHost {
         )
     }
 
+    /// Give (`true`) or take (`false`) the admin role; taking it ends the
+    /// user's sessions.
+    pub fn set_admin_role(
+        &self,
+        record: Record<'_>,
+        admin: bool,
+        actor: &str,
+        now: UnixTime,
+    ) -> Result<Outcome<()>, Error> {
+        text("actor", actor)?;
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_admin()
+                    .call_set_admin_role(store, engine, user, admin, actor, now)
+            }),
+            |()| (),
+        )
+    }
+
     /// Require the user to provide contact methods again.
     pub fn require_reregistration(
         &self,

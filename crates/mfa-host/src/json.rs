@@ -446,6 +446,7 @@ fn audit_kind(kind: &AuditKind) -> (&'static str, Value) {
         K::SessionIssued => ("session_issued", json!({})),
         K::DeviceRemembered(t) => ("device_remembered", json!({"expires_at": t})),
         K::SecretsResealed => ("secrets_resealed", json!({})),
+        K::AdminRoleChanged(admin) => ("admin_role_changed", json!({"admin": admin})),
         K::Other(name) => ("other", json!({"name": name})),
     }
 }

@@ -129,6 +129,10 @@ pub enum Refusal {
     TokenRevoked,
     /// This step needs a verified second factor; the caller passed only the first.
     MfaRequired,
+    /// The caller does not hold the admin role.
+    NotAdmin,
+    /// An admin tried to take their own admin role.
+    OwnAdminRole,
     /// This change needs a second factor verified within the policy's window.
     ReauthRequired {
         /// The window in seconds.
@@ -214,6 +218,8 @@ impl Refusal {
             Self::WrongTokenKind => "wrong_token_kind",
             Self::TokenRevoked => "token_revoked",
             Self::MfaRequired => "mfa_required",
+            Self::NotAdmin => "not_admin",
+            Self::OwnAdminRole => "own_admin_role",
             Self::ReauthRequired { .. } => "reauth_required",
             Self::InvalidUri { .. } => "invalid_uri",
             Self::InvalidSecret { .. } => "invalid_secret",
@@ -269,6 +275,8 @@ impl From<w::Refusal> for Refusal {
             w::Refusal::WrongTokenKind => Self::WrongTokenKind,
             w::Refusal::TokenRevoked => Self::TokenRevoked,
             w::Refusal::MfaRequired => Self::MfaRequired,
+            w::Refusal::NotAdmin => Self::NotAdmin,
+            w::Refusal::OwnAdminRole => Self::OwnAdminRole,
             w::Refusal::ReauthRequired(window_secs) => Self::ReauthRequired { window_secs },
             w::Refusal::InvalidUri(reason) => Self::InvalidUri { reason },
             w::Refusal::InvalidSecret(reason) => Self::InvalidSecret { reason },

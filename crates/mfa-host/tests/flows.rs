@@ -48,6 +48,7 @@ fn host_event(k: &AuditKind) -> String {
         AuditKind::SessionIssued => "session_issued",
         AuditKind::DeviceRemembered(_) => "device_remembered",
         AuditKind::SecretsResealed => "secrets_resealed",
+        AuditKind::AdminRoleChanged(_) => "admin_role_changed",
         AuditKind::Other(name) => name,
     };
     s.to_string()

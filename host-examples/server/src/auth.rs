@@ -316,20 +316,25 @@ impl AppState {
         })
     }
 
-    /// Check the admin bearer token.
-    pub fn check_admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let Some(expected) = &self.admin_token else {
-            return Err(ApiError::forbidden(
-                "admin_disabled",
-                "the admin API is off: set admin.token (or MFA_ADMIN_TOKEN)",
-            ));
-        };
-        match bearer(headers) {
-            Some(t) if bool::from(t.as_bytes().ct_eq(expected.as_bytes())) => Ok(()),
-            _ => Err(ApiError::unauthorized(
+    /// Who administers: automation with the admin bearer token (named
+    /// [`TOKEN_ACTOR`] in the audit), or a signed-in user whom the engine
+    /// lets administer (a user holding the admin role, with an MFA
+    /// session); the audit names that user. Everyone else is refused: no
+    /// credential `admin_token` (401), only a password `mfa_required`, a
+    /// user without the role `not_admin` (403).
+    pub async fn admin_actor(&self, headers: &HeaderMap, peer: IpAddr) -> Result<String, ApiError> {
+        if let (Some(expected), Some(t)) = (&self.admin_token, bearer(headers))
+            && bool::from(t.as_bytes().ct_eq(expected.as_bytes()))
+        {
+            return Ok(TOKEN_ACTOR.to_string());
+        }
+        match self.authorize(headers, peer, Action::Administer).await {
+            Ok((c, _)) => Ok(c.user),
+            Err(e) if e.code == "not_signed_in" => Err(ApiError::unauthorized(
                 "admin_token",
-                "send the admin token as Authorization: Bearer <token>",
+                "sign in as a user with the admin role, or send the admin token as Authorization: Bearer <token>",
             )),
+            Err(e) => Err(e),
         }
     }
 
@@ -343,6 +348,9 @@ impl AppState {
         )
     }
 }
+
+/// The audit's name for automation using the admin bearer token.
+pub const TOKEN_ACTOR: &str = "admin";
 
 /// Who may use the gateway endpoints: with a configured token, whoever
 /// presents it (compared in constant time); without one, only this machine

@@ -129,6 +129,7 @@ impl ApiError {
             | E::AppPasswordsDisabled
             | E::OutOfScope { .. }
             | E::MfaRequired
+            | E::NotAdmin
             | E::ReauthRequired { .. }
             | E::LockedOut => StatusCode::FORBIDDEN,
             E::UnknownMethod | E::NoRecoveryCodes => StatusCode::NOT_FOUND,
@@ -137,7 +138,8 @@ impl ApiError {
             | E::RegistrationExpired
             | E::AppPasswordLimit { .. }
             | E::DuplicateName
-            | E::LastMethod => StatusCode::CONFLICT,
+            | E::LastMethod
+            | E::OwnAdminRole => StatusCode::CONFLICT,
             E::SealBroken { .. }
             | E::InvalidKeys { .. }
             | E::InvalidPolicy { .. }

@@ -142,6 +142,8 @@ pub struct StartInfo {
     pub generated_admin_token: Option<String>,
     /// The demo user and password, when seeded.
     pub demo_user: Option<(String, String)>,
+    /// The demo's admin user and password.
+    pub demo_admin: Option<(String, String)>,
     /// Whether the key file was created now.
     pub keys_created: bool,
 }
@@ -292,13 +294,28 @@ impl AppState {
         if state.cfg.demo {
             let user = "demo@example.com".to_string();
             let password = "demo-password".to_string();
-            state.seed_demo_user(&user, &password).await?;
+            state
+                .seed_demo_user(&user, &password, MfaState::Enabled, false)
+                .await?;
             info.demo_user = Some((user, password));
+            let admin = "admin@example.com".to_string();
+            let password = "admin-password".to_string();
+            state
+                .seed_demo_user(&admin, &password, MfaState::Enforced, true)
+                .await?;
+            info.demo_admin = Some((admin, password));
         }
         Ok((state, info))
     }
 
-    async fn seed_demo_user(&self, user: &str, password: &str) -> Result<(), String> {
+    /// A demo user with this password, MFA state and role, unless it exists.
+    async fn seed_demo_user(
+        &self,
+        user: &str,
+        password: &str,
+        state: MfaState,
+        admin: bool,
+    ) -> Result<(), String> {
         let exists = self
             .store
             .get_user(user)
@@ -317,11 +334,18 @@ impl AppState {
             .insert_user(user, String::new(), 0, "disabled", Some(hash), now as i64)
             .await
             .map_err(|e| e.to_string())?;
-        self.run_op(user, false, false, |h, r, now| {
-            h.set_mfa_state(r.as_record(), MfaState::Enabled, "demo-setup", now)
+        self.run_op(user, false, false, move |h, r, now| {
+            h.set_mfa_state(r.as_record(), state, "demo-setup", now)
         })
         .await
         .map_err(|e| e.to_string())?;
+        if admin {
+            self.run_op(user, false, false, |h, r, now| {
+                h.set_admin_role(r.as_record(), true, "demo-setup", now)
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        }
         Ok(())
     }
 

@@ -125,6 +125,11 @@ async fn serve(cfg: Config) -> Result<(), String> {
                 "  sign in as:  {u} / {p}  (MFA is enabled: you will be asked to \"Set it up now\")"
             );
         }
+        if let Some((u, p)) = &info.demo_admin {
+            println!(
+                "  admin:       {u} / {p}  (MFA is enforced), admin portal http://{addr}/admin/"
+            );
+        }
         if let Some(t) = &info.generated_admin_token {
             println!("  admin token: {t}  (Authorization: Bearer …, valid for this run)");
         }

@@ -19,6 +19,7 @@ mod tests {
             "/api/v1/admin/users",
             "/api/v1/admin/audit",
             "/api/v1/admin/settings",
+            "/api/v1/admin/users/{user}/admin",
             "/.well-known/jwks.json",
             "/metrics",
             "/healthz",

@@ -414,15 +414,17 @@ impl Store {
     pub async fn list_users(
         &self,
         state: Option<&str>,
+        search: Option<&str>,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<UserSummary>, StoreError> {
-        let sql = "SELECT user_id, mfa_state, revision, updated_at FROM users WHERE ($1 IS NULL OR mfa_state = $1) AND ($2 IS NULL OR user_id > $2) ORDER BY user_id LIMIT $3";
+        let sql = "SELECT user_id, mfa_state, revision, updated_at FROM users WHERE ($1 IS NULL OR mfa_state = $1) AND ($2 IS NULL OR user_id > $2) AND ($4 IS NULL OR instr(user_id, $4) > 0) ORDER BY user_id LIMIT $3";
         let rows = match &self.backend {
             Backend::Sqlite { read, .. } => sqlx::query(&lite(sql))
                 .bind(state)
                 .bind(after)
                 .bind(limit)
+                .bind(search)
                 .fetch_all(read)
                 .await
                 .map_err(db("list users"))?
@@ -430,11 +432,12 @@ impl Store {
                 .map(|r| summary(&r))
                 .collect::<Result<Vec<_>, _>>()?,
             Backend::Postgres(pool) => sqlx::query(
-                "SELECT user_id, mfa_state, revision, updated_at FROM users WHERE ($1::text IS NULL OR mfa_state = $1) AND ($2::text IS NULL OR user_id > $2) ORDER BY user_id LIMIT $3",
+                "SELECT user_id, mfa_state, revision, updated_at FROM users WHERE ($1::text IS NULL OR mfa_state = $1) AND ($2::text IS NULL OR user_id > $2) AND ($4::text IS NULL OR strpos(user_id, $4) > 0) ORDER BY user_id LIMIT $3",
             )
             .bind(state)
             .bind(after)
             .bind(limit)
+            .bind(search)
             .fetch_all(pool)
             .await
             .map_err(db("list users"))?
@@ -486,7 +489,7 @@ impl Store {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = self.list_users(None, after.as_deref(), 1000).await?;
+            let page = self.list_users(None, None, after.as_deref(), 1000).await?;
             if page.is_empty() {
                 return Ok(out);
             }

@@ -299,7 +299,11 @@ async fn admin_flow(db: Db) {
     let r = anon.get("/api/v1/admin/users").await;
     assert_eq!((r.status, r.code()), (401, "admin_token"));
     let r = c.get("/api/v1/admin/users").await;
-    assert_eq!(r.status, 401, "a user session is not an admin credential");
+    assert_eq!(
+        (r.status, r.code()),
+        (403, "not_admin"),
+        "a user's session without the admin role does not administer"
+    );
 
     // Many users at once.
     let r = admin

@@ -38,6 +38,9 @@ pub enum Action {
     DeleteAppPassword,
     /// End every session of the user: an MFA session.
     SignOutEverywhere,
+    /// Administer every user and the service settings: an MFA session of a
+    /// user holding the admin role (`NotAdmin` otherwise).
+    Administer,
 }
 
 /// What an action needs.
@@ -58,7 +61,8 @@ impl Action {
             Self::SetDefaultMethod
             | Self::ListAppPasswords
             | Self::DeleteAppPassword
-            | Self::SignOutEverywhere => Needs::Session,
+            | Self::SignOutEverywhere
+            | Self::Administer => Needs::Session,
             Self::RemoveMethod | Self::RegenerateRecoveryCodes | Self::CreateAppPassword => {
                 Needs::Recent
             }
@@ -72,7 +76,9 @@ impl Engine {
     /// (`TokenRevoked`), forged, expired or device tokens, only the first
     /// factor where a session is needed (`MfaRequired`), and a second
     /// factor older than the policy's window where a recent one is needed
-    /// (`ReauthRequired`).
+    /// (`ReauthRequired`); administering by a user without the admin role
+    /// (`NotAdmin`, checked after the session so that a stranger learns
+    /// nothing about who is an admin).
     pub fn authorize(
         &self,
         rec: &UserRecord,
@@ -94,6 +100,9 @@ impl Engine {
             (Needs::SessionOrSetUp | Needs::RecentOrSetUp, false) => set_up()?,
             (Needs::Recent | Needs::RecentOrSetUp, true) if !recent => return Err(stale()),
             (Needs::Recent | Needs::RecentOrSetUp, true) => {}
+        }
+        if action == Action::Administer && !rec.admin {
+            return Err(Error::NotAdmin);
         }
         Ok(caller)
     }

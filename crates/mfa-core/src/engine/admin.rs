@@ -32,6 +32,34 @@ impl Engine {
         });
     }
 
+    /// Give or take the admin role. Taking it ends the user's sessions, so
+    /// an admin page left open stops working at once. An admin cannot take
+    /// their own role (`OwnAdminRole`): another admin must, so that the
+    /// last one cannot lock everyone out by accident.
+    pub fn set_admin_role(
+        &self,
+        rec: &mut UserRecord,
+        admin: bool,
+        actor: &str,
+        now: UnixTime,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<(), Error> {
+        self.with(rec, now, audit, |_, ctx| {
+            if !admin && ctx.rec.user_id == actor {
+                return Err(Error::OwnAdminRole);
+            }
+            if ctx.rec.admin != admin {
+                ctx.rec.admin = admin;
+                ctx.touch();
+                ctx.admin_event(actor, AuditKind::AdminRoleChanged { admin });
+                if !admin {
+                    ctx.revoke_sessions(Some(actor));
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// Require the user to provide contact methods again at the next sign-in.
     pub fn require_reregistration(
         &self,

@@ -2,13 +2,14 @@
 //! actions, service settings and the audit log.
 use super::*;
 
-pub(super) const ACTOR: &str = "admin";
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     #[serde(default)]
     state: Option<MfaState>,
+    /// Only users whose id contains this text (case-insensitive).
+    #[serde(default)]
+    q: Option<String>,
     #[serde(default)]
     after: Option<String>,
     #[serde(default)]
@@ -24,10 +25,11 @@ pub(super) fn query<T: DeserializeOwned>(
 
 pub(super) async fn admin_list_users(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    s.admin_actor(&headers, peer.ip()).await?;
     let q = query(q)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -36,9 +38,24 @@ pub(super) async fn admin_list_users(
             "limit must be 1 to 1000",
         ));
     }
+    let search =
+        q.q.as_deref()
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty());
+    if search.as_ref().is_some_and(|t| t.len() > 256) {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "q must be at most 256 characters",
+        ));
+    }
     let users = s
         .store
-        .list_users(q.state.map(MfaState::as_str), q.after.as_deref(), limit)
+        .list_users(
+            q.state.map(MfaState::as_str),
+            search.as_deref(),
+            q.after.as_deref(),
+            limit,
+        )
         .await
         .map_err(|e| store_err(&e))?;
     let next = (users.len() as i64 == limit)
@@ -58,14 +75,18 @@ pub(super) struct CreateUser {
     password: Option<String>,
     #[serde(default)]
     state: Option<MfaState>,
+    /// Give the new user the admin role.
+    #[serde(default)]
+    admin: bool,
 }
 
 pub(super) async fn admin_create_user(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Body(req): Body<CreateUser>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
     let user = s.user_id(&req.user)?;
     let hash = match req.password {
         Some(p) => Some(s.hash_new_password(p).await?),
@@ -85,8 +106,17 @@ pub(super) async fn admin_create_user(
         ));
     }
     if let Some(state) = req.state {
-        s.run_op(&user, false, false, move |h, r, now| {
-            h.set_mfa_state(r.as_record(), state, ACTOR, now)
+        s.run_op(&user, false, false, {
+            let a = actor.to_string();
+            move |h, r, now| h.set_mfa_state(r.as_record(), state, &a, now)
+        })
+        .await?
+        .into_api()?;
+    }
+    if req.admin {
+        s.run_op(&user, false, false, {
+            let a = actor.clone();
+            move |h, r, now| h.set_admin_role(r.as_record(), true, &a, now)
         })
         .await?
         .into_api()?;
@@ -108,6 +138,7 @@ pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Result<Va
     Ok(json!({
         "user": user,
         "state": rec.summary().state,
+        "admin": rec.summary().admin,
         "must_reregister": rec.summary().must_reregister,
         "methods": methods_json(rec),
         "default_method": rec.summary().default_method,
@@ -124,10 +155,11 @@ pub(super) fn user_view(s: &AppState, user: &str, rec: &UserRecord) -> Result<Va
 
 pub(super) async fn admin_get_user(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Path(user): Path<String>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    s.admin_actor(&headers, peer.ip()).await?;
     let user = s.user_id(&user)?;
     let rec = s.load_or_create(&user, false).await?;
     Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)?))
@@ -141,17 +173,46 @@ pub(super) struct StateReq {
 
 pub(super) async fn admin_set_state(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Path(user): Path<String>,
     Body(req): Body<StateReq>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
     let user = s.user_id(&user)?;
     let state = req.state;
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let done = s
-        .run_op(&user, create, false, move |h, r, now| {
-            h.set_mfa_state(r.as_record(), state, ACTOR, now)
+        .run_op(&user, create, false, {
+            let a = actor.to_string();
+            move |h, r, now| h.set_mfa_state(r.as_record(), state, &a, now)
+        })
+        .await?;
+    let (_, rec, _) = done.into_api()?;
+    Ok(ok_json(StatusCode::OK, &user_view(&s, &user, &rec)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleReq {
+    admin: bool,
+}
+
+/// Give or take the admin role. An admin cannot take their own (the
+/// bearer token can): the last admin never locks everyone out by a click.
+pub(super) async fn admin_set_role(
+    State(s): St,
+    ConnectInfo(peer): Peer,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    Body(req): Body<RoleReq>,
+) -> Result<Response, ApiError> {
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
+    let user = s.user_id(&user)?;
+    let admin = req.admin;
+    let done = s
+        .run_op(&user, false, false, move |h, r, now| {
+            h.set_admin_role(r.as_record(), admin, &actor, now)
         })
         .await?;
     let (_, rec, _) = done.into_api()?;
@@ -166,11 +227,12 @@ pub(super) struct PasswordReq {
 
 pub(super) async fn admin_set_password(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Path(user): Path<String>,
     Body(req): Body<PasswordReq>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
     let user = s.user_id(&user)?;
     let hash = s.hash_new_password(req.password).await?;
     if !s
@@ -186,8 +248,9 @@ pub(super) async fn admin_set_password(
     }
     // A new password ends every session and sign-in in progress.
     if s.load(&user).await?.is_some() {
-        s.run_op(&user, false, false, |h, r, now| {
-            h.revoke_sessions(r.as_record(), Some(ACTOR), now)
+        s.run_op(&user, false, false, {
+            let a = actor.to_string();
+            move |h, r, now| h.revoke_sessions(r.as_record(), Some(&a), now)
         })
         .await?
         .into_api()?;
@@ -224,12 +287,14 @@ pub(super) async fn apply_action(
     user: &str,
     action: AdminAction,
     state: Option<MfaState>,
+    actor: &str,
 ) -> Result<Value, ApiError> {
     let create = s.cfg.auth.mode == AuthMode::TrustedHeader;
     let result: Value = match action {
         AdminAction::RequireReregistration => {
-            s.run_op(user, false, false, |h, r, now| {
-                h.require_reregistration(r.as_record(), ACTOR, now)
+            s.run_op(user, false, false, {
+                let a = actor.to_string();
+                move |h, r, now| h.require_reregistration(r.as_record(), &a, now)
             })
             .await?
             .into_api()?;
@@ -237,8 +302,9 @@ pub(super) async fn apply_action(
         }
         AdminAction::DeleteAppPasswords => {
             let (n, _, _) = s
-                .run_op(user, false, false, |h, r, now| {
-                    h.delete_all_app_passwords(r.as_record(), ACTOR, now)
+                .run_op(user, false, false, {
+                    let a = actor.to_string();
+                    move |h, r, now| h.delete_all_app_passwords(r.as_record(), &a, now)
                 })
                 .await?
                 .into_api()?;
@@ -246,16 +312,18 @@ pub(super) async fn apply_action(
             json!({"user": user, "ok": true, "deleted": n})
         }
         AdminAction::RestoreRememberedDevices => {
-            s.run_op(user, false, false, |h, r, now| {
-                h.restore_remembered_devices(r.as_record(), ACTOR, now)
+            s.run_op(user, false, false, {
+                let a = actor.to_string();
+                move |h, r, now| h.restore_remembered_devices(r.as_record(), &a, now)
             })
             .await?
             .into_api()?;
             json!({"user": user, "ok": true})
         }
         AdminAction::Unlock => {
-            s.run_op(user, false, false, |h, r, now| {
-                h.unlock(r.as_record(), ACTOR, now)
+            s.run_op(user, false, false, {
+                let a = actor.to_string();
+                move |h, r, now| h.unlock(r.as_record(), &a, now)
             })
             .await?
             .into_api()?;
@@ -263,8 +331,9 @@ pub(super) async fn apply_action(
             json!({"user": user, "ok": true})
         }
         AdminAction::Reset => {
-            s.run_op(user, false, false, |h, r, now| {
-                h.reset_methods(r.as_record(), ACTOR, now)
+            s.run_op(user, false, false, {
+                let a = actor.to_string();
+                move |h, r, now| h.reset_methods(r.as_record(), &a, now)
             })
             .await?
             .into_api()?;
@@ -272,8 +341,9 @@ pub(super) async fn apply_action(
             json!({"user": user, "ok": true})
         }
         AdminAction::RevokeSessions => {
-            s.run_op(user, false, false, |h, r, now| {
-                h.revoke_sessions(r.as_record(), Some(ACTOR), now)
+            s.run_op(user, false, false, {
+                let a = actor.to_string();
+                move |h, r, now| h.revoke_sessions(r.as_record(), Some(&a), now)
             })
             .await?
             .into_api()?;
@@ -282,8 +352,9 @@ pub(super) async fn apply_action(
         AdminAction::SetState => {
             let state = state
                 .ok_or_else(|| ApiError::invalid("invalid_field", "set-state needs \"state\""))?;
-            s.run_op(user, create, false, move |h, r, now| {
-                h.set_mfa_state(r.as_record(), state, ACTOR, now)
+            s.run_op(user, create, false, {
+                let a = actor.to_string();
+                move |h, r, now| h.set_mfa_state(r.as_record(), state, &a, now)
             })
             .await?
             .into_api()?;
@@ -309,16 +380,18 @@ fn one_hour() -> u32 {
 /// (admins only, by bearer token). The pass is in this answer only.
 pub(super) async fn admin_issue_one_time_pass(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Path(user): Path<String>,
     Body(req): Body<PassReq>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
     let user = s.user_id(&user)?;
     let lifetime = req.lifetime_secs;
     let pass = s
-        .run_op(&user, false, false, move |h, r, now| {
-            h.issue_one_time_pass(r.as_record(), ACTOR, lifetime, now)
+        .run_op(&user, false, false, {
+            let a = actor.to_string();
+            move |h, r, now| h.issue_one_time_pass(r.as_record(), &a, lifetime, now)
         })
         .await?
         .into_api()?
@@ -332,10 +405,11 @@ pub(super) async fn admin_issue_one_time_pass(
 
 pub(super) async fn admin_action(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Path((user, action)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
     let user = s.user_id(&user)?;
     let action = AdminAction::parse(&action)?;
     if matches!(action, AdminAction::SetState) {
@@ -344,7 +418,7 @@ pub(super) async fn admin_action(
             "use PUT /admin/users/{user}/state to set the state",
         ));
     }
-    let v = apply_action(&s, &user, action, None).await?;
+    let v = apply_action(&s, &user, action, None, &actor).await?;
     Ok(ok_json(StatusCode::OK, &v))
 }
 
@@ -360,10 +434,11 @@ pub(super) struct BulkReq {
 /// One action over many users; each user's result is reported (one failure does not stop the rest).
 pub(super) async fn admin_bulk(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Body(req): Body<BulkReq>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    let actor = s.admin_actor(&headers, peer.ip()).await?;
     if req.users.is_empty() || req.users.len() > 1000 {
         return Err(ApiError::invalid(
             "invalid_field",
@@ -375,7 +450,7 @@ pub(super) async fn admin_bulk(
     let mut failed = 0;
     for raw in &req.users {
         let r = match s.user_id(raw) {
-            Ok(user) => apply_action(&s, &user, action, req.state).await,
+            Ok(user) => apply_action(&s, &user, action, req.state, &actor).await,
             Err(e) => Err(e),
         };
         match r {
@@ -445,18 +520,20 @@ pub(super) fn settings_json(p: &Policy) -> Value {
 
 pub(super) async fn admin_get_settings(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    s.admin_actor(&headers, peer.ip()).await?;
     Ok(ok_json(StatusCode::OK, &settings_json(s.engine().policy())))
 }
 
 pub(super) async fn admin_put_settings(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     Body(p): Body<SettingsPatch>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    s.admin_actor(&headers, peer.ip()).await?;
     let mut policy = s.engine().policy().clone();
     macro_rules! set {
         ($($f:ident),*) => { $( if let Some(v) = p.$f { policy.$f = v; } )* };
@@ -529,7 +606,7 @@ async fn users_to_replace(s: &AppState) -> Result<(Vec<String>, bool), ApiError>
     loop {
         let page = s
             .store
-            .list_users(None, after.as_deref(), 500)
+            .list_users(None, None, after.as_deref(), 500)
             .await
             .map_err(|e| crate::store_err(&e))?;
         let Some(last) = page.last() else {
@@ -567,10 +644,11 @@ pub(super) struct AuditParams {
 
 pub(super) async fn admin_audit(
     State(s): St,
+    ConnectInfo(peer): Peer,
     headers: HeaderMap,
     q: Result<Query<AuditParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    s.check_admin(&headers)?;
+    s.admin_actor(&headers, peer.ip()).await?;
     let q = query(q)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

@@ -160,6 +160,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/admin/users/{user}", get(admin_get_user))
         .route("/admin/users/{user}/state", put(admin_set_state))
         .route("/admin/users/{user}/password", put(admin_set_password))
+        .route("/admin/users/{user}/admin", put(admin_set_role))
         .route(
             "/admin/users/{user}/one-time-pass",
             post(admin_issue_one_time_pass),

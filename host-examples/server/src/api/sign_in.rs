@@ -287,6 +287,7 @@ pub(super) async fn session(
             "user": c.user,
             "mfa": c.mfa,
             "state": rec.summary().state,
+            "admin": rec.summary().admin,
             "next": next,
             "methods": methods_json(&rec),
             "recovery_codes_left": rec.summary().recovery_codes_left,
