@@ -45,11 +45,26 @@ function signIn() {
 
 function home(s) {
   $('home-title').textContent = `Welcome, ${s.user}`;
+  document.getElementById('admin-link')?.remove();
   $('home-text').textContent = s.mfa
     ? 'You are signed in with multi-factor authentication.'
     : 'You are signed in. Multi-factor authentication is off for your account.';
   const widgets = $('home-widgets');
   widgets.replaceChildren();
+  if (s.mfa && s.admin) {
+    // An admin who came from the admin page goes back there.
+    if (new URLSearchParams(location.search).get('return') === 'admin') {
+      location.href = '/admin/';
+      return;
+    }
+    const link = document.createElement('a');
+    link.href = '/admin/';
+    link.textContent = 'Admin portal';
+    const p = document.createElement('p');
+    p.append(link, ': manage users, service settings and the audit log.');
+    $('home-text').after(p);
+    p.id = 'admin-link';
+  }
   if (s.mfa) {
     widgets.append(element('mfa-security-info'));
     if (s.app_passwords_allowed) widgets.append(element('mfa-app-passwords'));

@@ -81,6 +81,10 @@ export class ApiClient {
   beginPhone(countryCode, number, channel) {
     return this.request('POST', '/methods/phone', { country_code: countryCode, number, channel });
   }
+  /** Change the phone `methodId` to another number or channel; the old one goes once the new one is confirmed. */
+  changePhone(methodId, countryCode, number, channel) {
+    return this.request('POST', `/methods/${encodeURIComponent(methodId)}/phone`, { country_code: countryCode, number, channel });
+  }
   beginEmail(address) { return this.request('POST', '/methods/email', { address }); }
   resend() { return this.request('POST', '/methods/resend', {}); }
   confirm(code) { return this.request('POST', '/methods/confirm', { code }); }

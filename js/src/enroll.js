@@ -48,6 +48,12 @@ export class MfaEnrollElement extends MfaElement {
     }
     const only = (this.getAttribute('methods') || '').split(/[\s,]+/).filter(Boolean);
     this.allowed = ((session.next || {}).allowed || methods.allowed || []).filter((m) => !only.length || only.includes(m));
+    // `replaces`: change that phone (Security info's "Change"): straight to the number.
+    this.replaces = this.mode === 'add' ? this.getAttribute('replaces') : null;
+    if (this.replaces) {
+      this.allowed = this.allowed.filter((m) => m === 'text' || m === 'call');
+      return this.phone();
+    }
     this.choose();
   }
 
@@ -87,7 +93,8 @@ export class MfaEnrollElement extends MfaElement {
   backButton() {
     return button(t('back'), () => {
       this.takeFocus();
-      this.choose();
+      if (this.replaces) this.phone();
+      else this.choose();
     });
   }
 
@@ -185,7 +192,11 @@ export class MfaEnrollElement extends MfaElement {
             const cc = select.value.replace(/^[A-Z]+/, '');
             const phone = this.check(() => mfa.checkPhone(cc, number.input.value));
             const how = channel.value();
-            const reg = await this.sensitive(() => this.client.beginPhone(phone.countryCode, phone.national, how));
+            const reg = await this.sensitive(() =>
+              this.replaces
+                ? this.client.changePhone(this.replaces, phone.countryCode, phone.national, how)
+                : this.client.beginPhone(phone.countryCode, phone.national, how),
+            );
             this.codeStep(reg, how);
           } catch (e) {
             this.showError(e, number);
@@ -195,9 +206,9 @@ export class MfaEnrollElement extends MfaElement {
       h('div', { class: 'mfa-field' }, h('label', { for: sel, class: 'mfa-label' }, t('country')), select),
       number.wrap,
       channels.length > 1 ? channel.set : null,
-      h('div', { class: 'mfa-actions' }, button(t('next'), null, { primary: true, type: 'submit' }), this.backButton()),
+      h('div', { class: 'mfa-actions' }, button(t('next'), null, { primary: true, type: 'submit' }), this.replaces ? null : this.backButton()),
     );
-    this.view(t('phone_title'), f, { focus: number.input });
+    this.view(t(this.replaces ? 'phone_change_title' : 'phone_title'), f, { focus: number.input });
   }
 
   /** Email: the address, then the code sent there. */
@@ -277,7 +288,7 @@ export class MfaEnrollElement extends MfaElement {
       recoveryCodesIssued: !!codes,
       clockSkewSteps: res.clock_skew_steps ?? null,
     });
-    const intro = () => h('p', {}, doneText(type, res));
+    const intro = () => h('p', {}, this.replaces ? t('phone_changed') : doneText(type, res));
     const content = [intro()];
     if (skewSeconds != null && Math.abs(skewSeconds) >= 60) {
       content.push(h('p', { class: 'mfa-note' }, driftText(skewSeconds)));
@@ -307,7 +318,7 @@ export class MfaEnrollElement extends MfaElement {
         'div',
         { class: 'mfa-actions' },
         button(t(firstAppPassword ? 'next' : 'continue'), finish, { primary: true }),
-        codes || firstAppPassword ? null : this.anotherButton(),
+        codes || firstAppPassword || this.replaces ? null : this.anotherButton(),
       ),
     );
     this.view(t('done_title'), content);
@@ -317,7 +328,7 @@ export class MfaEnrollElement extends MfaElement {
   /** The last screen: the method counts, and the host page may move on. */
   allDone(type, res, intro) {
     this.emit('mfa-done', { methods: res.methods });
-    this.view(t('done_title'), [intro(), h('div', { class: 'mfa-actions' }, this.anotherButton())]);
+    this.view(t('done_title'), [intro(), this.replaces ? null : h('div', { class: 'mfa-actions' }, this.anotherButton())]);
   }
 
   /** "Next": the first app password, shown once, then "Done". */

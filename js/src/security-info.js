@@ -7,6 +7,7 @@
 import { MfaElement, form } from './base.js';
 import { h, uid, button, radios } from './dom.js';
 import { t } from './messages.js';
+import { kindOf, detailOf, describeMethod } from './method-name.js';
 import { formatDay } from './app-password-shown.js';
 import { recoveryCodes } from './recovery-codes.js';
 
@@ -76,7 +77,7 @@ export class MfaSecurityInfoElement extends MfaElement {
           }
         }), { class: 'mfa-button mfa-danger' });
       const no = button(t('cancel'), () => {
-        cell.replaceChildren(del);
+        cell.replaceChildren(h('div', { class: 'mfa-actions' }, change, del));
         del.focus();
       });
       const question = t(last ? 'si_confirm_last' : m.is_default ? 'si_confirm_default' : 'si_confirm', { method: label });
@@ -84,7 +85,9 @@ export class MfaSecurityInfoElement extends MfaElement {
       yes.focus();
     };
     const del = button(t('ap_delete'), ask, { 'aria-label': t('si_delete_label', { method: label }) });
-    cell.append(del);
+    const phone = m.method_type === 'text' || m.method_type === 'call';
+    const change = phone ? button(t('si_change_phone'), () => this.changePhone(m), { 'aria-label': t('si_change_phone_label', { method: label }) }) : null;
+    cell.append(h('div', { class: 'mfa-actions' }, change, del));
     return tr;
   }
 
@@ -133,6 +136,23 @@ export class MfaSecurityInfoElement extends MfaElement {
       this.reload(t('si_added_notice'));
     });
     this.view(t('si_add_title'), [child, h('div', { class: 'mfa-actions' }, this.cancelButton())]);
+  }
+
+  /** "Change" a phone: the new number is proven with a code; the old one goes only then. */
+  changePhone(m) {
+    this.takeFocus();
+    const child = document.createElement('mfa-enroll');
+    child.setAttribute('api', this.api);
+    child.setAttribute('autofocus', '');
+    child.setAttribute('replaces', String(m.id));
+    for (const a of ['default-country']) if (this.hasAttribute(a)) child.setAttribute(a, this.getAttribute(a));
+    child.addEventListener('mfa-done', (ev) => {
+      ev.stopPropagation();
+      this.emit('mfa-phone-changed', { replaced: m.id, methods: ev.detail.methods });
+      this.takeFocus();
+      this.reload(t('si_phone_changed_notice'));
+    });
+    this.view(t('si_title'), [child, h('div', { class: 'mfa-actions' }, this.cancelButton())]);
   }
 
   cancelButton() {
@@ -217,21 +237,4 @@ export class MfaSecurityInfoElement extends MfaElement {
     section.append(h('h3', { id }, t('si_sign_out_title')), h('p', {}, t('si_sign_out_intro')), msg, actions);
     return section;
   }
-}
-
-/** The method list's type key: what the person chose at set-up. */
-function kindOf(m) {
-  return m.method_type === 'text' || m.method_type === 'call' ? m.method_type : m.method_type === 'email' ? 'email' : 'authenticator_app';
-}
-
-/** Where codes go: the masked number or address, or the app. */
-function detailOf(m) {
-  const k = m.kind || {};
-  return k.masked || t('si_app_detail');
-}
-
-/** "Text message to +1 ••• ••• 0123", "Authenticator app". */
-function describeMethod(m) {
-  const k = m.kind || {};
-  return k.masked ? t('si_method_to', { method: t(`m_${kindOf(m)}`), where: k.masked }) : t(`m_${kindOf(m)}`);
 }

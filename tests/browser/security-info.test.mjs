@@ -197,3 +197,64 @@ test('app password limited to scopes and with an expiry date: refused out of sco
   await ap.getByRole('row', { name: /Short-lived/ }).getByText(/^Expired /).waitFor();
   await page.close();
 });
+
+test('Security info: change the phone number, proved with a code sent to the new one', async () => {
+  const lee = await setUpUser(server, 'lee@example.com');
+  // Lee also has a phone for text messages, registered through the API.
+  const call = apiSession(server.base);
+  await call('POST', '/sign-in', { user: lee.user, password: lee.password });
+  await nextStep(lee.usedAt);
+  lee.usedAt = Date.now() / 1000;
+  const listed = await call('GET', '/methods');
+  await call('POST', '/verify', { method_id: listed.methods[0].id, code: totp(lee.secret, lee.usedAt) });
+  let mark = server.mark();
+  const sent = await call('POST', '/methods/phone', { country_code: '+44', number: '07700 900123', channel: 'text' });
+  await call('POST', '/methods/confirm', { code: await server.code(mark, sent.masked_destination) });
+
+  const page = await browser.page(server);
+  await signInWithCode(page, lee);
+  const info = page.locator('mfa-security-info');
+  await info.getByRole('row', { name: /Text message.*\+44 ••••••••23/ }).waitFor();
+  assert.equal(await info.getByRole('button', { name: 'Change Authenticator app' }).count(), 0, 'only a phone has Change');
+  await info.getByRole('button', { name: 'Change Text message to +44 ••••••••23' }).click();
+  const enroll = info.locator('mfa-enroll .mfa-body');
+  await enroll.getByRole('heading', { name: 'Change your phone number' }).waitFor();
+  await enroll.getByLabel('Country or region').selectOption({ label: 'United Kingdom (+44)' });
+  await enroll.getByLabel('Phone number').fill('07700 900456');
+  assert.deepEqual(await axe(page, 'mfa-security-info'), []);
+  await shot(page, 'security-info-change-phone');
+  mark = server.mark();
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByText('We texted a code to +44 ••••••••56.').waitFor();
+  const code = await server.code(mark, '+44 ••••••••56');
+
+  // Until the new number is proven, the old phone is still there.
+  let record = await server.admin('GET', '/users/lee@example.com');
+  assert.ok(record.methods.some((m) => m.kind.masked === '+44 ••••••••23'), 'the old phone stays until the code is entered');
+  // A wrong code does not change it.
+  const wrong = code === '000000' ? '111111' : '000000';
+  await typeCode(enroll, wrong);
+  await enroll.getByRole('button', { name: 'Verify' }).click();
+  await enroll.locator('.mfa-error:not([hidden])').waitFor();
+  record = await server.admin('GET', '/users/lee@example.com');
+  assert.ok(record.methods.some((m) => m.kind.masked === '+44 ••••••••23'));
+
+  await typeCode(enroll, code);
+  await enroll.getByRole('button', { name: 'Verify' }).click();
+  await enroll.getByText('Your phone number is changed: codes now go to the new number.').waitFor();
+  await shot(page, 'security-info-phone-changed');
+  await enroll.getByRole('button', { name: 'Continue' }).click();
+  await info.locator('.mfa-confirm', { hasText: 'Your phone number is changed.' }).waitFor();
+  await info.getByRole('row', { name: /Text message.*\+44 ••••••••56/ }).waitFor();
+  assert.equal(await info.getByText('+44 ••••••••23').count(), 0, 'the old number is gone from the list');
+  record = await server.admin('GET', '/users/lee@example.com');
+  const phones = record.methods.filter((m) => m.method_type === 'text');
+  assert.deepEqual(phones.map((m) => m.kind.masked), ['+44 ••••••••56']);
+
+  // A method that is not a phone cannot be changed.
+  await assert.rejects(
+    call('POST', `/methods/${listed.methods[0].id}/phone`, { country_code: '+44', number: '07700 900789', channel: 'text' }),
+    (e) => e.status === 404 && e.data.error.code === 'unknown_method',
+  );
+  await page.close();
+});

@@ -84,6 +84,16 @@ test("the README's first command serves the demo and stops cleanly on Ctrl-C", a
   assert.match(page.text, /autocomplete="current-password"/, 'the password field is there');
   const bundle = await http.get('/demo.js');
   assert.equal(bundle.status, 200, 'the page script is served');
+  // The admin the banner names, and the admin portal it points to.
+  const adminLine = first.lines.find((l) => l.startsWith('  admin:       '));
+  const am = /admin:\s+(\S+) \/ (\S+) .*admin portal (http\S+)/.exec(adminLine || '');
+  assert.ok(am, `the banner names the demo admin and the admin portal:\n${first.tail(20)}`);
+  const portal = await http.get(new URL(am[3]).pathname);
+  assert.equal(portal.status, 200, `${am[3]} answered ${portal.status}`);
+  assert.match(portal.text, /<title>Admin/, 'the admin page is served');
+  assert.match(portal.text, /src="admin\.js"/, 'with its script');
+  const adminIn = await new Client(b.base).post('/api/v1/sign-in', { user: am[1], password: am[2] });
+  assert.equal(adminIn.status, 200, `the demo admin signs in: ${adminIn.status} ${adminIn.text}`);
 
   // Sign in: MFA is enabled for the demo user, so "Set it up now".
   const signIn = await http.post('/api/v1/sign-in', { user: b.user, password: b.password });

@@ -296,6 +296,31 @@ impl wenrol::Guest for Component {
         })
     }
 
+    fn change_phone(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        replaces: u32,
+        phone: wenrol::PhoneNumber,
+        channel: w::PhoneChannel,
+        now: u64,
+    ) -> Result<w::Delivery, w::Error> {
+        let number =
+            core::PhoneNumber::parse(&phone.country_code, &phone.national).map_err(into_error)?;
+        with(engine, user, |e, rec, audit| {
+            e.begin_phone_change(
+                rec,
+                replaces,
+                number,
+                channel_in(channel),
+                now,
+                &mut WasiRandom,
+                audit,
+            )
+            .map_err(into_error)
+            .and_then(registration_code)
+        })
+    }
+
     fn begin_email(
         engine: wengine::EngineBorrow<'_>,
         user: wengine::UserRecordBorrow<'_>,

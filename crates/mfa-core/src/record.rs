@@ -115,6 +115,9 @@ pub(crate) struct Pending {
     pub(crate) kind: StoredKind,
     pub(crate) started_at: UnixTime,
     pub(crate) expires_at: UnixTime,
+    /// The phone this registration changes: removed once the new one is proven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) replaces: Option<MethodId>,
 }
 
 /// A registered method as hosts and users see it: no secret, contact details masked.

@@ -407,6 +407,30 @@ impl MfaHost {
         )
     }
 
+    /// Change the authentication phone `replaces` to another number or
+    /// channel; deliver the returned code. The old phone is removed when
+    /// the new one is confirmed.
+    pub fn change_phone(
+        &self,
+        record: Record<'_>,
+        replaces: u32,
+        phone: &PhoneNumber,
+        channel: PhoneChannel,
+        now: UnixTime,
+    ) -> Result<Outcome<Delivery>, Error> {
+        text("country code", &phone.country_code)?;
+        text("phone number", &phone.national)?;
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_change_phone(store, engine, user, replaces, phone, channel, now)
+            }),
+            Delivery::from,
+        )
+    }
+
     /// Start registering an authentication e-mail address; deliver the returned code.
     pub fn begin_email(
         &self,

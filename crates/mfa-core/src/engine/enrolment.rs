@@ -220,10 +220,20 @@ impl Engine {
     }
 
     fn start_pending(&self, ctx: &mut Ctx<'_>, kind: StoredKind) {
+        self.start_pending_replacing(ctx, kind, None);
+    }
+
+    fn start_pending_replacing(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: StoredKind,
+        replaces: Option<MethodId>,
+    ) {
         ctx.rec.pending = Some(Pending {
             kind,
             started_at: ctx.now,
             expires_at: ctx.now + u64::from(self.policy.registration_lifetime_secs),
+            replaces,
         });
         if matches!(
             ctx.rec.challenge,
@@ -348,25 +358,69 @@ impl Engine {
         audit: &mut Vec<AuditEvent>,
     ) -> Result<Registration, Error> {
         self.with(rec, now, audit, |e, ctx| {
-            let t = if channel == PhoneChannel::Text {
-                MethodType::Text
-            } else {
-                MethodType::Call
-            };
-            e.check_allowed(t)?;
             e.check_room(ctx)?;
-            if !e.policy.allows_phone(&number.e164()) {
-                return Err(Error::input(
-                    "phone",
-                    "your organisation does not allow authentication phones in this country or region; use a number from another one, or another method",
-                ));
-            }
-            let to = destination_tag(&e.keys, &ctx.rec.user_id, &number.e164());
-            ctx.rec.sends.check(&e.policy, to, now)?;
-            e.start_pending(ctx, StoredKind::Phone { number, channel });
-            let delivery = e.send(ctx, Target::Registration, rng)?;
-            Ok(Registration::CodeSent { delivery })
+            e.phone_registration(ctx, number, channel, None, rng)
         })
+    }
+
+    /// Change the authentication phone `replaces` to `number` (or to
+    /// another channel): the new number is proven with a code like any new
+    /// phone, and only then is the old one removed (a default stays the
+    /// default). Until then the old phone keeps working, so a mistyped
+    /// number never locks the user out. `UnknownMethod` unless `replaces`
+    /// is one of the user's phones.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the engine's operation shape: record, what, when, randomness, audit"
+    )]
+    pub fn begin_phone_change(
+        &self,
+        rec: &mut UserRecord,
+        replaces: MethodId,
+        number: PhoneNumber,
+        channel: PhoneChannel,
+        now: UnixTime,
+        rng: &mut dyn RandomSource,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Result<Registration, Error> {
+        self.with(rec, now, audit, |e, ctx| {
+            let is_phone = ctx
+                .rec
+                .methods
+                .iter()
+                .any(|m| m.id == replaces && matches!(m.kind, StoredKind::Phone { .. }));
+            if !is_phone {
+                return Err(Error::UnknownMethod);
+            }
+            e.phone_registration(ctx, number, channel, Some(replaces), rng)
+        })
+    }
+
+    fn phone_registration(
+        &self,
+        ctx: &mut Ctx<'_>,
+        number: PhoneNumber,
+        channel: PhoneChannel,
+        replaces: Option<MethodId>,
+        rng: &mut dyn RandomSource,
+    ) -> Result<Registration, Error> {
+        let t = if channel == PhoneChannel::Text {
+            MethodType::Text
+        } else {
+            MethodType::Call
+        };
+        self.check_allowed(t)?;
+        if !self.policy.allows_phone(&number.e164()) {
+            return Err(Error::input(
+                "phone",
+                "your organisation does not allow authentication phones in this country or region; use a number from another one, or another method",
+            ));
+        }
+        let to = destination_tag(&self.keys, &ctx.rec.user_id, &number.e164());
+        ctx.rec.sends.check(&self.policy, to, ctx.now)?;
+        self.start_pending_replacing(ctx, StoredKind::Phone { number, channel }, replaces);
+        let delivery = self.send(ctx, Target::Registration, rng)?;
+        Ok(Registration::CodeSent { delivery })
     }
 
     /// Start registering an authentication e-mail address; returns the code to deliver.
@@ -617,6 +671,16 @@ impl Engine {
             }
             ctx.touch();
             ctx.event(AuditKind::MethodAdded { method_id: id }, Some(method_type));
+            // A changed phone: the old one goes now that the new one is proven.
+            if let Some(old) = pending.replaces
+                && ctx.rec.methods.iter().any(|m| m.id == old)
+            {
+                ctx.rec.methods.retain(|m| m.id != old);
+                if ctx.rec.default_method == Some(old) {
+                    ctx.rec.default_method = Some(id);
+                }
+                ctx.event(AuditKind::MethodRemoved { method_id: old }, None);
+            }
             let mut recovery_codes = None;
             if first {
                 if ctx.rec.state == MfaState::Enabled {

@@ -118,6 +118,41 @@ pub(super) async fn begin_phone(
     Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
 }
 
+/// Change the phone `id` to another number or channel (Security info's
+/// "Change"). Who may call: the user, with an MFA session and a recent
+/// second factor (it ends in removing a method: `Action::RemoveMethod`).
+/// The engine proves the new number with a code before the old one goes.
+pub(super) async fn change_phone(
+    State(s): St,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Body(req): Body<PhoneReq>,
+) -> Result<Response, ApiError> {
+    let (c, _) = s
+        .authorize(&headers, peer.0.ip(), Action::RemoveMethod)
+        .await?;
+    let id: MethodId = id
+        .parse()
+        .map_err(|_| ApiError::invalid("invalid_method_id", "the method id must be a number"))?;
+    let number = mfa_host::PhoneNumber {
+        country_code: req.country_code,
+        national: req.number,
+    };
+    let channel = req.channel;
+    let done = s
+        .run_op(&c.user, false, false, move |h, r, now| {
+            h.change_phone(r.as_record(), id, &number, channel, now)
+                .map(|o| o.map(|delivery| Registration::CodeSent { delivery }))
+        })
+        .await?;
+    let (reg, _, _) = done.into_api()?;
+    if let Registration::CodeSent { delivery } = &reg {
+        deliver(&s, &peer, delivery).await?;
+    }
+    Ok(ok_json(StatusCode::OK, &registration_json(&s, &reg)))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EmailReq {

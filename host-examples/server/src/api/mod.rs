@@ -146,6 +146,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/methods/confirm", post(confirm))
         .route("/methods/default", put(set_default))
         .route("/methods/{id}", delete(remove_method))
+        .route("/methods/{id}/phone", post(change_phone))
         .route("/recovery-codes", post(regenerate_recovery))
         .route(
             "/app-passwords",
