@@ -188,7 +188,14 @@ export class MfaVerifyElement extends MfaElement {
         this.passPrompt();
       }, { class: 'mfa-button mfa-option' })));
     }
-    this.view(t('other_title'), h('ul', { class: 'mfa-options' }, choices));
+    // Back returns to the step as it was (a code already sent, what was typed).
+    const previous = this.step;
+    const back = button(t('back'), () => {
+      this.body.replaceChildren(previous);
+      this.step = previous;
+      previous.querySelector('.mfa-title').focus();
+    });
+    this.view(t('other_title'), [h('ul', { class: 'mfa-options' }, choices), h('div', { class: 'mfa-actions' }, back)]);
   }
 
   /** A one-time pass from the administrator instead of a method. */

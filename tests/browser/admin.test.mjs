@@ -36,12 +36,6 @@ async function signInWithCode(page, account, { remember = false } = {}) {
   await page.getByRole('heading', { name: `Welcome, ${account.user}` }).waitFor();
 }
 
-async function phoneShot(page, name) {
-  await page.setViewportSize({ width: 390, height: 844 });
-  await shot(page, `${name}-phone`);
-  await page.setViewportSize({ width: 900, height: 1000 });
-}
-
 test('the admin portal: bulk enable, service settings, remembered devices, audit', async () => {
   // Bob remembers this browser: his next sign-in asks for no code.
   const bob = await setUpUser(server, 'bob@example.com');
@@ -73,7 +67,6 @@ test('the admin portal: bulk enable, service settings, remembered devices, audit
   await users.getByRole('row', { name: /carol@example\.com.*Disabled/ }).waitFor();
   assert.deepEqual(await axe(page, 'mfa-admin-users'), []);
   await shot(page, 'admin-users');
-  await phoneShot(page, 'admin-users');
 
   // Multi-select, then Enable.
   for (const u of ['carol', 'dave', 'erin']) await users.getByRole('checkbox', { name: `Select ${u}@example.com` }).check();
@@ -105,7 +98,6 @@ test('the admin portal: bulk enable, service settings, remembered devices, audit
   await settings.getByRole('heading', { name: 'Service settings', exact: true }).waitFor();
   assert.deepEqual(await axe(page, 'mfa-admin-settings'), []);
   await shot(page, 'admin-settings');
-  await phoneShot(page, 'admin-settings');
   await settings.getByLabel('Do not allow users to create app passwords to sign in to non-browser apps').check();
   await settings.getByRole('button', { name: 'Save' }).click();
   await settings.locator('.mfa-confirm', { hasText: 'The service settings were saved.' }).waitFor();
@@ -156,7 +148,6 @@ test('the admin portal: bulk enable, service settings, remembered devices, audit
   await users.getByRole('row', { name: /Remembered devices restored.*admin@example\.com/ }).waitFor();
   assert.deepEqual(await axe(page, 'mfa-admin-users'), []);
   await shot(page, 'admin-user-detail');
-  await phoneShot(page, 'admin-user-detail');
   await users.getByRole('button', { name: 'Create a one-time pass' }).click();
   await users.getByRole('heading', { name: 'One-time pass for bob@example.com', exact: true }).waitFor();
   const pass = await users.locator('output.mfa-secret').textContent();
@@ -179,7 +170,6 @@ test('the admin portal: bulk enable, service settings, remembered devices, audit
   }
   assert.deepEqual(await axe(page, 'mfa-admin-audit'), []);
   await shot(page, 'admin-audit');
-  await phoneShot(page, 'admin-audit');
   await audit.getByLabel('User').fill('carol@example.com');
   await audit.getByLabel('Event').selectOption('mfa_state_changed');
   await audit.getByRole('button', { name: 'Show' }).click();

@@ -234,7 +234,8 @@ export async function startBrowser() {
 }
 
 /**
- * Save a full-page screenshot as target/browser-artifacts/<name>.png. Secrets
+ * Save full-page screenshots as target/browser-artifacts/<name>.png (desktop)
+ * and <name>-phone.png (390 px wide); they are kept, not compared. Secrets
  * on screen (app passwords, recovery codes, the manual key and the QR code
  * that holds it) are covered, so no artifact carries one.
  */
@@ -242,6 +243,13 @@ export async function shot(page, name) {
   mkdirSync(artifacts, { recursive: true });
   const mask = ['.mfa-secret', '.mfa-codes', '.mfa-key', '.mfa-qr'].map((s) => page.locator(s));
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true, mask, maskColor: '#8a8d96' });
+  // The same screen at a phone's width (390 CSS px), then back.
+  const size = page.viewportSize();
+  if (size && size.width > 390) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(artifacts, `${name}-phone.png`), fullPage: true, mask, maskColor: '#8a8d96' });
+    await page.setViewportSize(size);
+  }
 }
 
 /** Run axe-core on `selector`; returns the serious and critical violations. */

@@ -76,6 +76,11 @@ test('another method: email, a code that arrives by autofill submits itself', as
   await verify.getByRole('heading', { name: 'Choose how to verify' }).waitFor();
   assert.deepEqual(await axe(page, 'mfa-verify'), []);
   await shot(page, 'verify-other-methods');
+  // Back returns to the code screen, focus on its heading.
+  await verify.getByRole('button', { name: 'Back' }).click();
+  await verify.getByText('Enter the code shown in your authenticator app.').waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Verify your identity', 'focus on the step heading');
+  await verify.getByRole('button', { name: 'Use another method' }).click();
   await verify.getByRole('button', { name: 'Email f•••@home.example.net' }).click();
   await verify.getByText('We’ll email a code to f•••@home.example.net.').waitFor();
   const mark = server.mark();
