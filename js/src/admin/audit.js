@@ -95,10 +95,13 @@ export class MfaAdminAuditElement extends AdminElement {
   }
 }
 
-/** One entry: when, whose, what, by whom, and its non-secret fields. */
+/** Fields that have their own column. */
+const SHOWN = new Set(['id', 'at', 'user', 'user_id', 'actor', 'event', 'method']);
+
+/** One entry: when, whose, what, by whom, and the event's own (non-secret) fields. */
 function row(e) {
   const detail = Object.entries(e.detail || {})
-    .filter(([, v]) => v != null && typeof v !== 'object')
+    .filter(([k, v]) => v != null && typeof v !== 'object' && !SHOWN.has(k))
     .map(([k, v]) => `${k.replace(/_/g, ' ')}: ${v}`)
     .join(', ');
   return h(
