@@ -199,20 +199,20 @@ test('app password limited to scopes and with an expiry date: refused out of sco
 });
 
 test('Security info: change the phone number, proved with a code sent to the new one', async () => {
-  const lee = await setUpUser(server, 'lee@example.com');
-  // Lee also has a phone for text messages, registered through the API.
+  const nia = await setUpUser(server, 'nia@example.com');
+  // Nia also has a phone for text messages, registered through the API.
   const call = apiSession(server.base);
-  await call('POST', '/sign-in', { user: lee.user, password: lee.password });
-  await nextStep(lee.usedAt);
-  lee.usedAt = Date.now() / 1000;
+  await call('POST', '/sign-in', { user: nia.user, password: nia.password });
+  await nextStep(nia.usedAt);
+  nia.usedAt = Date.now() / 1000;
   const listed = await call('GET', '/methods');
-  await call('POST', '/verify', { method_id: listed.methods[0].id, code: totp(lee.secret, lee.usedAt) });
+  await call('POST', '/verify', { method_id: listed.methods[0].id, code: totp(nia.secret, nia.usedAt) });
   let mark = server.mark();
   const sent = await call('POST', '/methods/phone', { country_code: '+44', number: '07700 900123', channel: 'text' });
   await call('POST', '/methods/confirm', { code: await server.code(mark, sent.masked_destination) });
 
   const page = await browser.page(server);
-  await signInWithCode(page, lee);
+  await signInWithCode(page, nia);
   const info = page.locator('mfa-security-info');
   await info.getByRole('row', { name: /Text message.*\+44 ••••••••23/ }).waitFor();
   assert.equal(await info.getByRole('button', { name: 'Change Authenticator app' }).count(), 0, 'only a phone has Change');
@@ -229,14 +229,14 @@ test('Security info: change the phone number, proved with a code sent to the new
   const code = await server.code(mark, '+44 ••••••••56');
 
   // Until the new number is proven, the old phone is still there.
-  let record = await server.admin('GET', '/users/lee@example.com');
+  let record = await server.admin('GET', '/users/nia@example.com');
   assert.ok(record.methods.some((m) => m.kind.masked === '+44 ••••••••23'), 'the old phone stays until the code is entered');
   // A wrong code does not change it.
   const wrong = code === '000000' ? '111111' : '000000';
   await typeCode(enroll, wrong);
   await enroll.getByRole('button', { name: 'Verify' }).click();
   await enroll.locator('.mfa-error:not([hidden])').waitFor();
-  record = await server.admin('GET', '/users/lee@example.com');
+  record = await server.admin('GET', '/users/nia@example.com');
   assert.ok(record.methods.some((m) => m.kind.masked === '+44 ••••••••23'));
 
   await typeCode(enroll, code);
@@ -247,7 +247,7 @@ test('Security info: change the phone number, proved with a code sent to the new
   await info.locator('.mfa-confirm', { hasText: 'Your phone number is changed.' }).waitFor();
   await info.getByRole('row', { name: /Text message.*\+44 ••••••••56/ }).waitFor();
   assert.equal(await info.getByText('+44 ••••••••23').count(), 0, 'the old number is gone from the list');
-  record = await server.admin('GET', '/users/lee@example.com');
+  record = await server.admin('GET', '/users/nia@example.com');
   const phones = record.methods.filter((m) => m.method_type === 'text');
   assert.deepEqual(phones.map((m) => m.kind.masked), ['+44 ••••••••56']);
 
