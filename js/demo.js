@@ -83,8 +83,14 @@ $('sign-in-form').addEventListener('submit', async (ev) => {
   const err = $('sign-in-error');
   err.hidden = true;
   try {
-    await api.request('POST', '/sign-in', { user: $('user').value, password: $('password').value });
+    const res = await api.request('POST', '/sign-in', { user: $('user').value, password: $('password').value });
     $('password').value = '';
+    // A remembered device stands in for the second factor; "Stay signed in?" is still asked.
+    if (res.remembered_device && res.stay_signed_in === 'ask') {
+      $('sign-out').hidden = false;
+      mount('mfa-verify', { autofocus: '' });
+      return;
+    }
     await route();
   } catch (e) {
     err.textContent = describe(e);

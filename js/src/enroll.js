@@ -54,7 +54,17 @@ export class MfaEnrollElement extends MfaElement {
       this.allowed = this.allowed.filter((m) => m === 'text' || m === 'call');
       return this.phone();
     }
-    this.choose();
+    if (this.mode === 'register') this.moreInfo();
+    else this.choose();
+  }
+
+  /** "More information required": the first sign-in of a user who must set up MFA. */
+  moreInfo() {
+    const go = button(t('set_up_now'), () => {
+      this.takeFocus();
+      this.choose();
+    }, { primary: true });
+    this.view(t('more_info_title'), [h('p', {}, t('more_info_intro')), h('div', { class: 'mfa-actions' }, go)], { focus: go });
   }
 
   /** Step 1: which method. */

@@ -74,7 +74,10 @@ export const messages = {
 
   // <mfa-enroll>
   enroll_title: 'Keep your account secure',
-  enroll_intro: 'Your organisation requires a second way to prove it’s you. Set it up now: it takes a minute.',
+  more_info_title: 'More information required',
+  more_info_intro: 'Your organisation needs more information to keep your account secure.',
+  set_up_now: 'Set it up now',
+  enroll_intro: 'Your organisation requires a second way to prove it’s you. Choose one: it takes a minute.',
   reenroll_title: 'Set up your security info again',
   reenroll_intro: 'Your administrator asked you to set up your sign-in methods again. Your earlier methods stop working once you finish.',
   add_title: 'Add a sign-in method',
@@ -164,6 +167,7 @@ export const messages = {
   verified_intro: 'You’re signed in.',
   remembered_until: 'This device won’t ask again until {time}.',
   recovery_left: 'You have {count} recovery codes left.',
+  remembered_used: 'This device is remembered, so no code was needed.',
   already_verified: 'You’re already verified on this device.',
   locked_title: 'Sign-in is locked for now',
   locked_intro: 'Too many failed attempts. You can try again after {time}, or ask your administrator to unlock your account.',

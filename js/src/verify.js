@@ -11,6 +11,12 @@ export class MfaVerifyElement extends MfaElement {
     const s = await this.client.session();
     const next = (s.next && s.next.next) || 'continue';
     this.user = s.user;
+    if (s.mfa && next === 'done' && s.stay_signed_in === 'ask') {
+      // Signed in on a remembered device: no code, but "Stay signed in?" all the same.
+      return this.success({ user: s.user, session_expires_at: s.session_expires_at, stay_signed_in: 'ask' }, [
+        h('p', { class: 'mfa-note' }, t('remembered_used')),
+      ]);
+    }
     if ((s.mfa && next !== 'replace') || next === 'done') {
       this.view(t('verified_title'), h('p', {}, t('already_verified')));
       this.emit('mfa-verified', { user: s.user, already: true });
@@ -265,8 +271,7 @@ export class MfaVerifyElement extends MfaElement {
    * Yes keeps the session cookie after the browser closes, No ends it with
    * the browser; "Don't show this again" keeps the answer on this browser.
    */
-  success(res) {
-    const notes = [];
+  success(res, notes = []) {
     if (res.remembered_device_until) {
       notes.push(h('p', { class: 'mfa-note' }, t('remembered_until', { time: formatTime(res.remembered_device_until) })));
     }

@@ -43,6 +43,7 @@ test('the admin portal: bulk enable, service settings, remembered devices, audit
   await signInWithCode(page, bob, { remember: true });
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await signIn(page, server, bob);
+  await staySignedIn(page, 'No');
   await page.getByRole('heading', { name: 'Welcome, bob@example.com', exact: true }).waitFor();
   const device = (await browser.context.cookies()).filter((c) => c.name === 'mfa_device');
   assert.equal(device.length, 1, 'the browser holds a remembered-device cookie');

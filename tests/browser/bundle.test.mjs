@@ -36,6 +36,7 @@ test('the bundled build enrols an authenticator app on a host page', async () =>
   const wasm = page.waitForResponse((r) => r.url().endsWith('/dist/mfa_web_bg.wasm'));
   await page.goto(`${server.base}/host.html`);
   const enroll = page.locator('mfa-enroll .mfa-body');
+  await enroll.getByRole('button', { name: 'Set it up now' }).click();
   await enroll.getByRole('button', { name: 'Next' }).click();
   await enroll.getByText('Can’t scan the code?').click();
   assert.equal((await wasm).status(), 200, 'the engine loads from beside the bundle');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { axe, finishSetUp, recordEvents, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
+import { axe, finishSetUp, recordEvents, setItUpNow, shot, signIn, startBrowser, startServer, totp, nextStep, typeCode } from './harness.mjs';
 
 let server;
 let browser;
@@ -45,7 +45,12 @@ test('authenticator app: QR code and key, a code computed from the key, recovery
   await recordEvents(page);
   await signIn(page, server, alice);
   const enroll = page.locator('mfa-enroll .mfa-body');
-  await enroll.getByRole('heading', { name: 'Keep your account secure' }).waitFor();
+  // As in Microsoft 365: "More information required", then "Set it up now".
+  await enroll.getByRole('heading', { name: 'More information required' }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Set it up now', 'focus is on the button');
+  assert.deepEqual(await axe(page, 'mfa-enroll'), []);
+  await shot(page, 'enroll-more-information');
+  await setItUpNow(page);
   assert.deepEqual(await axe(page, 'mfa-enroll'), []);
   await shot(page, 'enroll-choose');
 
@@ -124,6 +129,7 @@ test('text message: country and number, a new code sent, the code from the deliv
   const bob = await server.createUser('bob@example.com');
   const page = await browser.page(server);
   await signIn(page, server, bob);
+  await setItUpNow(page);
   const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('radio', { name: 'Phone' }).check();
   await enroll.getByRole('button', { name: 'Next' }).click();
@@ -178,6 +184,7 @@ test('email: the address, the code from the delivery; a call needs the code read
   const carol = await server.createUser('carol@example.com');
   const page = await browser.page(server);
   await signIn(page, server, carol);
+  await setItUpNow(page);
   const enroll = page.locator('mfa-enroll .mfa-body');
   await enroll.getByRole('radio', { name: 'Email' }).check();
   await enroll.getByRole('button', { name: 'Next' }).click();
@@ -226,6 +233,7 @@ test('re-registration required by the administrator', async () => {
   const dave = await server.createUser('dave@example.com');
   const page = await browser.page(server);
   await signIn(page, server, dave);
+  await setItUpNow(page);
   const { usedAt } = await enrolAuthenticator(page, 'reregister-first');
   await server.admin('POST', '/users/dave@example.com/require-reregistration');
 

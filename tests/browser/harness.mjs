@@ -294,6 +294,17 @@ export async function finishSetUp(page) {
   return copied;
 }
 
+/**
+ * "More information required" at a first sign-in: click "Set it up now" and
+ * wait for the choice of method.
+ */
+export async function setItUpNow(page) {
+  const enroll = page.locator('mfa-enroll .mfa-body');
+  await enroll.getByRole('heading', { name: 'More information required' }).waitFor();
+  await enroll.getByRole('button', { name: 'Set it up now' }).click();
+  await enroll.getByRole('heading', { name: 'Keep your account secure' }).waitFor();
+}
+
 /** Sign in on the demo page. */
 export async function signIn(page, server, { user, password }) {
   await page.goto(server.base + '/');

@@ -57,13 +57,23 @@ test('the default method, "don’t ask again on this device", then a second visi
   assert.ok(verified.detail.rememberedDeviceUntil > Date.now() / 1000 + 86400, 'the device is remembered for days');
   assert.ok(verified.detail.amr.includes('otp'));
 
-  // Second visit on the same browser: password only.
+  // Second visit on the same browser: password only, no code asked; "Stay
+  // signed in?" is still asked (Entra keeps the two apart), and Yes holds over a reload.
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   await signIn(page, server, erin);
+  await verify.getByRole('heading', { name: 'Stay signed in?' }).waitFor();
+  await verify.getByText('This device is remembered, so no code was needed.').waitFor();
+  assert.equal(await verify.getByLabel('Code', { exact: true }).count(), 0, 'no second-factor prompt on a remembered device');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Yes');
+  assert.deepEqual(await axe(page, 'mfa-verify'), []);
+  await shot(page, 'verify-second-visit-stay');
+  await staySignedIn(page, 'Yes');
   await page.getByRole('heading', { name: 'Welcome, erin@example.com' }).waitFor();
-  assert.equal(await page.locator('mfa-verify .mfa-body').count(), 0, 'no second-factor prompt on a remembered device');
-  await shot(page, 'verify-second-visit-skipped');
+  const session = (await browser.context.cookies()).find((c) => c.name === 'mfa_session');
+  assert.ok(session.expires > Date.now() / 1000, 'Yes: the session cookie outlives the browser');
+  await page.reload();
+  await page.getByRole('heading', { name: 'Welcome, erin@example.com' }).waitFor();
   await page.close();
 });
 

@@ -293,6 +293,8 @@ pub(super) async fn session(
             "recovery_codes_left": rec.summary().recovery_codes_left,
             "app_passwords_allowed": s.engine().policy().app_passwords_allowed,
             "remember_device_days": s.engine().policy().remember_device_days,
+            "session_expires_at": c.expires_at,
+            "stay_signed_in": stay_json(&headers),
         }),
     ))
 }
