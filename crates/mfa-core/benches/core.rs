@@ -6,7 +6,10 @@
 //! - `app_password_reject`: refusing garbage and a one-typo password before any hashing;
 //! - `app_password_verify`: a right app password at the default argon2id cost
 //!   (m=19456 KiB, t=2, p=1);
-//! - `token`: verifying an MFA session token.
+//! - `token`: verifying an MFA session token;
+//! - `webauthn`: a passkey assertion checked by `webauthn::finish_authentication`
+//!   (client data, authenticator data, signature) per algorithm, on the
+//!   WebAuthn Level 3 specification's vectors (`tests/vectors/webauthn-l3.json`).
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -162,6 +165,99 @@ fn token(c: &mut Criterion) {
     g.finish();
 }
 
+/// Hex of field `key` of `v`.
+fn unhex(v: &serde_json::Value, key: &str) -> Vec<u8> {
+    let s = v[key].as_str().expect("hex field");
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn webauthn(c: &mut Criterion) {
+    use mfa_core::webauthn::{
+        AssertionResponse, Ceremony, CeremonyPolicy, RegistrationResponse, RelyingParty,
+        StoredCredential, UserVerification, finish_authentication, finish_registration,
+    };
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/vectors/webauthn-l3.json"
+    );
+    let all: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vector file")).expect("JSON");
+    let find = |list: &str, name: &str| {
+        all[list]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|v| v["name"] == name)
+            .expect("vector")
+            .clone()
+    };
+    let rp = RelyingParty::new("example.org", "Example", &["https://example.org"]).expect("rp");
+    let policy = CeremonyPolicy::default();
+    let later = NOW + 60;
+    let mut g = c.benchmark_group("webauthn");
+    g.measurement_time(Duration::from_secs(3));
+    for (alg, name) in [
+        ("es256", "none-es256"),
+        ("eddsa", "packed-eddsa"),
+        ("rs256", "packed-rs256"),
+    ] {
+        let reg = find("registrations", name);
+        let ceremony = Ceremony::recorded_registration(
+            &unhex(&reg, "challenge_hex"),
+            later,
+            UserVerification::Preferred,
+        );
+        let response = RegistrationResponse {
+            credential_id: unhex(&reg, "credential_id_hex"),
+            client_data_json: unhex(&reg, "client_data_json_hex"),
+            attestation_object: unhex(&reg, "attestation_object_hex"),
+            transports: vec![],
+        };
+        let cred = finish_registration(&rp, &ceremony, &policy, &[], &response, NOW)
+            .expect("the vector registers");
+        let a = find("assertions", &format!("{name}.assertion"));
+        let id = unhex(&a, "credential_id_hex");
+        let ceremony = Ceremony::recorded_authentication(
+            &unhex(&a, "challenge_hex"),
+            later,
+            UserVerification::Preferred,
+            &[&id],
+        );
+        let response = AssertionResponse {
+            credential_id: id,
+            client_data_json: unhex(&a, "client_data_json_hex"),
+            authenticator_data: unhex(&a, "authenticator_data_hex"),
+            signature: unhex(&a, "signature_hex"),
+            user_handle: None,
+        };
+        let stored = StoredCredential {
+            credential_id: &cred.credential_id,
+            public_key: &cred.public_key,
+            sign_count: 0,
+            user_handle: b"user",
+            backup_eligible: cred.backup_eligible,
+        };
+        g.bench_function(format!("assertion_{alg}"), |b| {
+            b.iter(|| {
+                let r = finish_authentication(
+                    &rp,
+                    &ceremony,
+                    &policy,
+                    stored,
+                    black_box(&response),
+                    NOW,
+                );
+                assert!(r.is_ok());
+                r
+            });
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -170,5 +266,6 @@ fn main() {
     app_password_reject(&mut c);
     app_password_verify(&mut c);
     token(&mut c);
+    webauthn(&mut c);
     c.final_summary();
 }

@@ -52,6 +52,8 @@ mod send_budget;
 mod throttle;
 mod token;
 mod user_id;
+#[cfg(feature = "webauthn")]
+pub mod webauthn;
 
 pub use app_password::{
     APP_PASSWORD_LEN, AppPasswordCredential, AppPasswordMatch, NewAppPassword, ParsedAppPassword,
