@@ -1,7 +1,7 @@
 //! Passkeys and security keys (WebAuthn Level 3, FIDO2), sans-IO.
 //!
 //! A ceremony has two halves. `start_registration` / `start_authentication`
-//! draw a challenge from the caller's [`RandomSource`] and return the
+//! draw a challenge from the caller's [`RandomSource`](crate::RandomSource) and return the
 //! [`Ceremony`] to keep (server side, until it is used once) with the
 //! options for `navigator.credentials.create/get` in their JSON form.
 //! `finish_registration` / `finish_authentication` check what the browser
