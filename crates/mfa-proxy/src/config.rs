@@ -117,7 +117,7 @@ impl Route {
         })
     }
 
-    fn path_matches(&self, path: &str) -> bool {
+    pub(crate) fn path_matches(&self, path: &str) -> bool {
         let path = path.split(['?', '#']).next().unwrap_or_default();
         let prefix = self.path_prefix.as_str();
         if !path.starts_with(prefix) {

@@ -24,6 +24,7 @@
 //! credential or a token is made by `mfa-core`.
 #![forbid(unsafe_code)]
 
+mod bypass;
 pub mod cache;
 pub mod config;
 pub mod gate;

@@ -19,7 +19,8 @@ use serde_json::json;
 
 use support::backend::{self, OsRandom, unix_now};
 use support::{
-    Envoy, basic, bootstrap, cluster, free_port, listener, request, scratch, wasm_filter,
+    Envoy, basic, bootstrap, bypass_route, cluster, free_port, listener, listener_with_routes,
+    request, scratch, wasm_filter,
 };
 
 /// Rounds of the side-by-side runs (medians are reported); `MFA_BENCH_ROUNDS` overrides.
@@ -168,6 +169,7 @@ fn envoy_with_and_without_the_filter() {
             "routes": [
                 { "path_prefix": "/web", "mode": "session" },
                 { "path_prefix": "/public", "mode": "public" },
+                { "path_prefix": "/bypass", "mode": "public" },
                 { "mode": "app_password" }
             ],
             "app_passwords": { "credentials": [&new.credential], "cache_ttl_secs": ttl },
@@ -180,6 +182,18 @@ fn envoy_with_and_without_the_filter() {
         })
         .to_string()
     };
+
+    // `/bypass` is public like `/public`, but Envoy's route disables the
+    // filter there (what the filter's rules allow, `Config::check_skip_filter`).
+    let rules = mfa_proxy::config::Config::parse(cfg(60).as_bytes()).expect("config");
+    rules
+        .check_skip_filter("/bypass")
+        .expect("/bypass may skip the filter");
+    let bypass = bypass_route(
+        "/bypass",
+        "upstream",
+        &rules.headers_to_remove_without_filter("/bypass"),
+    );
 
     // Two Envoys, one worker each, so that memory can be told apart.
     let (admin_plain, p_plain) = (free_port(), free_port());
@@ -202,10 +216,11 @@ fn envoy_with_and_without_the_filter() {
         &bootstrap(
             admin_filter,
             &[
-                listener(
+                listener_with_routes(
                     "filter",
                     p_filter,
                     "upstream",
+                    &bypass,
                     &wasm_filter(&wasm, "filter", &cfg(60)),
                 ),
                 listener(
@@ -238,7 +253,7 @@ fn envoy_with_and_without_the_filter() {
     }
 
     let url = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
-    let mut filt_public = vec![];
+    let (mut filt_public, mut filt_bypass) = (vec![], vec![]);
     let (mut plain_app, mut filt_app, mut plain_sess, mut filt_sess) =
         (vec![], vec![], vec![], vec![]);
     let rounds = rounds();
@@ -261,6 +276,13 @@ fn envoy_with_and_without_the_filter() {
         filt_public.push(wrk(
             filtered.pid(),
             &url(p_filter, "/public"),
+            &app_headers,
+            "16",
+            "5",
+        ));
+        filt_bypass.push(wrk(
+            filtered.pid(),
+            &url(p_filter, "/bypass"),
             &app_headers,
             "16",
             "5",
@@ -312,6 +334,11 @@ fn envoy_with_and_without_the_filter() {
             median(&plain_app),
             median(&filt_public),
         ),
+        (
+            "public route, filter disabled by the Envoy route",
+            median(&plain_app),
+            median(&filt_bypass),
+        ),
     ];
     println!(
         "\n| path | without filter: req/s | p50 | p99 | Envoy CPU/req | with filter: req/s | p50 | p99 | Envoy CPU/req | throughput ratio | added CPU/req |"
@@ -338,6 +365,7 @@ fn envoy_with_and_without_the_filter() {
         ("plain session", &plain_sess),
         ("filter session", &filt_sess),
         ("filter public", &filt_public),
+        ("filter bypass", &filt_bypass),
     ] {
         let list: Vec<String> = runs
             .iter()

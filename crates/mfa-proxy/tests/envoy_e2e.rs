@@ -19,8 +19,8 @@ use serde_json::json;
 
 use support::backend::{self, OsRandom, unix_now};
 use support::{
-    Envoy, basic, bootstrap, cluster, free_port, listener, request, scratch, wasm_filter,
-    wrong_but_well_formed,
+    Envoy, basic, bootstrap, bypass_route, cluster, free_port, listener, listener_with_routes,
+    request, scratch, wasm_filter, wrong_but_well_formed,
 };
 
 struct AppPassword {
@@ -106,6 +106,7 @@ fn filter_in_envoy() {
     let inline_cfg = json!({
         "stat_prefix": "inline",
         "routes": [
+            { "path_prefix": "/health", "mode": "public" },
             { "path_prefix": "/public", "mode": "public" },
             { "path_prefix": "/web", "mode": "session" },
             { "path_prefix": "/either", "mode": "either" },
@@ -136,6 +137,15 @@ fn filter_in_envoy() {
         })
     };
 
+    // `/health` is public for every host and path below it: Envoy may serve
+    // it without the filter, removing what the filter would have removed.
+    let parsed =
+        mfa_proxy::config::Config::parse(inline_cfg.to_string().as_bytes()).expect("config");
+    parsed
+        .check_skip_filter("/health")
+        .expect("/health may skip the filter");
+    let bypass_headers = parsed.headers_to_remove_without_filter("/health");
+
     let ports: Vec<u16> = (0..4).map(|_| free_port()).collect();
     let [admin, p_inline, p_throttle, p_down] = ports[..] else {
         unreachable!()
@@ -143,10 +153,11 @@ fn filter_in_envoy() {
     let config = bootstrap(
         admin,
         &[
-            listener(
+            listener_with_routes(
                 "inline",
                 p_inline,
                 "upstream",
+                &bypass_route("/health", "upstream", &bypass_headers),
                 &wasm_filter(&wasm, "inline", &inline_cfg.to_string()),
             ),
             listener(
@@ -245,6 +256,47 @@ fn filter_in_envoy() {
         "a client-sent x-mfa-user never reaches the upstream"
     );
     assert_eq!(r.upstream_header("x-mfa-app-password-id"), None);
+
+    // The same attempt on the route Envoy serves without the filter: the
+    // filter is not called, and the route removes the forged headers and the
+    // credential itself.
+    let allowed = envoy.stat("wasmcustom.inline.allowed");
+    let r = call(
+        p_inline,
+        "GET",
+        "/health/live",
+        &[
+            ("x-mfa-user", "mallory@example.com"),
+            ("x-mfa-method", "forged"),
+            ("x-mfa-app-password-id", "abcd"),
+            ("authorization", &alice_auth),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    for h in [
+        "x-mfa-user",
+        "x-mfa-method",
+        "x-mfa-app-password-id",
+        "authorization",
+    ] {
+        assert_eq!(
+            r.upstream_header(h),
+            None,
+            "{h} never reaches the upstream of a bypassed route"
+        );
+    }
+    assert_eq!(
+        envoy.stat("wasmcustom.inline.allowed"),
+        allowed,
+        "the filter did not run"
+    );
+    // A look-alike path is not under `/health` (whole segments): the filter protects it.
+    let r = call(p_inline, "GET", "/healthz", &[]);
+    assert_eq!(
+        r.status, 401,
+        "/healthz goes through the filter: {}",
+        r.body
+    );
 
     // Wrong: same id, valid checksum, other secret.
     let seen = upstream.requests();

@@ -82,3 +82,95 @@ fn shipped_envoy_configurations_validate() {
         }
     }
 }
+
+/// The route entries of a shipped Envoy bootstrap that disable the wasm
+/// filter: `(match line, the entry's lines)`.
+fn bypass_routes(text: &str) -> Vec<(String, Vec<String>)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if !l.trim_start().starts_with("- match:") {
+            continue;
+        }
+        let indent = l.len() - l.trim_start().len();
+        let entry: Vec<String> = lines[i + 1..]
+            .iter()
+            .take_while(|n| n.trim().is_empty() || n.len() - n.trim_start().len() > indent)
+            .map(|n| n.trim().to_string())
+            .collect();
+        if entry.iter().any(|e| e == "disabled: true") {
+            out.push((l.trim().to_string(), entry));
+        }
+    }
+    out
+}
+
+/// A route that skips the filter covers only what the filter's rules make
+/// public for every host and path under it, and removes every header the
+/// filter would have removed (the rule: `Config::check_skip_filter` and
+/// `Config::headers_to_remove_without_filter`).
+#[test]
+fn routes_that_skip_the_filter_agree_with_its_rules() {
+    let mut checked = 0;
+    for file in examples() {
+        let text = fs::read_to_string(&file).expect("read");
+        let routes = bypass_routes(&text);
+        if routes.is_empty() {
+            continue;
+        }
+        let config = Config::parse(filter_config(&text).as_bytes()).expect("filter configuration");
+        for (matcher, entry) in routes {
+            let prefix = matcher
+                .strip_prefix("- match: {path_separated_prefix: \"")
+                .and_then(|m| m.strip_suffix("\"}"))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{}: {matcher}: a route that skips the filter must match with \
+                         path_separated_prefix (whole segments, as the filter matches)",
+                        file.display()
+                    )
+                });
+            if let Err(why) = config.check_skip_filter(prefix) {
+                panic!(
+                    "{}: {prefix} may not skip the filter: {why}",
+                    file.display()
+                );
+            }
+            let removed = entry
+                .iter()
+                .find_map(|e| e.strip_prefix("request_headers_to_remove: ["))
+                .and_then(|e| e.strip_suffix(']'))
+                .unwrap_or_else(|| {
+                    panic!("{}: {prefix}: no request_headers_to_remove", file.display())
+                });
+            let removed: Vec<&str> = removed.split(',').map(str::trim).collect();
+            for h in config.headers_to_remove_without_filter(prefix) {
+                assert!(
+                    removed.contains(&h.as_str()),
+                    "{}: {prefix} skips the filter but keeps {h}",
+                    file.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 1,
+        "the shipped envoy.yaml serves /health without the filter"
+    );
+}
+
+#[test]
+fn a_bypass_the_rules_do_not_allow_is_caught() {
+    let text = fs::read_to_string(support::repo_root().join("host-examples/envoy/envoy.yaml"))
+        .expect("read");
+    // Moving the bypass to a protected prefix, or dropping a header, is refused.
+    let config = Config::parse(filter_config(&text).as_bytes()).expect("filter configuration");
+    assert!(config.check_skip_filter("/app").is_err());
+    assert!(config.check_skip_filter("/").is_err());
+    assert!(
+        config
+            .headers_to_remove_without_filter("/health")
+            .contains(&"x-remote-user".to_string())
+    );
+}

@@ -419,6 +419,34 @@ pub fn wasm_filter(wasm: &Path, vm_id: &str, config: &str) -> String {
 /// A listener on `port` that routes everything to `cluster` through `filters`
 /// (the text of `http_filters` entries, without the router).
 pub fn listener(name: &str, port: u16, cluster: &str, filters: &str) -> String {
+    listener_with_routes(name, port, cluster, "", filters)
+}
+
+/// A route entry (for [`listener_with_routes`]) that serves `prefix` (whole
+/// segments) from `cluster` without calling the wasm filter, removing
+/// `remove` from the request: what `Config::headers_to_remove_without_filter` lists.
+pub fn bypass_route(prefix: &str, cluster: &str, remove: &[String]) -> String {
+    format!(
+        r#"              - match: {{path_separated_prefix: "{prefix}"}}
+                route: {{cluster: {cluster}}}
+                request_headers_to_remove: [{remove}]
+                typed_per_filter_config:
+                  envoy.filters.http.wasm:
+                    "@type": type.googleapis.com/envoy.config.route.v3.FilterConfig
+                    disabled: true
+"#,
+        remove = remove.join(", ")
+    )
+}
+
+/// [`listener`] with `routes` (route entries, e.g. [`bypass_route`]) before the catch-all.
+pub fn listener_with_routes(
+    name: &str,
+    port: u16,
+    cluster: &str,
+    routes: &str,
+    filters: &str,
+) -> String {
     format!(
         r#"  - name: {name}
     address: {{socket_address: {{address: 127.0.0.1, port_value: {port}}}}}
@@ -435,7 +463,7 @@ pub fn listener(name: &str, port: u16, cluster: &str, filters: &str) -> String {
             - name: all
               domains: ["*"]
               routes:
-              - match: {{prefix: "/"}}
+{routes}              - match: {{prefix: "/"}}
                 route: {{cluster: {cluster}}}
           http_filters:
 {filters}          - name: envoy.filters.http.router
