@@ -50,11 +50,21 @@ fn no_simd_component() -> PathBuf {
 }
 
 fn host(policy: &core::Policy, wasm: &std::path::Path, pooling: bool) -> MfaHost {
+    host_with(policy, wasm, pooling, true)
+}
+
+fn host_with(
+    policy: &core::Policy,
+    wasm: &std::path::Path,
+    pooling: bool,
+    reset_in_place: bool,
+) -> MfaHost {
     MfaHost::builder()
         .component_file(wasm)
         .keys(keys_json(b"bench"))
         .policy(host_policy(policy))
         .pooling_allocator(pooling)
+        .reset_memory_in_place(reset_in_place)
         .max_instances(4)
         .build()
         .expect("host")
@@ -138,9 +148,13 @@ fn instantiation(c: &mut Criterion) {
     let wasm = common::component();
     let pooled = host(&policy, wasm, true);
     let ondemand = host(&policy, wasm, false);
+    let madvise = host_with(&policy, wasm, true, false);
     let mut g = c.benchmark_group("instantiate");
     g.bench_function("pooling", |b| {
         b.iter(|| pooled.instantiate_fresh(false).expect("instance"))
+    });
+    g.bench_function("pooling_reset_by_madvise", |b| {
+        b.iter(|| madvise.instantiate_fresh(false).expect("instance"))
     });
     g.bench_function("on_demand", |b| {
         b.iter(|| ondemand.instantiate_fresh(false).expect("instance"))
