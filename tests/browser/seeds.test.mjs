@@ -132,52 +132,42 @@ test('authenticator app, the key scanned from the QR code, to "Stay signed in?" 
   await page.close();
 });
 
-test('text message, to "Stay signed in?" Yes', async () => {
-  const account = await server.createUser('seed-text@example.com');
-  const page = await browser.page(server);
-  const enroll = await firstSignIn(page, account);
-  await enroll.getByRole('radio', { name: 'Phone' }).check();
-  await enroll.getByRole('button', { name: 'Next' }).click();
-  // The country defaults to the United States, and the hint is a US number.
-  await enroll.getByText('(201) 555-0123').waitFor();
-  await enroll.getByLabel('Phone number').fill('(201) 555-0147');
-  await enroll.getByRole('radio', { name: 'Text me a code' }).check();
-  const mark = server.mark();
-  await enroll.getByRole('button', { name: 'Next' }).click();
-  await enroll.getByText('We texted a code to +1 ••••••••47.').waitFor();
-  await typeCode(enroll, await server.code(mark, '+1 ••••••••47'));
-  await enroll.getByRole('button', { name: 'Verify' }).click();
-  await enroll.getByText('Your phone is set up.').waitFor();
-  await shot(page, 'seeds-text-all-set');
-  const copied = await finishAndCheckHome(page, account.user);
-  await appPasswordSignsIn(account.user, copied);
-
-  await secondSignIn(page, account, (m) => server.code(m, '+1 ••••••••47'), {
+/** The phone flows: `channel` is the radio's label, `sent` what the set-up says after Next, `send` the sign-in's prompt. */
+const phoneFlows = [
+  {
+    name: 'text message', user: 'seed-text@example.com', number: '(201) 555-0147', masked: '+1 ••••••••47',
+    channel: 'Text me a code', sent: 'We texted a code to +1 ••••••••47.',
     send: { says: 'We’ll text a code to +1 ••••••••47.', button: 'Send code' },
-  });
-  await page.close();
-});
-
-test('phone call, to "Stay signed in?" Yes', async () => {
-  const account = await server.createUser('seed-call@example.com');
-  const page = await browser.page(server);
-  const enroll = await firstSignIn(page, account);
-  await enroll.getByRole('radio', { name: 'Phone' }).check();
-  await enroll.getByRole('button', { name: 'Next' }).click();
-  await enroll.getByLabel('Phone number').fill('(201) 555-0158');
-  await enroll.getByRole('radio', { name: 'Call me' }).check();
-  const mark = server.mark();
-  await enroll.getByRole('button', { name: 'Next' }).click();
-  await enroll.getByText('We’re calling +1 ••••••••58').waitFor();
-  await typeCode(enroll, await server.code(mark, '+1 ••••••••58'));
-  await enroll.getByRole('button', { name: 'Verify' }).click();
-  await enroll.getByText('Your phone is set up.').waitFor();
-  await shot(page, 'seeds-call-all-set');
-  const copied = await finishAndCheckHome(page, account.user);
-  await appPasswordSignsIn(account.user, copied);
-
-  await secondSignIn(page, account, (m) => server.code(m, '+1 ••••••••58'), {
+  },
+  {
+    name: 'phone call', user: 'seed-call@example.com', number: '(201) 555-0158', masked: '+1 ••••••••58',
+    channel: 'Call me', sent: 'We’re calling +1 ••••••••58',
     send: { says: 'We’ll call +1 ••••••••58 and read out a code.', button: 'Call me' },
+  },
+];
+
+for (const flow of phoneFlows) {
+  test(`${flow.name}, to "Stay signed in?" Yes`, async () => {
+    const account = await server.createUser(flow.user);
+    const page = await browser.page(server);
+    const enroll = await firstSignIn(page, account);
+    await enroll.getByRole('radio', { name: 'Phone' }).check();
+    await enroll.getByRole('button', { name: 'Next' }).click();
+    // The country defaults to the United States, and the hint is a US number.
+    await enroll.getByText('(201) 555-0123').waitFor();
+    await enroll.getByLabel('Phone number').fill(flow.number);
+    await enroll.getByRole('radio', { name: flow.channel }).check();
+    const mark = server.mark();
+    await enroll.getByRole('button', { name: 'Next' }).click();
+    await enroll.getByText(flow.sent).waitFor();
+    await typeCode(enroll, await server.code(mark, flow.masked));
+    await enroll.getByRole('button', { name: 'Verify' }).click();
+    await enroll.getByText('Your phone is set up.').waitFor();
+    await shot(page, `seeds-${flow.user.split('@')[0]}-all-set`);
+    const copied = await finishAndCheckHome(page, account.user);
+    await appPasswordSignsIn(account.user, copied);
+
+    await secondSignIn(page, account, (m) => server.code(m, flow.masked), { send: flow.send });
+    await page.close();
   });
-  await page.close();
-});
+}

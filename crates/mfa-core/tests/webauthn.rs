@@ -347,41 +347,31 @@ fn attacks_on_an_assertion_are_refused() {
     let policy = CeremonyPolicy::default();
     let (c, r) = assertion(a, UserVerification::Preferred);
     let handle = b"user handle";
-    assert!(
-        webauthn::finish_authentication(&rp, &c, &policy, stored(&cred, handle), &r, NOW).is_ok()
-    );
+    let check = |c: &Ceremony, s: StoredCredential<'_>, r: &AssertionResponse, now: u64| {
+        webauthn::finish_authentication(&rp, c, &policy, s, r, now)
+    };
+    let refuse =
+        |c: &Ceremony, r: &AssertionResponse| check(c, stored(&cred, handle), r, NOW).unwrap_err();
+    assert!(check(&c, stored(&cred, handle), &r, NOW).is_ok());
 
     // A forged signature.
     let mut forged = r.clone();
     let last = forged.signature.len() - 1;
     forged.signature[last] ^= 1;
-    assert_eq!(
-        webauthn::finish_authentication(&rp, &c, &policy, stored(&cred, handle), &forged, NOW)
-            .unwrap_err(),
-        WebauthnError::BadSignature
-    );
+    assert_eq!(refuse(&c, &forged), WebauthnError::BadSignature);
     // Tampered flags (UV claimed or dropped after the fact) break the signature.
     let mut flagged = r.clone();
     flagged.authenticator_data[32] ^= 0x04;
-    assert_eq!(
-        webauthn::finish_authentication(&rp, &c, &policy, stored(&cred, handle), &flagged, NOW)
-            .unwrap_err(),
-        WebauthnError::BadSignature
-    );
+    assert_eq!(refuse(&c, &flagged), WebauthnError::BadSignature);
     // A stale ceremony.
     assert_eq!(
-        webauthn::finish_authentication(&rp, &c, &policy, stored(&cred, handle), &r, LATER + 1)
-            .unwrap_err(),
+        check(&c, stored(&cred, handle), &r, LATER + 1).unwrap_err(),
         WebauthnError::CeremonyExpired
     );
     // Another user's passkey (a user handle that is not the user's).
     let mut theirs = r.clone();
     theirs.user_handle = Some(b"someone else".to_vec());
-    assert_eq!(
-        webauthn::finish_authentication(&rp, &c, &policy, stored(&cred, handle), &theirs, NOW)
-            .unwrap_err(),
-        WebauthnError::UserHandleMismatch
-    );
+    assert_eq!(refuse(&c, &theirs), WebauthnError::UserHandleMismatch);
     // A credential not offered in this ceremony.
     let offered_other = Ceremony::recorded_authentication(
         &hex(a, "challenge_hex"),
@@ -389,18 +379,7 @@ fn attacks_on_an_assertion_are_refused() {
         UserVerification::Preferred,
         &[b"another key"],
     );
-    assert_eq!(
-        webauthn::finish_authentication(
-            &rp,
-            &offered_other,
-            &policy,
-            stored(&cred, handle),
-            &r,
-            NOW
-        )
-        .unwrap_err(),
-        WebauthnError::UnknownCredential
-    );
+    assert_eq!(refuse(&offered_other, &r), WebauthnError::UnknownCredential);
     // A discoverable sign-in needs the user handle.
     let discoverable = Ceremony::recorded_authentication(
         &hex(a, "challenge_hex"),
@@ -409,15 +388,7 @@ fn attacks_on_an_assertion_are_refused() {
         &[],
     );
     assert!(matches!(
-        webauthn::finish_authentication(
-            &rp,
-            &discoverable,
-            &policy,
-            stored(&cred, handle),
-            &r,
-            NOW
-        )
-        .unwrap_err(),
+        refuse(&discoverable, &r),
         WebauthnError::MalformedResponse {
             field: "userHandle",
             ..
@@ -430,15 +401,16 @@ fn attacks_on_an_assertion_are_refused() {
         UserVerification::Preferred,
     );
     assert!(matches!(
-        webauthn::finish_authentication(&rp, &create, &policy, stored(&cred, handle), &r, NOW)
-            .unwrap_err(),
-        WebauthnError::WrongCeremonyType { .. }
+        refuse(&create, &r),
+        WebauthnError::WrongCeremony {
+            started_for: "registering a passkey"
+        }
     ));
     // Backup eligibility never changes for a credential.
     let mut flipped = stored(&cred, handle);
     flipped.backup_eligible = !flipped.backup_eligible;
     assert_eq!(
-        webauthn::finish_authentication(&rp, &c, &policy, flipped, &r, NOW).unwrap_err(),
+        check(&c, flipped, &r, NOW).unwrap_err(),
         WebauthnError::InvalidBackupFlags
     );
 }

@@ -30,6 +30,12 @@ pub enum WebauthnError {
         /// The type this ceremony expects.
         expected: &'static str,
     },
+    /// The response was presented to the other half of the ceremonies (a
+    /// sign-in's ceremony to finish a registration, or the reverse).
+    WrongCeremony {
+        /// What the ceremony was started for.
+        started_for: &'static str,
+    },
     /// The challenge signed is not the one this ceremony issued.
     ChallengeMismatch,
     /// The ceremony's challenge has expired (or was already used); start again.
@@ -102,6 +108,12 @@ impl fmt::Display for WebauthnError {
             Self::MalformedCbor { offset, what } => write!(f, "{what} (CBOR at byte {offset})"),
             Self::WrongCeremonyType { expected } => {
                 write!(f, "clientDataJSON.type must be \"{expected}\"")
+            }
+            Self::WrongCeremony { started_for } => {
+                write!(
+                    f,
+                    "this passkey request was started for {started_for}; start again"
+                )
             }
             Self::ChallengeMismatch => {
                 f.write_str("the passkey signed a different challenge than the one issued")

@@ -133,14 +133,7 @@ pub fn finish_registration(
     response: &RegistrationResponse,
     now: u64,
 ) -> Result<NewCredential, WebauthnError> {
-    if ceremony.kind != options::Kind::Create {
-        return Err(WebauthnError::WrongCeremonyType {
-            expected: "webauthn.get",
-        });
-    }
-    if now > ceremony.expires_at {
-        return Err(WebauthnError::CeremonyExpired);
-    }
+    ceremony.check_open(options::Kind::Create, now)?;
     client_data::check(
         rp,
         &response.client_data_json,
@@ -199,14 +192,7 @@ pub fn finish_authentication(
     response: &AssertionResponse,
     now: u64,
 ) -> Result<AssertionResult, WebauthnError> {
-    if ceremony.kind != options::Kind::Get {
-        return Err(WebauthnError::WrongCeremonyType {
-            expected: "webauthn.create",
-        });
-    }
-    if now > ceremony.expires_at {
-        return Err(WebauthnError::CeremonyExpired);
-    }
+    ceremony.check_open(options::Kind::Get, now)?;
     if response.credential_id != credential.credential_id
         || !ceremony.allow.is_empty() && !ceremony.allow.contains(&response.credential_id)
     {

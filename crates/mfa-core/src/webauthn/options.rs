@@ -245,6 +245,22 @@ impl Ceremony {
         self.expires_at
     }
 
+    /// This ceremony is of `kind` and not expired at `now`.
+    pub(crate) fn check_open(&self, kind: Kind, now: u64) -> Result<(), WebauthnError> {
+        if self.kind != kind {
+            return Err(WebauthnError::WrongCeremony {
+                started_for: match self.kind {
+                    Kind::Create => "registering a passkey",
+                    Kind::Get => "signing in with a passkey",
+                },
+            });
+        }
+        if now > self.expires_at {
+            return Err(WebauthnError::CeremonyExpired);
+        }
+        Ok(())
+    }
+
     /// A registration ceremony whose challenge was issued elsewhere (replaying a recorded ceremony).
     pub fn recorded_registration(challenge: &[u8], expires_at: u64, uv: UserVerification) -> Self {
         Self {
