@@ -155,6 +155,9 @@ fn token(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("token");
     g.measurement_time(Duration::from_secs(3));
+    g.bench_function("issue_session", |b| {
+        b.iter(|| engine.issue_session(&rec, &verified, &["pwd"], NOW, &mut rng, &mut Vec::new()))
+    });
     g.bench_function("verify_session", |b| {
         b.iter(|| {
             let claims = engine.verify_session(black_box(&token), NOW + 60);
