@@ -73,6 +73,7 @@ fn refusal_out(e: core::Error) -> w::Refusal {
         E::InvalidSecret { reason } => w::Refusal::InvalidSecret(reason),
         E::CorruptRecord { reason } => w::Refusal::CorruptRecord(reason),
         E::InvalidHash { reason } => w::Refusal::InvalidHash(reason.to_string()),
+        E::Passkey { kind, .. } => w::Refusal::PasskeyRefused(kind.to_string()),
         other => w::Refusal::Other(other.code().to_string()),
     }
 }
@@ -88,6 +89,7 @@ pub(crate) fn method_type_out(m: core::MethodType) -> w::MethodType {
         core::MethodType::Text => w::MethodType::Text,
         core::MethodType::Call => w::MethodType::Call,
         core::MethodType::Email => w::MethodType::Email,
+        core::MethodType::Passkey => w::MethodType::Passkey,
     }
 }
 
@@ -97,6 +99,7 @@ pub(crate) fn method_type_in(m: w::MethodType) -> core::MethodType {
         w::MethodType::Text => core::MethodType::Text,
         w::MethodType::Call => core::MethodType::Call,
         w::MethodType::Email => core::MethodType::Email,
+        w::MethodType::Passkey => core::MethodType::Passkey,
     }
 }
 
@@ -199,12 +202,13 @@ pub(crate) fn channel_in(c: w::PhoneChannel) -> core::PhoneChannel {
     }
 }
 
-pub(crate) const FACTORS: [core::Factor; 5] = [
+pub(crate) const FACTORS: [core::Factor; 6] = [
     core::Factor::Authenticator,
     core::Factor::Phone,
     core::Factor::Email,
     core::Factor::Recovery,
     core::Factor::AppPassword,
+    core::Factor::Passkey,
 ];
 
 pub(crate) fn factor_out(f: core::Factor) -> w::Factor {
@@ -214,6 +218,7 @@ pub(crate) fn factor_out(f: core::Factor) -> w::Factor {
         core::Factor::Email => w::Factor::Email,
         core::Factor::Recovery => w::Factor::Recovery,
         core::Factor::AppPassword => w::Factor::AppPassword,
+        core::Factor::Passkey => w::Factor::Passkey,
     }
 }
 
@@ -270,6 +275,15 @@ pub(crate) fn policy_out(p: &core::Policy) -> w::Policy {
         phone_country_codes: p.phone_country_codes.clone(),
         failure_cap: p.failure_cap,
         reauth_window_secs: p.reauth_window_secs,
+        passkeys: w::PasskeyPolicy {
+            rp_id: p.passkeys.rp_id.clone(),
+            rp_name: p.passkeys.rp_name.clone(),
+            origins: p.passkeys.origins.clone(),
+            require_user_verification: p.passkeys.require_user_verification,
+            allowed_aaguids: p.passkeys.allowed_aaguids.clone(),
+            accept_sign_count_regression: p.passkeys.accept_sign_count_regression,
+            max_per_user: p.passkeys.max_per_user,
+        },
     }
 }
 
@@ -305,6 +319,23 @@ pub(crate) fn policy_in(p: w::Policy) -> core::Policy {
         phone_country_codes: p.phone_country_codes,
         failure_cap: p.failure_cap,
         reauth_window_secs: p.reauth_window_secs,
+        passkeys: core::PasskeyPolicy {
+            rp_id: p.passkeys.rp_id,
+            rp_name: p.passkeys.rp_name,
+            origins: p.passkeys.origins,
+            require_user_verification: p.passkeys.require_user_verification,
+            allowed_aaguids: p.passkeys.allowed_aaguids,
+            accept_sign_count_regression: p.passkeys.accept_sign_count_regression,
+            max_per_user: p.passkeys.max_per_user,
+        },
+    }
+}
+
+/// A passkey ceremony's options.
+pub(crate) fn passkey_options_out(o: core::PasskeyOptions) -> w::PasskeyOptions {
+    w::PasskeyOptions {
+        options: o.options,
+        expires_at: o.expires_at,
     }
 }
 
@@ -373,6 +404,9 @@ fn audit_kind_out(k: core::AuditKind) -> w::AuditKind {
         K::DeviceRemembered { expires_at } => w::AuditKind::DeviceRemembered(expires_at),
         K::SecretsResealed => w::AuditKind::SecretsResealed,
         K::AdminRoleChanged { admin } => w::AuditKind::AdminRoleChanged(admin),
+        K::PasskeySignCountRegressed { method_id } => {
+            w::AuditKind::PasskeySignCountRegressed(method_id)
+        }
         other_kind => w::AuditKind::Other(tag_name(&other_kind, "event")),
     }
 }
@@ -512,6 +546,19 @@ fn method_kind_out(k: core::MethodKind) -> wengine::MethodKind {
             })
         }
         core::MethodKind::Email { masked } => wengine::MethodKind::Email(masked),
+        core::MethodKind::Passkey {
+            name,
+            aaguid,
+            backup_eligible,
+            backed_up,
+            user_verified,
+        } => wengine::MethodKind::Passkey(wengine::PasskeyInfo {
+            name,
+            aaguid,
+            backup_eligible,
+            backed_up,
+            user_verified,
+        }),
     }
 }
 

@@ -334,6 +334,19 @@ impl wenrol::Guest for Component {
         })
     }
 
+    fn begin_passkey(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        now: u64,
+    ) -> Result<w::PasskeyOptions, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.begin_passkey(rec, now, &mut WasiRandom, audit),
+                passkey_options_out,
+            )
+        })
+    }
+
     fn resend_registration_code(
         engine: wengine::EngineBorrow<'_>,
         user: wengine::UserRecordBorrow<'_>,

@@ -6,7 +6,7 @@ use crate::Component;
 use crate::bindings::exports::mfa::engine::engine as wengine;
 use crate::bindings::exports::mfa::engine::sign_in as ws;
 use crate::bindings::exports::mfa::engine::types as w;
-use crate::convert::{confirmed_out, next_step_out, res, verified_out};
+use crate::convert::{confirmed_out, next_step_out, passkey_options_out, res, verified_out};
 use crate::exports_impl::{EngineRes, WasiRandom, with};
 
 fn first_in(f: ws::FirstFactor) -> core::FirstFactor {
@@ -65,6 +65,14 @@ fn proof_in(p: &ws::Proof) -> core::Proof<'_> {
         },
         ws::Proof::RecoveryCode(c) => core::Proof::RecoveryCode(c),
         ws::Proof::OneTimePass(c) => core::Proof::OneTimePass(c),
+        ws::Proof::Passkey(r) => core::Proof::Passkey(r),
+    }
+}
+
+fn registered_out(r: core::Registered) -> ws::Registered {
+    ws::Registered {
+        confirmed: confirmed_out(r.confirmed),
+        signed_in: r.signed_in.map(signed_out),
     }
 }
 
@@ -195,10 +203,47 @@ impl ws::Guest for Component {
                     &mut WasiRandom,
                     audit,
                 ),
-                |r| ws::Registered {
-                    confirmed: confirmed_out(r.confirmed),
-                    signed_in: r.signed_in.map(signed_out),
-                },
+                registered_out,
+            )
+        })
+    }
+
+    fn begin_passkey(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        standing: ws::Standing,
+        now: u64,
+    ) -> Result<w::PasskeyOptions, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.begin_passkey_sign_in(rec, standing_in(&standing), now, &mut WasiRandom, audit),
+                passkey_options_out,
+            )
+        })
+    }
+
+    fn finish_passkey_registration(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        standing: ws::Standing,
+        response: String,
+        name: String,
+        remember_device: bool,
+        now: u64,
+    ) -> Result<ws::Registered, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.finish_passkey_registration(
+                    rec,
+                    standing_in(&standing),
+                    &response,
+                    &name,
+                    remember_device,
+                    now,
+                    &mut WasiRandom,
+                    audit,
+                ),
+                registered_out,
             )
         })
     }

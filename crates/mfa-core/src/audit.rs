@@ -54,6 +54,13 @@ impl From<&Error> for FailureReason {
             Error::UnknownAppPassword | Error::UnknownMethod | Error::NoActiveCode => Self::Unknown,
             Error::AppPasswordRevoked => Self::Revoked,
             Error::OutOfScope { .. } => Self::OutOfScope,
+            Error::Passkey { kind, .. } => match *kind {
+                "bad_signature" | "challenge_mismatch" | "user_handle_mismatch" => Self::Wrong,
+                "unknown_credential" => Self::Unknown,
+                "ceremony_expired" => Self::Expired,
+                "sign_count_regressed" => Self::Replay,
+                _ => Self::Malformed,
+            },
             _ => Self::Other,
         }
     }
@@ -189,6 +196,12 @@ pub enum AuditKind {
     },
     /// Stored seeds were sealed again under the active key.
     SecretsResealed,
+    /// A passkey signed in with a sign count that did not go up (the
+    /// policy accepts it): the key may have been copied.
+    PasskeySignCountRegressed {
+        /// The passkey.
+        method_id: MethodId,
+    },
     /// An admin gave or took the admin role.
     AdminRoleChanged {
         /// Whether the user now holds it.

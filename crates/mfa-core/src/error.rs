@@ -163,6 +163,16 @@ pub enum Error {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A passkey registration or sign-in was refused: `kind` names the
+    /// check that failed (`challenge_mismatch`, `origin_not_allowed`,
+    /// `bad_signature`, `sign_count_regressed`, …) and `reason` says it in
+    /// words. Never contains a challenge, signature or key.
+    Passkey {
+        /// The failed check, `snake_case`.
+        kind: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl Error {
@@ -215,6 +225,7 @@ impl Error {
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::CorruptRecord { .. } => "corrupt_record",
             Self::InvalidHash { .. } => "invalid_hash",
+            Self::Passkey { .. } => "passkey_refused",
         }
     }
 
@@ -330,6 +341,7 @@ impl fmt::Display for Error {
             Self::InvalidSecret { reason } => write!(f, "invalid secret: {reason}"),
             Self::CorruptRecord { reason } => write!(f, "stored user record is unreadable: {reason}"),
             Self::InvalidHash { reason } => write!(f, "invalid stored hash: {reason}"),
+            Self::Passkey { reason, .. } => f.write_str(reason),
         }
     }
 }

@@ -63,8 +63,8 @@ pub use challenge::Delivery;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use engine::{
     Action, Confirmed, DeviceToken, Engine, FirstFactor, LOGIN_LIFETIME_SECS, LoginStep,
-    MAX_HOTP_COUNTER, MAX_METHODS, NextStep, Proof, Registered, Registration, SignInCaller,
-    SignInStep, SignedIn, Standing, Verified,
+    MAX_HOTP_COUNTER, MAX_METHODS, MAX_PASSKEY_NAME_CHARS, NextStep, PasskeyOptions, Proof,
+    Registered, Registration, SignInCaller, SignInStep, SignedIn, Standing, Verified,
 };
 pub use error::Error;
 pub use hash::{
@@ -79,7 +79,7 @@ pub use otp::{
     hotp_code, normalize_code, totp_code,
 };
 pub use otpauth::{MAX_URI_LEN, OtpAuthUri, OtpKind, UriWarning};
-pub use policy::{MethodType, Policy, PolicyBuilder};
+pub use policy::{MAX_PASSKEYS_PER_USER, MethodType, PasskeyPolicy, Policy, PolicyBuilder};
 pub use primary_password::{
     MAX_PASSWORD_BYTES, MIN_NEW_PASSWORD_BYTES, PasswordCheck, check_password, hash_new_password,
 };

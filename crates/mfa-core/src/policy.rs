@@ -17,6 +17,9 @@ pub enum MethodType {
     Call,
     /// A code by e-mail to the authentication e-mail address.
     Email,
+    /// A passkey or security key (WebAuthn): phishing-resistant, bound to
+    /// the site's origin. Needs [`Policy::passkeys`]' relying party.
+    Passkey,
 }
 
 impl MethodType {
@@ -27,11 +30,136 @@ impl MethodType {
             Self::Text => "text",
             Self::Call => "call",
             Self::Email => "email",
+            Self::Passkey => "passkey",
         }
     }
 
     /// Every method type.
-    pub const ALL: [MethodType; 4] = [Self::AuthenticatorApp, Self::Text, Self::Call, Self::Email];
+    pub const ALL: [MethodType; 5] = [
+        Self::AuthenticatorApp,
+        Self::Text,
+        Self::Call,
+        Self::Email,
+        Self::Passkey,
+    ];
+
+    /// The methods allowed by default: those that need no site
+    /// configuration (passkeys need a relying party).
+    pub const DEFAULT_ALLOWED: [MethodType; 4] =
+        [Self::AuthenticatorApp, Self::Text, Self::Call, Self::Email];
+}
+
+/// Most passkeys one user may register, at most.
+pub const MAX_PASSKEYS_PER_USER: u8 = 10;
+
+/// Passkeys and security keys (WebAuthn): the site they are created for and
+/// the organisation's rules for them. Used when
+/// [`Policy::allowed_methods`] names [`MethodType::Passkey`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasskeyPolicy {
+    /// The relying party id: the site's domain (`example.com`, or
+    /// `localhost` for development). Default empty (no passkeys).
+    pub rp_id: String,
+    /// The name browsers show while creating a passkey. Default empty: the issuer.
+    pub rp_name: String,
+    /// The exact origins pages may run a ceremony from
+    /// (`https://login.example.com`; `http://localhost:8080` for development).
+    pub origins: Vec<String>,
+    /// Refuse keys that did not verify the user (PIN, fingerprint, face).
+    /// Default `false`: verification is asked for, not required.
+    pub require_user_verification: bool,
+    /// Authenticator models allowed (AAGUIDs, 32 hex digits, dashes
+    /// allowed), e.g. only the company's security keys. Default empty: any.
+    pub allowed_aaguids: Vec<String>,
+    /// Accept a key whose sign count did not go up (a possibly cloned key),
+    /// recording it in the audit, instead of refusing it. Default `false`.
+    pub accept_sign_count_regression: bool,
+    /// Passkeys one user may register, 1 to [`MAX_PASSKEYS_PER_USER`]. Default 5.
+    pub max_per_user: u8,
+}
+
+impl Default for PasskeyPolicy {
+    fn default() -> Self {
+        Self {
+            rp_id: String::new(),
+            rp_name: String::new(),
+            origins: Vec::new(),
+            require_user_verification: false,
+            allowed_aaguids: Vec::new(),
+            accept_sign_count_regression: false,
+            max_per_user: 5,
+        }
+    }
+}
+
+impl PasskeyPolicy {
+    /// The allowed AAGUIDs as bytes; the error names the first malformed one.
+    pub fn aaguids(&self) -> Result<Vec<[u8; 16]>, Error> {
+        self.allowed_aaguids
+            .iter()
+            .map(|a| {
+                parse_aaguid(a).ok_or_else(|| Error::InvalidPolicy {
+                    reason: format!(
+                        "passkeys.allowed_aaguids: {a:?} is not an AAGUID (32 hex digits, such as cb69481e-8ff7-4039-93ec-0a2729a154a8)"
+                    ),
+                })
+            })
+            .collect()
+    }
+
+    fn validate(&self, needed: bool) -> Result<(), Error> {
+        let bad = |reason: String| Err(Error::InvalidPolicy { reason });
+        if !(1..=MAX_PASSKEYS_PER_USER).contains(&self.max_per_user) {
+            return bad(format!(
+                "passkeys.max_per_user must be 1 to {MAX_PASSKEYS_PER_USER}, not {}",
+                self.max_per_user
+            ));
+        }
+        self.aaguids()?;
+        if !needed && self.rp_id.is_empty() {
+            return Ok(());
+        }
+        if self.rp_id.is_empty() || self.origins.is_empty() {
+            return bad("passkeys need the site: set passkeys.rp_id (such as example.com) and passkeys.origins (such as https://example.com)".into());
+        }
+        #[cfg(feature = "webauthn")]
+        self.relying_party("mfa-wasm")?;
+        Ok(())
+    }
+
+    /// The relying party these settings name (`issuer` when no name is set).
+    #[cfg(feature = "webauthn")]
+    pub(crate) fn relying_party(
+        &self,
+        issuer: &str,
+    ) -> Result<crate::webauthn::RelyingParty, Error> {
+        let name = if self.rp_name.trim().is_empty() {
+            issuer
+        } else {
+            &self.rp_name
+        };
+        let origins: Vec<&str> = self.origins.iter().map(String::as_str).collect();
+        crate::webauthn::RelyingParty::new(&self.rp_id, name, &origins).map_err(|e| {
+            Error::InvalidPolicy {
+                reason: format!("passkeys: {e}"),
+            }
+        })
+    }
+}
+
+/// An AAGUID as 32 hex digits, dashes anywhere ignored.
+pub(crate) fn parse_aaguid(s: &str) -> Option<[u8; 16]> {
+    let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let digit = |b: u8| (b as char).to_digit(16);
+        out[i] = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+    }
+    Some(out)
 }
 
 /// Service settings. Build one with [`Policy::builder`]; every field has a
@@ -44,7 +172,8 @@ pub struct Policy {
     pub issuer: String,
     /// Audience of issued tokens (`aud`). Default `mfa-wasm`.
     pub audience: String,
-    /// Methods users may register and use. Default: all four.
+    /// Methods users may register and use. Default: the four code methods
+    /// ([`MethodType::DEFAULT_ALLOWED`]); passkeys also need [`Policy::passkeys`].
     pub allowed_methods: Vec<MethodType>,
     /// Whether users may create app passwords. Default `true`. Existing ones keep working when this is turned off.
     pub app_passwords_allowed: bool,
@@ -107,6 +236,9 @@ pub struct Policy {
     /// verification this recent, or the user verifies again. 60 to 86,400.
     /// Default 600.
     pub reauth_window_secs: u32,
+    /// Passkeys and security keys: the relying party and the rules.
+    /// Default: no relying party (passkeys off).
+    pub passkeys: PasskeyPolicy,
 }
 
 impl Default for Policy {
@@ -114,7 +246,7 @@ impl Default for Policy {
         Self {
             issuer: "mfa-wasm".into(),
             audience: "mfa-wasm".into(),
-            allowed_methods: MethodType::ALL.to_vec(),
+            allowed_methods: MethodType::DEFAULT_ALLOWED.to_vec(),
             app_passwords_allowed: true,
             max_app_passwords: 40,
             remember_device_days: 90,
@@ -142,6 +274,7 @@ impl Default for Policy {
             phone_country_codes: Vec::new(),
             failure_cap: 100,
             reauth_window_secs: 600,
+            passkeys: PasskeyPolicy::default(),
         }
     }
 }
@@ -256,6 +389,8 @@ impl Policy {
             ));
         }
         self.argon2.validate()?;
+        self.passkeys
+            .validate(self.allowed_methods.contains(&MethodType::Passkey))?;
         Ok(())
     }
 
@@ -351,6 +486,8 @@ setters! {
     failure_cap: u32,
     /// See [`Policy::reauth_window_secs`].
     reauth_window_secs: u32,
+    /// See [`Policy::passkeys`].
+    passkeys: PasskeyPolicy,
 }
 
 impl PolicyBuilder {

@@ -67,6 +67,57 @@ pub(crate) enum StoredKind {
     Email {
         address: EmailAddress,
     },
+    Passkey(StoredPasskey),
+}
+
+/// A registered passkey or security key: its public key and what the
+/// authenticator said of itself. Nothing here is secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StoredPasskey {
+    /// The name the user gave it ("YubiKey", "This phone").
+    pub(crate) name: String,
+    #[serde(with = "crate::encoding::serde_b64")]
+    pub(crate) credential_id: Vec<u8>,
+    /// The COSE_Key as the authenticator sent it.
+    #[serde(with = "crate::encoding::serde_b64")]
+    pub(crate) public_key: Vec<u8>,
+    /// COSE algorithm id (-7 ES256, -8 EdDSA, -257 RS256).
+    pub(crate) algorithm: i64,
+    /// The authenticator model, 32 hex digits (zeros: not disclosed).
+    pub(crate) aaguid: String,
+    pub(crate) sign_count: u32,
+    /// May be backed up (a synced passkey) — fixed at registration.
+    pub(crate) backup_eligible: bool,
+    /// Backed up at its last use.
+    pub(crate) backed_up: bool,
+    /// Whether the authenticator verified the user at registration.
+    #[serde(default)]
+    pub(crate) user_verified: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) transports: Vec<String>,
+}
+
+/// A passkey ceremony waiting for the browser's answer; used once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PasskeyCeremony {
+    /// Registering a new passkey (else signing in with one).
+    pub(crate) registering: bool,
+    #[serde(with = "crate::encoding::serde_b64")]
+    pub(crate) challenge: Vec<u8>,
+    pub(crate) expires_at: UnixTime,
+    pub(crate) user_verification_required: bool,
+    /// For a sign-in: the credential ids offered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) allow: Vec<String>,
+}
+
+impl core::fmt::Debug for PasskeyCeremony {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PasskeyCeremony")
+            .field("registering", &self.registering)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoredKind {
@@ -82,6 +133,7 @@ impl StoredKind {
                 ..
             } => MethodType::Call,
             Self::Email { .. } => MethodType::Email,
+            Self::Passkey(_) => MethodType::Passkey,
         }
     }
 
@@ -95,6 +147,13 @@ impl StoredKind {
             },
             Self::Email { address } => MethodKind::Email {
                 masked: address.masked(),
+            },
+            Self::Passkey(p) => MethodKind::Passkey {
+                name: p.name.clone(),
+                aaguid: p.aaguid.clone(),
+                backup_eligible: p.backup_eligible,
+                backed_up: p.backed_up,
+                user_verified: p.user_verified,
             },
         }
     }
@@ -163,6 +222,19 @@ pub enum MethodKind {
         /// The address with the local part hidden.
         masked: String,
     },
+    /// A passkey or security key.
+    Passkey {
+        /// The name the user gave it.
+        name: String,
+        /// The authenticator model, 32 hex digits (zeros: not disclosed).
+        aaguid: String,
+        /// May be backed up: a synced passkey rather than a device-bound key.
+        backup_eligible: bool,
+        /// Backed up at its last use.
+        backed_up: bool,
+        /// The authenticator verified the user (PIN, biometrics) when it was registered.
+        user_verified: bool,
+    },
 }
 
 /// An app password as listed to its owner: never the password or its hash.
@@ -214,6 +286,13 @@ pub struct UserRecord {
     pub(crate) app_passwords: Vec<AppPasswordEntry>,
     #[serde(default)]
     pub(crate) throttle: Throttle,
+    /// The random user handle passkeys are created for (base64url), made at
+    /// the first passkey registration: never the user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) passkey_handle: Option<String>,
+    /// The passkey ceremony in progress, until its answer arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) passkey_ceremony: Option<PasskeyCeremony>,
     /// A one-time pass an admin issued, until used or expired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) one_time_pass: Option<StoredPass>,
@@ -252,6 +331,8 @@ impl UserRecord {
             recovery: None,
             app_passwords: Vec::new(),
             throttle: Throttle::default(),
+            passkey_handle: None,
+            passkey_ceremony: None,
             one_time_pass: None,
             sends: SendLog::default(),
             device_epoch: 0,
@@ -307,7 +388,9 @@ impl UserRecord {
             let (digits, period) = match kind {
                 StoredKind::Totp { params, .. } => (params.digits, Some(params.period)),
                 StoredKind::Hotp { params, .. } => (params.digits, None),
-                StoredKind::Phone { .. } | StoredKind::Email { .. } => continue,
+                StoredKind::Phone { .. } | StoredKind::Email { .. } | StoredKind::Passkey(_) => {
+                    continue;
+                }
             };
             if check_digits(digits).is_err() {
                 return Err(Error::CorruptRecord {

@@ -27,13 +27,16 @@ pub enum Factor {
     Recovery,
     /// App passwords.
     AppPassword,
+    /// Passkeys and security keys (a signature cannot be guessed: failures
+    /// back off and lock this factor, outside the hard cap).
+    Passkey,
 }
 
 impl Factor {
     /// Whether failures of this factor count towards the hard cap (every
     /// second factor; app passwords, 130-bit secrets, do not).
     fn capped(self) -> bool {
-        !matches!(self, Self::AppPassword)
+        !matches!(self, Self::AppPassword | Self::Passkey)
     }
 }
 

@@ -152,7 +152,7 @@ fn set_it_up_now_with_an_authenticator_then_verify_and_remember_the_device() {
     assert_eq!(
         e.enrollment_check(&rec, T0),
         NextStep::Register {
-            allowed: MethodType::ALL.to_vec()
+            allowed: MethodType::DEFAULT_ALLOWED.to_vec()
         }
     );
 
@@ -1111,7 +1111,7 @@ fn required_reregistration_replaces_the_old_methods() {
     assert_eq!(
         e.enrollment_check(&rec, t + 1),
         NextStep::Reregister {
-            allowed: MethodType::ALL.to_vec()
+            allowed: MethodType::DEFAULT_ALLOWED.to_vec()
         }
     );
 

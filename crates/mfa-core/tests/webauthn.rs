@@ -8,7 +8,11 @@
 //! an untrusted attestation certificate, missing user verification.
 #![cfg(feature = "webauthn")]
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::authenticator::{Key, auth_data, b64url, client_data, registration_json};
 
 use mfa_core::SeededRandom;
 use mfa_core::webauthn::{
@@ -16,7 +20,6 @@ use mfa_core::webauthn::{
     CounterPolicy, CredentialDescriptor, NewCredential, RegistrationResponse, RelyingParty,
     StoredCredential, User, UserVerification, WebauthnError,
 };
-use p256::ecdsa::signature::Signer as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -481,127 +484,6 @@ fn a_sign_count_that_goes_back_is_refused_or_audited() {
     let ok = webauthn::finish_authentication(&rp, &c, &audit, seen, &r, NOW).unwrap();
     assert!(ok.counter_regressed);
     assert_eq!(ok.sign_count, 5, "the stored count is kept");
-}
-
-// ---- A software authenticator: the whole ceremony from the options the engine issues. ----
-
-fn cbor_head(major: u8, n: u64, out: &mut Vec<u8>) {
-    let m = major << 5;
-    match n {
-        0..=23 => out.push(m | n as u8),
-        24..=0xff => out.extend([m | 24, n as u8]),
-        0x100..=0xffff => {
-            out.push(m | 25);
-            out.extend((n as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(m | 26);
-            out.extend((n as u32).to_be_bytes());
-        }
-    }
-}
-
-fn cbor_int(i: i64, out: &mut Vec<u8>) {
-    if i >= 0 {
-        cbor_head(0, i as u64, out)
-    } else {
-        cbor_head(1, (-1 - i) as u64, out)
-    }
-}
-
-fn cbor_bytes(b: &[u8], out: &mut Vec<u8>) {
-    cbor_head(2, b.len() as u64, out);
-    out.extend_from_slice(b);
-}
-
-fn cbor_text(t: &str, out: &mut Vec<u8>) {
-    cbor_head(3, t.len() as u64, out);
-    out.extend_from_slice(t.as_bytes());
-}
-
-fn b64url(b: &[u8]) -> String {
-    data_encoding::BASE64URL_NOPAD.encode(b)
-}
-
-enum Key {
-    P256(p256::ecdsa::SigningKey),
-    Ed25519(ed25519_dalek::SigningKey),
-}
-
-impl Key {
-    fn cose(&self) -> Vec<u8> {
-        let mut k = Vec::new();
-        match self {
-            Key::P256(sk) => {
-                let point = sk.verifying_key().to_sec1_point(false);
-                let point = point.as_bytes();
-                cbor_head(5, 5, &mut k);
-                for (label, v) in [(1, 2), (3, -7), (-1, 1)] {
-                    cbor_int(label, &mut k);
-                    cbor_int(v, &mut k);
-                }
-                cbor_int(-2, &mut k);
-                cbor_bytes(&point[1..33], &mut k);
-                cbor_int(-3, &mut k);
-                cbor_bytes(&point[33..], &mut k);
-            }
-            Key::Ed25519(sk) => {
-                cbor_head(5, 4, &mut k);
-                for (label, v) in [(1, 1), (3, -8), (-1, 6)] {
-                    cbor_int(label, &mut k);
-                    cbor_int(v, &mut k);
-                }
-                cbor_int(-2, &mut k);
-                cbor_bytes(sk.verifying_key().as_bytes(), &mut k);
-            }
-        }
-        k
-    }
-
-    fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        match self {
-            Key::P256(sk) => {
-                let sig: p256::ecdsa::Signature = sk.sign(msg);
-                sig.to_der().as_bytes().to_vec()
-            }
-            Key::Ed25519(sk) => ed25519_dalek::Signer::sign(sk, msg).to_bytes().to_vec(),
-        }
-    }
-}
-
-fn client_data(ty: &str, options: &Value, origin: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({"type": ty, "challenge": options["challenge"], "origin": origin, "crossOrigin": false}))
-        .unwrap()
-}
-
-fn auth_data(rp_id: &str, flags: u8, count: u32, attested: Option<(&[u8], &Key)>) -> Vec<u8> {
-    let mut d = Sha256::digest(rp_id.as_bytes()).to_vec();
-    d.push(flags | if attested.is_some() { 0x40 } else { 0 });
-    d.extend(count.to_be_bytes());
-    if let Some((id, key)) = attested {
-        d.extend([0xaa; 16]);
-        d.extend((id.len() as u16).to_be_bytes());
-        d.extend_from_slice(id);
-        d.extend(key.cose());
-    }
-    d
-}
-
-fn registration_json(id: &[u8], cdj: &[u8], auth: &[u8]) -> String {
-    let mut obj = Vec::new();
-    cbor_head(5, 3, &mut obj);
-    cbor_text("fmt", &mut obj);
-    cbor_text("none", &mut obj);
-    cbor_text("attStmt", &mut obj);
-    cbor_head(5, 0, &mut obj);
-    cbor_text("authData", &mut obj);
-    cbor_bytes(auth, &mut obj);
-    serde_json::json!({
-        "id": b64url(id), "rawId": b64url(id), "type": "public-key",
-        "response": {"clientDataJSON": b64url(cdj), "attestationObject": b64url(&obj), "transports": ["internal", "hybrid"]},
-        "authenticatorAttachment": "platform", "clientExtensionResults": {},
-    })
-    .to_string()
 }
 
 #[test]

@@ -465,6 +465,26 @@ impl MfaHost {
         )
     }
 
+    /// Start registering a passkey or security key: the options for
+    /// `navigator.credentials.create`. Authorise the caller first
+    /// ([`Action::AddMethod`](crate::Action)); the browser's answer goes to
+    /// [`MfaHost::finish_passkey_registration`].
+    pub fn begin_passkey(
+        &self,
+        record: Record<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome<PasskeyOptions>, Error> {
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_enrolment()
+                    .call_begin_passkey(store, engine, user, now)
+            }),
+            |o| o,
+        )
+    }
+
     /// Send the registration code again.
     pub fn resend_registration_code(
         &self,

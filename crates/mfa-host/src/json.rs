@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 
 use crate::{
     Algorithm, AppPasswordInfo, Argon2Params, AuditEvent, AuditKind, Factor, FailureReason, Jwk,
-    KeyKind, Method, MethodKind, MethodType, MfaState, NextStep, PhoneChannel, Policy, TotpParams,
+    KeyKind, Method, MethodKind, MethodType, MfaState, NextStep, PasskeyPolicy, PhoneChannel,
+    Policy, TotpParams,
 };
 
 macro_rules! named {
@@ -51,12 +52,13 @@ macro_rules! named {
 }
 
 named!(
-    /// The stable name: `authenticator_app`, `text`, `call` or `email`.
+    /// The stable name: `authenticator_app`, `text`, `call`, `email` or `passkey`.
     MethodType {
         AuthenticatorApp = "authenticator_app",
         Text = "text",
         Call = "call",
         Email = "email",
+        Passkey = "passkey",
     }
 );
 named!(
@@ -82,6 +84,7 @@ named!(
         Email = "email",
         Recovery = "recovery",
         AppPassword = "app_password",
+        Passkey = "passkey",
     }
 );
 named!(
@@ -189,6 +192,65 @@ pub struct PolicySettings {
     pub failure_cap: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reauth_window_secs: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passkeys: Option<PasskeySettings>,
+}
+
+/// Passkey settings as written in a policy (`[policy.passkeys]`): the fields
+/// that are set are laid over the engine's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+#[allow(
+    missing_docs,
+    reason = "each field is the passkey policy field of the same name"
+)]
+pub struct PasskeySettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rp_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rp_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_user_verification: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_aaguids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_sign_count_regression: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_user: Option<u8>,
+}
+
+macro_rules! passkey_fields {
+    ($m:ident) => {
+        $m!(
+            rp_id,
+            rp_name,
+            origins,
+            require_user_verification,
+            allowed_aaguids,
+            accept_sign_count_regression,
+            max_per_user
+        )
+    };
+}
+
+impl PasskeySettings {
+    /// Lay the fields that are set over `base`.
+    pub fn apply(&self, base: &mut PasskeyPolicy) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { base.$f = v.clone(); } )* };
+        }
+        passkey_fields!(set);
+    }
+
+    /// Every field of the passkey policy.
+    pub fn from_policy(p: &PasskeyPolicy) -> Self {
+        macro_rules! read {
+            ($($f:ident),*) => { Self { $( $f: Some(p.$f.clone()), )* } };
+        }
+        passkey_fields!(read)
+    }
 }
 
 /// TOTP parameters as written in a policy.
@@ -317,6 +379,9 @@ impl PolicySettings {
         if let Some(a) = self.argon2 {
             base.argon2 = a.into();
         }
+        if let Some(p) = &self.passkeys {
+            p.apply(&mut base.passkeys);
+        }
     }
 
     /// Every field of a policy.
@@ -326,6 +391,7 @@ impl PolicySettings {
                 $( $f: Some(p.$f.clone()), )*
                 totp: Some(p.totp.into()),
                 argon2: Some(p.argon2.into()),
+                passkeys: Some(PasskeySettings::from_policy(&p.passkeys)),
             } };
         }
         policy_fields!(read)
@@ -374,6 +440,14 @@ pub fn method_json(m: &Method) -> Value {
             "channel": p.channel,
         }),
         MethodKind::Email(masked) => json!({"type": "email", "masked": masked}),
+        MethodKind::Passkey(p) => json!({
+            "type": "passkey",
+            "name": p.name,
+            "aaguid": p.aaguid,
+            "backup_eligible": p.backup_eligible,
+            "backed_up": p.backed_up,
+            "user_verified": p.user_verified,
+        }),
     };
     json!({
         "id": m.id,
@@ -447,6 +521,9 @@ fn audit_kind(kind: &AuditKind) -> (&'static str, Value) {
         K::DeviceRemembered(t) => ("device_remembered", json!({"expires_at": t})),
         K::SecretsResealed => ("secrets_resealed", json!({})),
         K::AdminRoleChanged(admin) => ("admin_role_changed", json!({"admin": admin})),
+        K::PasskeySignCountRegressed(id) => {
+            ("passkey_sign_count_regressed", json!({"method_id": id}))
+        }
         K::Other(name) => ("other", json!({"name": name})),
     }
 }

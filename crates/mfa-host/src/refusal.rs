@@ -158,6 +158,11 @@ pub enum Refusal {
         /// What is wrong.
         reason: String,
     },
+    /// A passkey registration or sign-in was refused.
+    PasskeyRefused {
+        /// The failed check (`challenge_mismatch`, `origin_not_allowed`, `bad_signature`, …).
+        check: String,
+    },
     /// An engine error without a case of its own in this version.
     Other {
         /// The engine's code.
@@ -225,6 +230,7 @@ impl Refusal {
             Self::InvalidSecret { .. } => "invalid_secret",
             Self::CorruptRecord { .. } => "corrupt_record",
             Self::InvalidHash { .. } => "invalid_hash",
+            Self::PasskeyRefused { .. } => "passkey_refused",
             Self::Other { .. } => return None,
         })
     }
@@ -282,6 +288,7 @@ impl From<w::Refusal> for Refusal {
             w::Refusal::InvalidSecret(reason) => Self::InvalidSecret { reason },
             w::Refusal::CorruptRecord(reason) => Self::CorruptRecord { reason },
             w::Refusal::InvalidHash(reason) => Self::InvalidHash { reason },
+            w::Refusal::PasskeyRefused(check) => Self::PasskeyRefused { check },
             w::Refusal::Other(code) => Self::Other { code },
         }
     }

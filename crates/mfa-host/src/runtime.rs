@@ -197,6 +197,15 @@ fn placeholder_policy() -> crate::Policy {
         phone_country_codes: Vec::new(),
         failure_cap: 0,
         reauth_window_secs: 0,
+        passkeys: crate::PasskeyPolicy {
+            rp_id: String::new(),
+            rp_name: String::new(),
+            origins: Vec::new(),
+            require_user_verification: false,
+            allowed_aaguids: Vec::new(),
+            accept_sign_count_regression: false,
+            max_per_user: 0,
+        },
     }
 }
 

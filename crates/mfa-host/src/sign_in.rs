@@ -4,8 +4,8 @@ use crate::api::text;
 use crate::bindings::exports::mfa::engine::sign_in as ws;
 use crate::types::secret;
 use crate::{
-    Action, Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, Record, Secret,
-    SignInCaller, UnixTime, Verified,
+    Action, Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, PasskeyOptions, Record,
+    Secret, SignInCaller, UnixTime, Verified,
 };
 
 /// Who is taking a sign-in step.
@@ -40,6 +40,9 @@ pub enum Proof<'a> {
     RecoveryCode(&'a str),
     /// A one-time pass an admin issued.
     OneTimePass(&'a str),
+    /// A passkey's answer (`AuthenticationResponseJSON`) to the ceremony
+    /// [`MfaHost::begin_passkey_sign_in`] started.
+    Passkey(&'a str),
 }
 
 impl std::fmt::Debug for Proof<'_> {
@@ -48,6 +51,7 @@ impl std::fmt::Debug for Proof<'_> {
             Self::Code { method, .. } => write!(f, "Code {{ method: {method:?}, code: redacted }}"),
             Self::RecoveryCode(_) => f.write_str("RecoveryCode(redacted)"),
             Self::OneTimePass(_) => f.write_str("OneTimePass(redacted)"),
+            Self::Passkey(_) => f.write_str("Passkey(..)"),
         }
     }
 }
@@ -128,6 +132,7 @@ fn proof_out(p: Proof<'_>) -> ws::Proof {
         }),
         Proof::RecoveryCode(c) => ws::Proof::RecoveryCode(c.to_string()),
         Proof::OneTimePass(c) => ws::Proof::OneTimePass(c.to_string()),
+        Proof::Passkey(r) => ws::Proof::Passkey(r.to_string()),
     }
 }
 
@@ -255,6 +260,7 @@ impl MfaHost {
             Proof::Code { code, .. } | Proof::RecoveryCode(code) | Proof::OneTimePass(code) => {
                 text("code", code)?
             }
+            Proof::Passkey(response) => text("passkey response", response)?,
         }
         let (standing, proof) = (standing_out(standing), proof_out(proof));
         self.with_record(
@@ -302,10 +308,74 @@ impl MfaHost {
                     now,
                 )
             }),
-            |r| Registered {
-                confirmed: r.confirmed.into(),
-                signed_in: r.signed_in.map(Into::into),
-            },
+            Registered::from,
         )
+    }
+
+    /// Start a sign-in with one of the user's passkeys: the options for
+    /// `navigator.credentials.get`. The caller presents this user's login
+    /// token (or a session); the answer goes to [`MfaHost::finish_sign_in`]
+    /// as [`Proof::Passkey`].
+    pub fn begin_passkey_sign_in(
+        &self,
+        record: Record<'_>,
+        standing: Standing<'_>,
+        now: UnixTime,
+    ) -> Result<Outcome<PasskeyOptions>, Error> {
+        standing_text(standing)?;
+        let standing = standing_out(standing);
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in()
+                    .call_begin_passkey(store, engine, user, &standing, now)
+            }),
+            |o| o,
+        )
+    }
+
+    /// Finish registering a passkey with the browser's
+    /// `RegistrationResponseJSON` and name it (empty: "Passkey N"); during
+    /// "Set it up now" it also signs the user in.
+    pub fn finish_passkey_registration(
+        &self,
+        record: Record<'_>,
+        standing: Standing<'_>,
+        response: &str,
+        name: &str,
+        remember_device: bool,
+        now: UnixTime,
+    ) -> Result<Outcome<Registered>, Error> {
+        standing_text(standing)?;
+        text("passkey response", response)?;
+        text("passkey name", name)?;
+        let standing = standing_out(standing);
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in().call_finish_passkey_registration(
+                    store,
+                    engine,
+                    user,
+                    &standing,
+                    response,
+                    name,
+                    remember_device,
+                    now,
+                )
+            }),
+            Registered::from,
+        )
+    }
+}
+
+impl From<ws::Registered> for Registered {
+    fn from(r: ws::Registered) -> Self {
+        Self {
+            confirmed: r.confirmed.into(),
+            signed_in: r.signed_in.map(Into::into),
+        }
     }
 }

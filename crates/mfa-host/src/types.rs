@@ -11,7 +11,8 @@ use crate::bindings::exports::mfa::engine::{
 pub use crate::bindings::exports::mfa::engine::app_passwords::AppPasswordRequest;
 pub use crate::bindings::exports::mfa::engine::contacts::{Email, Phone};
 pub use crate::bindings::exports::mfa::engine::engine::{
-    AppPasswordInfo, FactorState, Jwk, KeyKind, MaskedPhone, Method, MethodKind, RecordSummary,
+    AppPasswordInfo, FactorState, Jwk, KeyKind, MaskedPhone, Method, MethodKind, PasskeyInfo,
+    RecordSummary,
 };
 pub use crate::bindings::exports::mfa::engine::enrolment::{
     NextStep, PhoneNumber, ReplaceOptions, VerifyOptions,
@@ -23,7 +24,8 @@ pub use crate::bindings::exports::mfa::engine::sign_in::{
 pub use crate::bindings::exports::mfa::engine::types::{
     Algorithm, AppPasswordCredential, AppPasswordMatch, AppPasswordRef, Argon2Params, AuditEvent,
     AuditKind, Factor, FactorLock, FailureReason, HotpParams, MethodType, MfaState, OtpMatch,
-    PhoneChannel, Policy, SessionClaims, StateChange, TokenKind, TotpParams, Verified,
+    PasskeyOptions, PasskeyPolicy, PhoneChannel, Policy, SessionClaims, StateChange, TokenKind,
+    TotpParams, Verified,
 };
 
 /// Seconds since the Unix epoch.

@@ -49,6 +49,7 @@ fn host_event(k: &AuditKind) -> String {
         AuditKind::DeviceRemembered(_) => "device_remembered",
         AuditKind::SecretsResealed => "secrets_resealed",
         AuditKind::AdminRoleChanged(_) => "admin_role_changed",
+        AuditKind::PasskeySignCountRegressed(_) => "passkey_sign_count_regressed",
         AuditKind::Other(name) => name,
     };
     s.to_string()

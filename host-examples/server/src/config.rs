@@ -621,7 +621,7 @@ impl Config {
             .unwrap_or(MethodType::ALL)
         {
             let ok = match m {
-                MethodType::AuthenticatorApp => true,
+                MethodType::AuthenticatorApp | MethodType::Passkey => true,
                 MethodType::Email => console || self.delivery.smtp.is_some(),
                 MethodType::Text | MethodType::Call => console || self.delivery.webhook.is_some(),
             };

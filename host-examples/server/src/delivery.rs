@@ -196,6 +196,9 @@ impl Deliverer {
                     return self.post_webhook(hook, d).await.map_err(fail);
                 }
             }
+            MethodType::Passkey => {
+                return Err(fail("passkeys sign in without a code".into()));
+            }
             MethodType::AuthenticatorApp => {
                 return Err(fail("authenticator apps make their own codes".into()));
             }

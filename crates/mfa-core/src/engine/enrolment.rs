@@ -198,7 +198,7 @@ impl Engine {
 
     /// Refuse a new method when the user already has [`MAX_METHODS`] (those a
     /// re-registration will replace do not count).
-    fn check_room(&self, ctx: &Ctx<'_>) -> Result<(), Error> {
+    pub(super) fn check_room(&self, ctx: &Ctx<'_>) -> Result<(), Error> {
         let kept = match ctx.rec.reregister_since {
             Some(since) => ctx
                 .rec
@@ -634,82 +634,97 @@ impl Engine {
                 }
             };
             ctx.rec.throttle.succeed(factor);
-            let id = ctx.rec.next_method_id.max(1);
-            ctx.rec.next_method_id = id.saturating_add(1);
-            let method_type = kind.method_type();
-            // Re-registering replaces the methods from before the admin's request.
-            if let Some(since) = ctx.rec.reregister_since.take() {
-                let old: Vec<MethodId> = ctx
-                    .rec
-                    .methods
-                    .iter()
-                    .filter(|m| m.added_at <= since)
-                    .map(|m| m.id)
-                    .collect();
-                ctx.rec.methods.retain(|m| m.added_at > since);
-                for mid in old {
-                    ctx.event(AuditKind::MethodRemoved { method_id: mid }, None);
-                }
-                if ctx
-                    .rec
-                    .default_method
-                    .is_some_and(|d| !ctx.rec.methods.iter().any(|m| m.id == d))
-                {
-                    ctx.rec.default_method = None;
-                }
-            }
-            let first = ctx.rec.methods.is_empty();
-            ctx.rec.methods.push(StoredMethod {
-                id,
-                kind,
-                added_at: now,
-                last_used_at: None,
-            });
             ctx.rec.pending = None;
-            if ctx.rec.default_method.is_none() {
-                ctx.rec.default_method = Some(id);
-            }
-            ctx.touch();
-            ctx.event(AuditKind::MethodAdded { method_id: id }, Some(method_type));
-            // A changed phone: the old one goes now that the new one is proven.
-            if let Some(old) = pending.replaces
-                && ctx.rec.methods.iter().any(|m| m.id == old)
-            {
-                ctx.rec.methods.retain(|m| m.id != old);
-                if ctx.rec.default_method == Some(old) {
-                    ctx.rec.default_method = Some(id);
-                }
-                ctx.event(AuditKind::MethodRemoved { method_id: old }, None);
-            }
-            let mut recovery_codes = None;
-            if first {
-                if ctx.rec.state == MfaState::Enabled {
-                    ctx.rec.state = MfaState::Enforced;
-                }
-                if ctx.rec.recovery_codes_left() == 0 {
-                    let (set, codes) = RecoverySet::generate(
-                        e.policy.recovery_code_count,
-                        &e.policy.argon2,
-                        now,
-                        rng,
-                    )?;
-                    ctx.rec.recovery = Some(set);
-                    ctx.event(
-                        AuditKind::RecoveryCodesIssued {
-                            count: e.policy.recovery_code_count,
-                        },
-                        None,
-                    );
-                    recovery_codes = Some(codes);
-                }
-                ctx.event(AuditKind::Registered, Some(method_type));
-            }
+            let (id, recovery_codes) = e.add_method(ctx, kind, pending.replaces, rng)?;
             Ok(Confirmed {
                 method_id: id,
                 matched,
                 recovery_codes,
             })
         })
+    }
+
+    /// Add a proven method: a re-registration replaces the methods from
+    /// before the admin's request, a changed phone replaces the old one,
+    /// and the first method turns MFA on and hands out recovery codes.
+    pub(super) fn add_method(
+        &self,
+        ctx: &mut Ctx<'_>,
+        kind: StoredKind,
+        replaces: Option<MethodId>,
+        rng: &mut dyn RandomSource,
+    ) -> Result<(MethodId, Option<RecoveryCodes>), Error> {
+        let now = ctx.now;
+        let id = ctx.rec.next_method_id.max(1);
+        ctx.rec.next_method_id = id.saturating_add(1);
+        let method_type = kind.method_type();
+        // Re-registering replaces the methods from before the admin's request.
+        if let Some(since) = ctx.rec.reregister_since.take() {
+            let old: Vec<MethodId> = ctx
+                .rec
+                .methods
+                .iter()
+                .filter(|m| m.added_at <= since)
+                .map(|m| m.id)
+                .collect();
+            ctx.rec.methods.retain(|m| m.added_at > since);
+            for mid in old {
+                ctx.event(AuditKind::MethodRemoved { method_id: mid }, None);
+            }
+            if ctx
+                .rec
+                .default_method
+                .is_some_and(|d| !ctx.rec.methods.iter().any(|m| m.id == d))
+            {
+                ctx.rec.default_method = None;
+            }
+        }
+        let first = ctx.rec.methods.is_empty();
+        ctx.rec.methods.push(StoredMethod {
+            id,
+            kind,
+            added_at: now,
+            last_used_at: None,
+        });
+        if ctx.rec.default_method.is_none() {
+            ctx.rec.default_method = Some(id);
+        }
+        ctx.touch();
+        ctx.event(AuditKind::MethodAdded { method_id: id }, Some(method_type));
+        // A changed phone: the old one goes now that the new one is proven.
+        if let Some(old) = replaces
+            && ctx.rec.methods.iter().any(|m| m.id == old)
+        {
+            ctx.rec.methods.retain(|m| m.id != old);
+            if ctx.rec.default_method == Some(old) {
+                ctx.rec.default_method = Some(id);
+            }
+            ctx.event(AuditKind::MethodRemoved { method_id: old }, None);
+        }
+        let mut recovery_codes = None;
+        if first {
+            if ctx.rec.state == MfaState::Enabled {
+                ctx.rec.state = MfaState::Enforced;
+            }
+            if ctx.rec.recovery_codes_left() == 0 {
+                let (set, codes) = RecoverySet::generate(
+                    self.policy.recovery_code_count,
+                    &self.policy.argon2,
+                    now,
+                    rng,
+                )?;
+                ctx.rec.recovery = Some(set);
+                ctx.event(
+                    AuditKind::RecoveryCodesIssued {
+                        count: self.policy.recovery_code_count,
+                    },
+                    None,
+                );
+                recovery_codes = Some(codes);
+            }
+            ctx.event(AuditKind::Registered, Some(method_type));
+        }
+        Ok((id, recovery_codes))
     }
 
     pub(super) fn failed(

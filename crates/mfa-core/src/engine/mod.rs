@@ -50,6 +50,7 @@ fn factor_of(kind: &StoredKind) -> Factor {
         StoredKind::Totp { .. } | StoredKind::Hotp { .. } => Factor::Authenticator,
         StoredKind::Phone { .. } => Factor::Phone,
         StoredKind::Email { .. } => Factor::Email,
+        StoredKind::Passkey(_) => Factor::Passkey,
     }
 }
 
@@ -118,6 +119,8 @@ mod access;
 pub use access::Action;
 mod admin;
 mod app_passwords;
+mod passkeys;
+pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyOptions};
 mod sign_in;
 mod tokens;
 pub use sign_in::{

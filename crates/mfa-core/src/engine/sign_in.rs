@@ -73,6 +73,9 @@ pub enum Proof<'a> {
     RecoveryCode(&'a str),
     /// A one-time pass from an admin.
     OneTimePass(&'a str),
+    /// A passkey's answer (`AuthenticationResponseJSON`) to the ceremony
+    /// [`Engine::begin_passkey_sign_in`] started.
+    Passkey(&'a str),
 }
 
 impl std::fmt::Debug for Standing<'_> {
@@ -90,6 +93,7 @@ impl std::fmt::Debug for Proof<'_> {
             Self::Code { method, .. } => write!(f, "Code {{ method: {method:?}, code: redacted }}"),
             Self::RecoveryCode(_) => f.write_str("RecoveryCode(redacted)"),
             Self::OneTimePass(_) => f.write_str("OneTimePass(redacted)"),
+            Self::Passkey(_) => f.write_str("Passkey(..)"),
         }
     }
 }
@@ -303,6 +307,7 @@ impl Engine {
             Proof::Code { method, code } => self.verify(rec, method, code, now, audit)?,
             Proof::RecoveryCode(code) => self.verify_recovery_code(rec, code, now, audit)?,
             Proof::OneTimePass(pass) => self.verify_one_time_pass(rec, pass, now, audit)?,
+            Proof::Passkey(response) => self.verify_passkey(rec, response, now, audit)?,
         };
         Ok(self.signed_in(rec, verified, first, remember_device, now, rng, audit))
     }
@@ -359,7 +364,7 @@ impl Engine {
         clippy::too_many_arguments,
         reason = "private helper: the proof and the choice, plus the engine's time, randomness and audit"
     )]
-    fn signed_in(
+    pub(super) fn signed_in(
         &self,
         rec: &UserRecord,
         verified: Verified,

@@ -67,6 +67,29 @@ impl Verified {
             verified_at: None,
         }
     }
+    /// A passkey: RFC 8176 `swk` for a synced key (it may be backed up),
+    /// `hwk` for a device-bound one, and `user` when it verified the person.
+    #[cfg_attr(
+        not(feature = "webauthn"),
+        allow(
+            dead_code,
+            reason = "passkeys are verified only with the webauthn feature"
+        )
+    )]
+    pub(super) fn by_passkey(method_id: MethodId, backup_eligible: bool, uv: bool) -> Self {
+        let mut amr = vec![if backup_eligible { "swk" } else { "hwk" }.to_string()];
+        if uv {
+            amr.push("user".to_string());
+        }
+        Self {
+            method_id: Some(method_id),
+            method_type: Some(MethodType::Passkey),
+            matched: None,
+            amr,
+            recovery_codes_left: None,
+            verified_at: None,
+        }
+    }
     /// A remembered device: the factor was verified when it was remembered
     /// (`remembered_at`, the device token's `iat`).
     pub(super) fn by_device(remembered_at: UnixTime) -> Self {
@@ -134,6 +157,12 @@ impl Engine {
                 return Err(Error::MethodNotAllowed {
                     method: method_type.as_str(),
                 });
+            }
+            if matches!(m.kind, StoredKind::Passkey(_)) {
+                return Err(Error::input(
+                    "method",
+                    "this method is a passkey: sign in with the key, not a code",
+                ));
             }
             let factor = factor_of(&m.kind);
             ctx.rec.throttle.check(factor, now)?;
@@ -359,6 +388,9 @@ fn amr_of(t: MethodType) -> Vec<String> {
         MethodType::AuthenticatorApp | MethodType::Email => "otp",
         MethodType::Text => "sms",
         MethodType::Call => "tel",
+        // Registering a passkey proves a key (RFC 8176 `hwk`); signing in
+        // with one tells a synced key (`swk`) from a device-bound one.
+        MethodType::Passkey => "hwk",
     };
     vec![v.to_string()]
 }

@@ -98,6 +98,48 @@ pub enum WebauthnError {
     },
 }
 
+impl WebauthnError {
+    /// The check that failed, `snake_case`, stable for APIs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::MalformedResponse { .. } => "malformed_response",
+            Self::MalformedCbor { .. } => "malformed_cbor",
+            Self::WrongCeremonyType { .. } => "wrong_ceremony_type",
+            Self::WrongCeremony { .. } => "wrong_ceremony",
+            Self::ChallengeMismatch => "challenge_mismatch",
+            Self::CeremonyExpired => "ceremony_expired",
+            Self::OriginNotAllowed { .. } => "origin_not_allowed",
+            Self::CrossOriginNotAllowed => "cross_origin_not_allowed",
+            Self::RpIdMismatch => "rp_id_mismatch",
+            Self::UserNotPresent => "user_not_present",
+            Self::UserNotVerified => "user_not_verified",
+            Self::InvalidBackupFlags => "invalid_backup_flags",
+            Self::NoCredentialData => "no_credential_data",
+            Self::UnsupportedAlgorithm { .. } => "unsupported_algorithm",
+            Self::InvalidKey { .. } => "invalid_key",
+            Self::BadSignature => "bad_signature",
+            Self::UnsupportedAttestation { .. } => "unsupported_attestation",
+            Self::InvalidAttestation { .. } => "invalid_attestation",
+            Self::UntrustedAttestation => "untrusted_attestation",
+            Self::AuthenticatorNotAllowed => "authenticator_not_allowed",
+            Self::CredentialAlreadyRegistered => "credential_already_registered",
+            Self::UnknownCredential => "unknown_credential",
+            Self::UserHandleMismatch => "user_handle_mismatch",
+            Self::SignCountRegressed { .. } => "sign_count_regressed",
+        }
+    }
+}
+
+impl From<WebauthnError> for crate::Error {
+    fn from(e: WebauthnError) -> Self {
+        Self::Passkey {
+            kind: e.code(),
+            reason: e.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for WebauthnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -4,6 +4,9 @@
     reason = "each test binary uses its own subset of the helpers"
 )]
 
+#[cfg(feature = "webauthn")]
+pub mod authenticator;
+
 use mfa_core::{
     Argon2Params, AuditEvent, Confirmed, Engine, FirstFactor, Keys, MethodId, MfaState, OtpAuthUri,
     Policy, PolicyBuilder, Registration, SeededRandom, SignInStep, SignedIn, Standing, Totp,

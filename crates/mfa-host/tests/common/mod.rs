@@ -79,6 +79,7 @@ pub fn host_policy(p: &mfa_core::Policy) -> Policy {
         mfa_core::MethodType::Text => MethodType::Text,
         mfa_core::MethodType::Call => MethodType::Call,
         mfa_core::MethodType::Email => MethodType::Email,
+        mfa_core::MethodType::Passkey => MethodType::Passkey,
     };
     Policy {
         issuer: p.issuer.clone(),
@@ -123,6 +124,15 @@ pub fn host_policy(p: &mfa_core::Policy) -> Policy {
         phone_country_codes: p.phone_country_codes.clone(),
         failure_cap: p.failure_cap,
         reauth_window_secs: p.reauth_window_secs,
+        passkeys: mfa_host::PasskeyPolicy {
+            rp_id: p.passkeys.rp_id.clone(),
+            rp_name: p.passkeys.rp_name.clone(),
+            origins: p.passkeys.origins.clone(),
+            require_user_verification: p.passkeys.require_user_verification,
+            allowed_aaguids: p.passkeys.allowed_aaguids.clone(),
+            accept_sign_count_regression: p.passkeys.accept_sign_count_regression,
+            max_per_user: p.passkeys.max_per_user,
+        },
     }
 }
 

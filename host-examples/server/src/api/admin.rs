@@ -566,7 +566,8 @@ pub(super) async fn admin_put_settings(
     if !s.cfg.demo {
         for m in policy.allowed_methods.iter().copied() {
             let ok = match m {
-                MethodType::AuthenticatorApp => true,
+                // Passkeys need no delivery; the engine checks their site settings.
+                MethodType::AuthenticatorApp | MethodType::Passkey => true,
                 MethodType::Email => s.cfg.delivery.smtp.is_some(),
                 MethodType::Text | MethodType::Call => s.cfg.delivery.webhook.is_some(),
             };
