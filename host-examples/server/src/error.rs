@@ -124,7 +124,8 @@ impl ApiError {
             | E::BadSignature
             | E::TokenExpired
             | E::WrongTokenKind
-            | E::TokenRevoked => StatusCode::UNAUTHORIZED,
+            | E::TokenRevoked
+            | E::PasskeyRefused { .. } => StatusCode::UNAUTHORIZED,
             E::MethodNotAllowed { .. }
             | E::AppPasswordsDisabled
             | E::OutOfScope { .. }

@@ -1,4 +1,7 @@
-#![allow(dead_code, reason = "each test binary uses its own part of the authenticator")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of the authenticator"
+)]
 //! A software authenticator: CBOR, COSE keys, authenticator data and the
 //! browser's JSON, made from the options the engine issues, for the passkey
 //! tests (a real one is Chromium's virtual authenticator, in the browser tests).

@@ -250,21 +250,34 @@ pub(super) async fn confirm(
         .await?;
     s.time_argon2("confirm_registration", started);
     let (registered, rec, now) = done.into_api()?;
+    Ok(registered_response(&s, &headers, &registered, &rec, now))
+}
+
+/// The answer to a proven registration: the new method, the recovery codes
+/// of a first one (shown once), and the session cookies when it finished
+/// "Set it up now".
+pub(super) fn registered_response(
+    s: &AppState,
+    headers: &HeaderMap,
+    registered: &Registered,
+    rec: &UserRecord,
+    now: u64,
+) -> Response {
     let confirmed = &registered.confirmed;
     let policy = s.engine().policy().clone();
     let body = json!({
         "method_id": confirmed.method_id,
         "clock_skew_steps": confirmed.matched.map(|m| m.offset),
         "recovery_codes": confirmed.recovery_codes.as_ref().map(|rc| rc.codes.iter().map(|c| c.expose().to_string()).collect::<Vec<_>>()),
-        "methods": methods_json(&rec),
+        "methods": methods_json(rec),
         "next": {"next": "done"},
         "app_passwords_allowed": policy.app_passwords_allowed,
     });
     let cookies = match &registered.signed_in {
-        Some(signed) => session_cookies(&s, &headers, signed, now),
+        Some(signed) => session_cookies(s, headers, signed, now),
         None => Vec::new(),
     };
-    Ok(with_cookies(ok_json(StatusCode::OK, &body), cookies))
+    with_cookies(ok_json(StatusCode::OK, &body), cookies)
 }
 
 #[derive(Deserialize)]

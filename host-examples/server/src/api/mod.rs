@@ -6,6 +6,7 @@ mod admin;
 mod app_passwords;
 mod gateway;
 mod methods;
+mod passkeys;
 mod second_factor;
 mod sign_in;
 
@@ -13,6 +14,7 @@ use admin::*;
 use app_passwords::*;
 use gateway::*;
 use methods::*;
+use passkeys::*;
 use second_factor::*;
 use sign_in::*;
 use std::net::SocketAddr;
@@ -32,7 +34,7 @@ use crate::auth::{self, DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, STAY_COOKIE
 use crate::config::AuthMode;
 use crate::engine::{
     Action, Delivery, EngineError, Factor, FirstFactor, MethodId, MethodType, MfaState, NextStep,
-    PhoneChannel, Policy, Proof, SignInStarted, SignedIn, UserRecord,
+    PhoneChannel, Policy, Proof, Registered, SignInStarted, SignedIn, UserRecord,
 };
 use crate::error::ApiError;
 use crate::{AppState, store_err, unix_now};
@@ -137,11 +139,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/verify/send", post(send_code))
         .route("/verify/recovery", post(verify_recovery))
         .route("/verify/one-time-pass", post(verify_one_time_pass))
+        .route("/verify/passkey/options", post(passkey_sign_in_options))
+        .route("/verify/passkey", post(verify_passkey))
         .route("/methods", get(list_methods))
         .route("/methods/authenticator", post(begin_authenticator))
         .route("/methods/phone", post(begin_phone))
         .route("/methods/email", post(begin_email))
         .route("/methods/import", post(begin_import))
+        .route("/methods/passkey", post(begin_passkey))
+        .route("/methods/passkey/confirm", post(confirm_passkey))
         .route("/methods/resend", post(resend))
         .route("/methods/confirm", post(confirm))
         .route("/methods/default", put(set_default))

@@ -149,7 +149,7 @@ pub(super) async fn verify(
 }
 
 /// The answer to a second factor: the session cookies, or the refusal; both counted.
-fn signed_or_refused(
+pub(super) fn signed_or_refused(
     s: &AppState,
     headers: &HeaderMap,
     user: &str,

@@ -1,0 +1,139 @@
+//! Passkeys through the real server: "Set it up now" with a passkey signs the
+//! user in (`amr` `hwk`), the passkey is the next sign-in's second factor, and
+//! the attacks a caller would try over HTTP fail: a replayed answer, a page
+//! of another origin, an answer without the login cookie, a cross-site
+//! request with the cookie, a password alone adding a second passkey.
+#![allow(clippy::unwrap_used, reason = "tests fail loudly")]
+
+mod common;
+
+#[path = "../../../crates/mfa-core/tests/common/authenticator.rs"]
+mod authenticator;
+
+use authenticator::SoftKey;
+use common::*;
+use serde_json::{Value, json};
+
+const ORIGIN: &str = "http://localhost:8080";
+
+fn start(tag: &str) -> Server {
+    let dir = temp_dir(tag);
+    let url = db_url(Db::Sqlite, &dir).unwrap();
+    let policy = format!(
+        "[policy]\nargon2 = {{ m_kib = 64, t = 1, p = 1 }}\nallowed_methods = [\"authenticator_app\", \"passkey\"]\n[policy.passkeys]\nrp_id = \"localhost\"\nrp_name = \"Contoso\"\norigins = [\"{ORIGIN}\"]\n"
+    );
+    Server::start(&dir, &base_config(&url, &policy))
+}
+
+fn options(r: &Resp) -> String {
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["type"], "passkey");
+    r.json["options"].to_string()
+}
+
+fn answer(json: &str) -> Value {
+    serde_json::from_str(json).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_it_up_now_with_a_passkey_then_sign_in_with_it() {
+    let server = start("passkeys");
+    let user = "pia@example.com";
+    let mut admin = server.admin();
+    create_user(&mut admin, user, "password-123").await;
+    let mut c = server.client();
+    let r = sign_in(&mut c, user, "password-123").await;
+    assert_eq!(r.json["next"]["next"], "register", "{}", r.text);
+    assert!(
+        r.json["next"]["allowed"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("passkey"))
+    );
+
+    let r = c.post("/api/v1/methods/passkey", json!({})).await;
+    let o = options(&r);
+    let created: Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(created["rp"]["id"], "localhost");
+    assert_eq!(created["user"]["name"], user);
+    let mut key = SoftKey::p256(21, "localhost", ORIGIN);
+    let r = c
+        .post(
+            "/api/v1/methods/passkey/confirm",
+            json!({"response": answer(&key.create(&o)), "name": "YubiKey"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json["error"]);
+    assert_eq!(r.json["recovery_codes"].as_array().unwrap().len(), 10);
+    let kind = &r.json["methods"][0]["kind"];
+    assert_eq!(kind["type"], "passkey", "{kind}");
+    assert_eq!(kind["name"], "YubiKey");
+    assert_eq!(r.json["methods"][0]["method_type"], "passkey");
+    let session = c.get("/api/v1/session").await;
+    assert_eq!(session.json["mfa"], true, "{}", session.text);
+
+    // Sign out, sign in: the passkey is the second factor.
+    c.post("/api/v1/sign-out", json!({})).await;
+    let r = sign_in(&mut c, user, "password-123").await;
+    assert_eq!(r.json["next"]["next"], "verify", "{}", r.text);
+    let r = c.post("/api/v1/verify/passkey/options", json!({})).await;
+    let o = options(&r);
+    let a = answer(&key.get(&o, None));
+    // Without the login cookie, the answer is nobody's.
+    let mut stranger = server.client();
+    let r = stranger
+        .post("/api/v1/verify/passkey", json!({"response": a}))
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    // From a page of another site, with the cookie: refused before the engine.
+    let mut cross = c.clone();
+    cross
+        .headers
+        .push(("origin".into(), "https://evil.example".into()));
+    let r = cross
+        .post("/api/v1/verify/passkey", json!({"response": a}))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.code(), "cross_site_request");
+    let r = c
+        .post("/api/v1/verify/passkey", json!({"response": a}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["amr"], json!(["hwk", "user"]));
+    // The same answer again: the ceremony was used once.
+    sign_in(&mut c, user, "password-123").await;
+    let r = c
+        .post("/api/v1/verify/passkey", json!({"response": a}))
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.code(), "passkey_refused");
+    // A page of another origin relaying a fresh challenge.
+    let r = c.post("/api/v1/verify/passkey/options", json!({})).await;
+    let o = options(&r);
+    let mut phished = SoftKey::p256(21, "localhost", "http://localhost:9999");
+    phished.counter = key.counter;
+    let r = c
+        .post(
+            "/api/v1/verify/passkey",
+            json!({"response": answer(&phished.get(&o, None))}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not one of this site's origins")
+    );
+    // Garbage is a typed refusal.
+    let r = c
+        .post("/api/v1/verify/passkey", json!({"response": {"id": 1}}))
+        .await;
+    assert!(r.status == 401 || r.status == 429, "{}", r.text);
+    // A password alone may not add a second passkey once one is set up.
+    let mut fresh = server.client();
+    sign_in(&mut fresh, user, "password-123").await;
+    let r = fresh.post("/api/v1/methods/passkey", json!({})).await;
+    assert_eq!(r.status, 403, "{}", r.json["error"]);
+    assert_eq!(r.code(), "mfa_required");
+}
