@@ -91,6 +91,10 @@ pub struct Route {
     /// session cookie and header) before the request goes upstream, whichever
     /// one decided; unset: the configuration's `strip_credentials`.
     pub strip_credentials: Option<bool>,
+    /// Admit only sessions signed in with a phishing-resistant method: a
+    /// passkey or security key, whose `amr` carries `hwk` or `swk` (RFC 8176).
+    /// Only on `session` routes (an app password is never phishing-resistant).
+    pub phishing_resistant: bool,
 }
 
 impl Route {
@@ -296,6 +300,8 @@ struct RawRoute {
     scope: Option<String>,
     #[serde(default)]
     strip_credentials: Option<bool>,
+    #[serde(default)]
+    phishing_resistant: bool,
 }
 
 #[derive(Deserialize)]
@@ -596,12 +602,30 @@ fn check_route(
             ));
         }
     }
+    if r.phishing_resistant {
+        let refusal = match r.mode {
+            Mode::Session => None,
+            Mode::Public => Some(
+                "a `public` route asks for no sign-in at all; use mode `session` to admit only passkey and security-key sessions",
+            ),
+            Mode::AppPassword => Some(
+                "an app password is never phishing-resistant; use mode `session` to admit only passkey and security-key sessions",
+            ),
+            Mode::Either => Some(
+                "mode `either` also admits app passwords, which are never phishing-resistant; use mode `session`",
+            ),
+        };
+        if let Some(reason) = refusal {
+            return Err(ConfigError::new(field("phishing_resistant"), reason));
+        }
+    }
     Ok(Route {
         hosts,
         path_prefix,
         mode: r.mode,
         scope: r.scope,
         strip_credentials: r.strip_credentials,
+        phishing_resistant: r.phishing_resistant,
     })
 }
 

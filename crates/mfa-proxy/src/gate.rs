@@ -37,6 +37,11 @@ const LOCAL_CACHE_MAX: usize = 4096;
 const CAS_ATTEMPTS: usize = 8;
 /// Longest user name taken from a Basic header.
 const MAX_USER_LEN: usize = 256;
+/// RFC 8176 `amr` values of a phishing-resistant sign-in: a key bound to the
+/// site signed the challenge (`hwk` a device-bound passkey or security key,
+/// `swk` a synced passkey). A code typed or read out (`otp`, `sms`, `tel`)
+/// can be relayed by a look-alike page; these cannot.
+const PHISHING_RESISTANT_AMR: [&str; 2] = ["hwk", "swk"];
 
 /// Who was verified, and how.
 struct Identity {
@@ -67,6 +72,24 @@ fn bounded_insert<V>(
         }
     }
     map.insert(key, (value, until));
+}
+
+/// The route's own rules for a verified session: on a phishing-resistant
+/// route, the sign-in must have used a passkey or security key.
+fn route_admits(route: &Route, claims: &SessionClaims) -> Result<(), (Denial, String)> {
+    if route.phishing_resistant
+        && !claims
+            .amr
+            .iter()
+            .any(|a| PHISHING_RESISTANT_AMR.contains(&a.as_str()))
+    {
+        return Err((
+            Denial::SessionInsufficient,
+            "this route needs a sign-in with a passkey or security key; sign in again with one"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The filter's decision logic for one configuration.
@@ -141,14 +164,14 @@ impl Gate {
         let strip = self.credential_strip(req, route);
         match route.mode {
             Mode::Public => self.allow(metrics, None, strip),
-            Mode::Session => match self.session(req, now) {
+            Mode::Session => match self.session(req, route, now) {
                 Ok(identity) => self.allow(metrics, Some(identity), strip),
                 Err((denial, message)) => {
                     self.session_denied(req, &path, denial, &message, false, metrics)
                 }
             },
             Mode::AppPassword => self.app_password(req, route, strip, now, store, metrics),
-            Mode::Either => match self.session(req, now) {
+            Mode::Either => match self.session(req, route, now) {
                 Ok(identity) => self.allow(metrics, Some(identity), strip),
                 Err((denial, message)) => {
                     let has_basic = req
@@ -304,14 +327,19 @@ impl Gate {
 
     // ----- sessions -------------------------------------------------------
 
-    fn session(&self, req: &dyn Facts, now: u64) -> Result<Identity, (Denial, String)> {
+    fn session(
+        &self,
+        req: &dyn Facts,
+        route: &Route,
+        now: u64,
+    ) -> Result<Identity, (Denial, String)> {
         let Some(cfg) = &self.config.session else {
             return Err((Denial::SessionMissing, "no session is accepted here".into()));
         };
         let token = self
             .session_token(cfg, req)
             .ok_or_else(|| (Denial::SessionMissing, "sign in with MFA first".to_string()))?;
-        let user = self.verify_session(cfg, &token, now)?;
+        let user = self.verify_session(cfg, &token, route, now)?;
         Ok(Identity {
             user,
             method: "session",
@@ -372,10 +400,16 @@ impl Gate {
             .map(str::to_string)
     }
 
+    /// The session's user, when the token is valid for this gateway and
+    /// admitted on `route`. The cache remembers that a token verified, never
+    /// that a route admitted it: the route's own rules are checked on every
+    /// request, so a session cached on an ordinary route does not pass a
+    /// phishing-resistant one.
     fn verify_session(
         &self,
         cfg: &Session,
         token: &str,
+        route: &Route,
         now: u64,
     ) -> Result<String, (Denial, String)> {
         // A cached verification still meets the revocation feed: a session
@@ -384,6 +418,7 @@ impl Gate {
             && now < *until
         {
             self.not_revoked(claims, now)?;
+            route_admits(route, claims)?;
             return Ok(claims.sub.clone());
         }
         let claims = cfg
@@ -403,6 +438,7 @@ impl Gate {
             ));
         }
         self.not_revoked(&claims, now)?;
+        let admitted = route_admits(route, &claims);
         let sub = claims.sub.clone();
         let exp = claims.exp;
         bounded_insert(
@@ -413,7 +449,7 @@ impl Gate {
             now,
             SESSION_CACHE_MAX,
         );
-        Ok(sub)
+        admitted.map(|()| sub)
     }
 
     fn session_denied(

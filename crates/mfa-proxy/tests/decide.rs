@@ -6,8 +6,13 @@ use std::collections::HashMap;
 #[path = "support/backend.rs"]
 mod backend;
 
+#[path = "../../mfa-core/tests/common/authenticator.rs"]
+mod authenticator;
+
+use authenticator::SoftKey;
 use mfa_core::{
-    AppPasswordCredential, Argon2Params, Engine, Keys, Policy, SeededRandom, UserRecord,
+    AppPasswordCredential, Argon2Params, Engine, FirstFactor, Keys, MethodType, MfaState,
+    PasskeyPolicy, Policy, Proof, SeededRandom, SignInStep, Standing, UserRecord,
 };
 use mfa_proxy::cache::CacheKey;
 use mfa_proxy::config::{AppPasswordSource, AppPasswords, Config};
@@ -874,6 +879,288 @@ fn session_from_a_bearer_header() {
         ),
         other => panic!("{other:?}"),
     }
+}
+
+// ----- phishing-resistant routes ---------------------------------------------------
+
+/// The relying party and the page passkeys are used on (the sign-in pages of
+/// `redirect_url`).
+const RP_ID: &str = "example.com";
+const ORIGIN: &str = "https://id.example.com";
+
+/// An engine whose users may sign in with passkeys as well as codes.
+fn passkey_engine() -> Engine {
+    let policy = Policy::builder()
+        .argon2(Argon2Params::INSECURE_FOR_TESTS)
+        .allowed_methods(MethodType::ALL.to_vec())
+        .passkeys(PasskeyPolicy {
+            rp_id: RP_ID.into(),
+            rp_name: "Example".into(),
+            origins: vec![ORIGIN.into()],
+            ..PasskeyPolicy::default()
+        })
+        .build()
+        .unwrap();
+    Engine::new(policy, Keys::generate(&mut SeededRandom::new(b"passkeys"))).unwrap()
+}
+
+/// A session for `user` signed in with a passkey, the way users get one:
+/// "Set it up now" with a key on the engine's software authenticator, then
+/// the next sign-in with that key as the second factor. `synced`: a key that
+/// may be backed up (RFC 8176 `swk`); otherwise device-bound (`hwk`).
+fn passkey_session(engine: &Engine, user: &str, synced: bool, at: u64) -> String {
+    let mut rng = SeededRandom::new(user.as_bytes());
+    let mut audit = Vec::new();
+    let mut key = SoftKey::p256(7, RP_ID, ORIGIN);
+    // User presence only (so no `user` in the amr), plus backup eligible and
+    // backed up for a synced passkey.
+    key.flags = if synced { 0x01 | 0x08 | 0x10 } else { 0x01 };
+    let mut rec = UserRecord::new(user, at);
+    engine.set_mfa_state(&mut rec, MfaState::Enabled, "admin", at, &mut audit);
+    let mut login = |rec: &UserRecord, rng: &mut SeededRandom| match engine.start_sign_in(
+        rec,
+        FirstFactor::Password,
+        None,
+        at,
+        rng,
+        &mut audit,
+    ) {
+        SignInStep::Next(step) => step.token.expose().to_string(),
+        SignInStep::SignedIn(_) => panic!("no device token was presented"),
+    };
+    let token = login(&rec, &mut rng);
+    let options = engine
+        .begin_passkey(&mut rec, at, &mut rng, &mut Vec::new())
+        .unwrap();
+    engine
+        .finish_passkey_registration(
+            &mut rec,
+            Standing::Token(&token),
+            &key.create(&options.options),
+            "Security key",
+            false,
+            at,
+            &mut rng,
+            &mut Vec::new(),
+        )
+        .unwrap();
+    let token = login(&rec, &mut rng);
+    let options = engine
+        .begin_passkey_sign_in(
+            &mut rec,
+            Standing::Token(&token),
+            at,
+            &mut rng,
+            &mut Vec::new(),
+        )
+        .unwrap();
+    let answer = key.get(&options.options, None);
+    engine
+        .finish_sign_in(
+            &mut rec,
+            Standing::Token(&token),
+            Proof::Passkey(&answer),
+            false,
+            at,
+            &mut rng,
+            &mut Vec::new(),
+        )
+        .unwrap()
+        .session
+        .expose()
+        .to_string()
+}
+
+/// A session for `user` signed in with an authenticator app's code.
+fn otp_session(engine: &Engine, user: &str, at: u64) -> String {
+    backend::session_token(engine, user, at, &mut SeededRandom::new(b"otp"))
+}
+
+/// `/admin` admits only passkey and security-key sessions, `/web` any session.
+fn phishing_resistant_config(engine: &Engine) -> serde_json::Value {
+    json!({
+        "routes": [
+            { "path_prefix": "/admin", "mode": "session", "phishing_resistant": true },
+            { "path_prefix": "/web", "mode": "session" }
+        ],
+        "session": session_json(engine)
+    })
+}
+
+fn with_session(method: &str, path: &str, token: &str, accept: &str) -> Req {
+    let cookie = format!("mfa_session={token}");
+    req(method, path, &[("cookie", &cookie), ("accept", accept)])
+}
+
+#[test]
+fn a_phishing_resistant_route_admits_passkey_sessions() {
+    let e = passkey_engine();
+    let g = gate(&phishing_resistant_config(&e));
+    let (store, m) = (Store::default(), Counts::default());
+    for (user, synced, amr) in [
+        ("alice@example.com", false, ["pwd", "hwk", "mfa"]),
+        ("bob@example.com", true, ["pwd", "swk", "mfa"]),
+    ] {
+        let token = passkey_session(&e, user, synced, NOW);
+        assert_eq!(e.verify_session(&token, NOW).unwrap().amr, amr);
+        for path in ["/admin/users", "/web/x", "/admin/users"] {
+            let d = g.decide(
+                &with_session("GET", path, &token, "application/json"),
+                NOW,
+                &store,
+                &m,
+            );
+            assert_eq!(edit(&d, "x-mfa-user"), Some(Some(user)), "{user} {path}");
+            assert_eq!(edit(&d, "x-mfa-method"), Some(Some("session")));
+        }
+    }
+    assert_eq!(m.of(Event::Allowed), 6);
+}
+
+#[test]
+fn a_phishing_resistant_route_refuses_code_sessions() {
+    let e = passkey_engine();
+    let g = gate(&phishing_resistant_config(&e));
+    let (store, m) = (Store::default(), Counts::default());
+    let token = otp_session(&e, "alice@example.com", NOW);
+    assert_eq!(
+        e.verify_session(&token, NOW).unwrap().amr,
+        ["pwd", "otp", "mfa"]
+    );
+    // An API call: 401 with the Bearer challenge, as for a missing `required_amr`.
+    let d = g.decide(
+        &with_session("GET", "/admin/users", &token, "application/json"),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!((status(&d), code(&d)), (401, "session_insufficient".into()));
+    assert!(
+        header(&d, "www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    let Decision::Respond(r) = &d else {
+        unreachable!()
+    };
+    assert!(
+        r.body
+            .contains("needs a sign-in with a passkey or security key"),
+        "{}",
+        r.body
+    );
+    // A browser is sent to sign in again.
+    let d = g.decide(
+        &with_session("GET", "/admin/users", &token, "text/html"),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(status(&d), 302);
+    assert_eq!(
+        header(&d, "location"),
+        Some("https://id.example.com/verify?return_to=/admin/users")
+    );
+    assert_eq!(m.of(Event::Denied(Denial::SessionInsufficient)), 2);
+    // The same session still opens the ordinary route.
+    let d = g.decide(
+        &with_session("GET", "/web/x", &token, "application/json"),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+}
+
+#[test]
+fn a_code_session_cached_on_an_ordinary_route_does_not_pass_a_phishing_resistant_one() {
+    let e = passkey_engine();
+    let g = gate(&phishing_resistant_config(&e));
+    let (store, m) = (Store::default(), Counts::default());
+    // Issued 100 s ahead of the gateway's clock, and first admitted at its
+    // own time on the ordinary route: from then on the gateway's cache holds
+    // it, and only the cache can answer for it at `NOW` (checked afresh, a
+    // token issued more than a minute in the future is refused as invalid).
+    let issued = NOW + 100;
+    let token = otp_session(&e, "alice@example.com", issued);
+    let d = g.decide(
+        &with_session("GET", "/web/x", &token, "application/json"),
+        issued,
+        &store,
+        &m,
+    );
+    assert_eq!(edit(&d, "x-mfa-user"), Some(Some("alice@example.com")));
+    let d = g.decide(
+        &with_session("GET", "/web/x", &token, "application/json"),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(
+        edit(&d, "x-mfa-user"),
+        Some(Some("alice@example.com")),
+        "served from the cache"
+    );
+    // The attack: the cached session replayed at the phishing-resistant route.
+    for now in [NOW, issued] {
+        let d = g.decide(
+            &with_session("GET", "/admin/users", &token, "application/json"),
+            now,
+            &store,
+            &m,
+        );
+        assert_eq!((status(&d), code(&d)), (401, "session_insufficient".into()));
+    }
+    // A new session for the same user, never seen before, is refused too.
+    let fresh = otp_session(&e, "alice@example.com", NOW);
+    assert_ne!(fresh, token);
+    let d = g.decide(
+        &with_session("GET", "/admin/users", &fresh, "application/json"),
+        NOW,
+        &store,
+        &m,
+    );
+    assert_eq!(code(&d), "session_insufficient");
+    assert_eq!(m.of(Event::Denied(Denial::SessionInsufficient)), 3);
+}
+
+#[test]
+fn phishing_resistant_is_refused_where_an_app_password_or_nothing_would_do() {
+    let w = world();
+    // inline_config: routes[0] public, [1] session, [2] either, [3] app_password.
+    for (i, needle) in [
+        (0, "`public` route asks for no sign-in"),
+        (2, "mode `either` also admits app passwords"),
+        (3, "an app password is never phishing-resistant"),
+    ] {
+        let mut c = inline_config(&w);
+        c["routes"][i]["phishing_resistant"] = json!(true);
+        let msg = config_error(c);
+        assert!(
+            msg.contains(&format!("`routes[{i}].phishing_resistant`")),
+            "{msg}"
+        );
+        assert!(msg.contains(needle), "{msg}");
+        assert!(msg.contains("use mode `session`"), "{msg}");
+    }
+    let mut c = inline_config(&w);
+    c["routes"][1]["phishing_resistant"] = json!(true);
+    let config = Config::parse(c.to_string().as_bytes()).unwrap();
+    assert!(config.routes[1].phishing_resistant);
+    assert!(!config.routes[2].phishing_resistant, "off by default");
+    // `false` is allowed anywhere: it is the default.
+    let mut c = inline_config(&w);
+    c["routes"][3]["phishing_resistant"] = json!(false);
+    assert!(Config::parse(c.to_string().as_bytes()).is_ok());
+
+    let mut c = inline_config(&w);
+    c["routes"][1]["phishing_resistant"] = json!("yes");
+    let msg = config_error(c);
+    assert!(msg.contains("`routes[1].phishing_resistant`"), "{msg}");
+    assert!(msg.contains("invalid type"), "{msg}");
+    let mut c = inline_config(&w);
+    c["routes"][1]["phishing_resistent"] = json!(true);
+    assert!(config_error(c).contains("unknown field `phishing_resistent`"));
 }
 
 // ----- remote -----------------------------------------------------------------
