@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::engine::{Argon2Settings, MethodType, PolicySettings};
+use crate::engine::{Argon2Settings, MethodType, PasskeySettings, PolicySettings};
 
 mod delivery;
 pub use delivery::{DeliveryConfig, SmtpConfig, SmtpTls, WebhookConfig};
@@ -472,6 +472,39 @@ impl Config {
         Ok(())
     }
 
+    /// The demo's passkeys, once its port is known: WebAuthn needs a domain
+    /// name, so the relying party is `localhost` and the page is opened at
+    /// `http://localhost:PORT` (a secure context without TLS). Only in demo
+    /// mode, and only when the configuration says nothing about passkeys;
+    /// the methods offered are then every method, passkeys among them.
+    pub fn demo_passkeys(&mut self, port: u16) {
+        if !self.demo || self.policy.passkeys.is_some() {
+            return;
+        }
+        self.policy.passkeys = Some(PasskeySettings {
+            rp_id: Some("localhost".into()),
+            rp_name: Some("mfa-wasm demo".into()),
+            origins: Some(vec![format!("http://localhost:{port}")]),
+            ..PasskeySettings::default()
+        });
+        if self.policy.allowed_methods.is_none() {
+            self.policy.allowed_methods = Some(MethodType::ALL.to_vec());
+        }
+    }
+
+    /// Where passkeys are used: the relying party and origins, from the
+    /// configuration (`[policy.passkeys]`, or the demo's). These describe the
+    /// deployment, not a service setting, so they win over stored settings.
+    pub fn passkey_site(&self) -> Option<PasskeySettings> {
+        let p = self.policy.passkeys.as_ref()?;
+        Some(PasskeySettings {
+            rp_id: p.rp_id.clone(),
+            rp_name: p.rp_name.clone(),
+            origins: p.origins.clone(),
+            ..PasskeySettings::default()
+        })
+    }
+
     /// Whether codes are printed to the console.
     pub fn console_delivery(&self) -> bool {
         self.delivery.console.unwrap_or(self.demo)
@@ -749,6 +782,29 @@ mod tests {
 
     fn no_env(_: &str) -> Option<String> {
         None
+    }
+
+    #[test]
+    fn demo_passkeys_are_on_for_localhost_at_the_bound_port() {
+        let mut c = Config::load(None, true, &no_env).unwrap();
+        c.demo_passkeys(8123);
+        let p = c.policy.passkeys.clone().unwrap();
+        assert_eq!(p.rp_id.as_deref(), Some("localhost"));
+        assert_eq!(p.origins, Some(vec!["http://localhost:8123".to_string()]));
+        let allowed = c.policy.allowed_methods.clone().unwrap();
+        assert!(allowed.contains(&MethodType::Passkey), "{allowed:?}");
+        assert_eq!(c.passkey_site().unwrap().origins, p.origins);
+        // What a configuration says is kept; outside demo mode nothing changes.
+        let mut c = Config::from_toml("[policy.passkeys]\nrp_id = \"example.com\"").unwrap();
+        c.demo = true;
+        c.demo_passkeys(8123);
+        assert_eq!(
+            c.policy.passkeys.unwrap().rp_id.as_deref(),
+            Some("example.com")
+        );
+        let mut c = Config::default();
+        c.demo_passkeys(8123);
+        assert!(c.policy.passkeys.is_none() && c.policy.allowed_methods.is_none());
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub type MethodId = u32;
 
 /// The engine's enums and the JSON forms of its types (`mfa_host::json`).
 pub use mfa_host::json::{
-    Argon2Settings, PolicySettings, TotpSettings, app_password_json, audit_event_name, audit_json,
-    jwks_value, method_json, next_json,
+    Argon2Settings, PasskeySettings, PolicySettings, TotpSettings, app_password_json,
+    audit_event_name, audit_json, jwks_value, method_json, next_json,
 };
 pub use mfa_host::{Factor, MethodType, MfaState, PhoneChannel};
 

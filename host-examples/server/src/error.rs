@@ -19,6 +19,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// `clock_drift`: how far the phone's clock is off, in seconds.
     pub clock_offset_secs: Option<i64>,
+    /// `passkey_refused`: the engine's check that failed (`origin_not_allowed`, …).
+    pub check: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -34,6 +36,8 @@ struct Inner<'a> {
     retry_after: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     clock_offset_secs: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<&'a str>,
 }
 
 impl ApiError {
@@ -45,6 +49,7 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             clock_offset_secs: None,
+            check: None,
         }
     }
 
@@ -109,6 +114,11 @@ impl ApiError {
                 e.clock_offset_secs = Some(*offset_secs);
                 return e;
             }
+            E::PasskeyRefused { check } => {
+                let mut e = Self::new(StatusCode::UNAUTHORIZED, code, message);
+                e.check = Some(check.clone());
+                return e;
+            }
             E::WrongCode
             | E::Replay
             | E::CodeExpired
@@ -124,8 +134,7 @@ impl ApiError {
             | E::BadSignature
             | E::TokenExpired
             | E::WrongTokenKind
-            | E::TokenRevoked
-            | E::PasskeyRefused { .. } => StatusCode::UNAUTHORIZED,
+            | E::TokenRevoked => StatusCode::UNAUTHORIZED,
             E::MethodNotAllowed { .. }
             | E::AppPasswordsDisabled
             | E::OutOfScope { .. }
@@ -163,6 +172,7 @@ impl IntoResponse for ApiError {
                 message: &self.message,
                 retry_after: self.retry_after,
                 clock_offset_secs: self.clock_offset_secs,
+                check: self.check.as_deref(),
             },
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| {

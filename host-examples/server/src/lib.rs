@@ -206,6 +206,9 @@ impl AppState {
         let mut policy = defaults.policy().clone();
         drop(defaults);
         settings.apply(&mut policy);
+        if let Some(site) = cfg.passkey_site() {
+            site.apply(&mut policy.passkeys);
+        }
         let engine = EngineHandle::new(&component, &wasm, Some(policy), &keys_json)
             .map_err(|e| format!("[policy] or key file refused by the engine: {e}"))?;
         tracing::info!(component = %component.wasm.display(), cache = %component.cache_dir.display(), "engine component loaded");

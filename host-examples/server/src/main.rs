@@ -101,15 +101,17 @@ fn init_logging(cfg: &Config) {
     }
 }
 
-async fn serve(cfg: Config) -> Result<(), String> {
+async fn serve(mut cfg: Config) -> Result<(), String> {
     let listen = cfg.listen;
     let demo = cfg.demo;
     let storage = mfa_server::config::redact_url(&cfg.storage.url);
-    let (state, info) = AppState::start(cfg).await?;
+    // Bound first: the demo's passkeys name the port in their origin.
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    cfg.demo_passkeys(addr.port());
+    let (state, info) = AppState::start(cfg).await?;
     tracing::info!(%addr, storage = %storage, demo, "mfa-server listening");
     if info.keys_created {
         tracing::info!(file = %state.cfg.keys.file.display(), "created a new key file (mode 0600)");
@@ -134,6 +136,17 @@ async fn serve(cfg: Config) -> Result<(), String> {
             println!("  admin token: {t}  (Authorization: Bearer …, valid for this run)");
         }
         println!("  codes sent by text, call or e-mail are printed here, marked [DEMO DELIVERY]");
+        if let Some(origin) = state
+            .cfg
+            .policy
+            .passkeys
+            .as_ref()
+            .and_then(|p| p.origins.as_ref()?.first().cloned())
+        {
+            println!(
+                "  passkeys:    open {origin}/ to set up a passkey or security key (they need a name such as localhost, not an IP address)"
+            );
+        }
         if !state.cfg.widget.dir.is_dir() {
             println!(
                 "  widget directory {} not found: only the API is served",

@@ -137,3 +137,118 @@ async fn set_it_up_now_with_a_passkey_then_sign_in_with_it() {
     assert_eq!(r.status, 403, "{}", r.json["error"]);
     assert_eq!(r.code(), "mfa_required");
 }
+
+/// The admin's passkey settings: which key models may be registered and
+/// whether the key must verify the person. The relying party and origins are
+/// the deployment's, not the admin API's; a refusal names the engine's check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_passkey_settings_allow_only_listed_models_and_require_verification() {
+    let server = start("passkey-settings");
+    let mut admin = server.admin();
+    let r = admin.get("/api/v1/admin/settings").await;
+    assert_eq!(r.json["passkeys"]["rp_id"], "localhost", "{}", r.text);
+    assert_eq!(r.json["passkeys"]["origins"], json!([ORIGIN]));
+    assert_eq!(r.json["passkeys"]["require_user_verification"], false);
+
+    // Only the organisation's security keys (another model's AAGUID).
+    let company = "cb69481e-8ff7-4039-93ec-0a2729a154a8";
+    let r = admin
+        .put(
+            "/api/v1/admin/settings",
+            json!({"passkeys": {"allowed_aaguids": [company]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["passkeys"]["allowed_aaguids"], json!([company]));
+
+    let user = "rae@example.com";
+    create_user(&mut admin, user, "password-123").await;
+    let mut c = server.client();
+    sign_in(&mut c, user, "password-123").await;
+    let o = options(&c.post("/api/v1/methods/passkey", json!({})).await);
+    let key = SoftKey::p256(31, "localhost", ORIGIN);
+    let r = c
+        .post(
+            "/api/v1/methods/passkey/confirm",
+            json!({"response": answer(&key.create(&o))}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.json["error"]["code"], "passkey_refused");
+    assert_eq!(r.json["error"]["check"], "authenticator_not_allowed");
+
+    // The model listed (as pasted, in capitals): accepted.
+    let r = admin
+        .put(
+            "/api/v1/admin/settings",
+            json!({"passkeys": {"allowed_aaguids": [company, " AAAAAAAA-AAAA-AAAA-AAAA-AAAAAAAAAAAA "]}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json["passkeys"]["allowed_aaguids"][1],
+        "aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa"
+    );
+    // User verification required: a key that only tests presence is refused.
+    let r = admin
+        .put(
+            "/api/v1/admin/settings",
+            json!({"passkeys": {"require_user_verification": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let o = options(&c.post("/api/v1/methods/passkey", json!({})).await);
+    assert_eq!(
+        serde_json::from_str::<Value>(&o).unwrap()["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    let mut presence_only = SoftKey::p256(31, "localhost", ORIGIN);
+    presence_only.flags = 0x01;
+    let r = c
+        .post(
+            "/api/v1/methods/passkey/confirm",
+            json!({"response": answer(&presence_only.create(&o))}),
+        )
+        .await;
+    assert_eq!(r.json["error"]["check"], "user_not_verified", "{}", r.text);
+    let o = options(&c.post("/api/v1/methods/passkey", json!({})).await);
+    let r = c
+        .post(
+            "/api/v1/methods/passkey/confirm",
+            json!({"response": answer(&key.create(&o)), "name": "Company key"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // What an admin may not do: move the relying party, or list a malformed model.
+    let r = admin
+        .put(
+            "/api/v1/admin/settings",
+            json!({"passkeys": {"rp_id": "evil.example"}}),
+        )
+        .await;
+    assert!(
+        r.status == 400 || r.status == 422,
+        "the site is not an admin setting: {} {}",
+        r.status,
+        r.text
+    );
+    let r = admin
+        .put(
+            "/api/v1/admin/settings",
+            json!({"passkeys": {"allowed_aaguids": ["not-an-aaguid"]}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("passkeys.allowed_aaguids"),
+        "{}",
+        r.text
+    );
+    let r = admin.get("/api/v1/admin/settings").await;
+    assert_eq!(r.json["passkeys"]["rp_id"], "localhost");
+    assert_eq!(r.json["passkeys"]["require_user_verification"], true);
+}

@@ -491,6 +491,18 @@ pub(super) struct SettingsPatch {
     phone_country_codes: Option<Vec<String>>,
     failure_cap: Option<u32>,
     reauth_window_secs: Option<u32>,
+    passkeys: Option<PasskeyPatch>,
+}
+
+/// The passkey settings an admin may change. The relying party and its
+/// origins describe the deployment: they come from the configuration only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasskeyPatch {
+    require_user_verification: Option<bool>,
+    allowed_aaguids: Option<Vec<String>>,
+    accept_sign_count_regression: Option<bool>,
+    max_per_user: Option<u8>,
 }
 
 pub(super) fn settings_json(p: &Policy) -> Value {
@@ -515,6 +527,15 @@ pub(super) fn settings_json(p: &Policy) -> Value {
         "phone_country_codes": p.phone_country_codes,
         "failure_cap": p.failure_cap,
         "reauth_window_secs": p.reauth_window_secs,
+        "passkeys": {
+            "rp_id": p.passkeys.rp_id,
+            "rp_name": p.passkeys.rp_name,
+            "origins": p.passkeys.origins,
+            "require_user_verification": p.passkeys.require_user_verification,
+            "allowed_aaguids": p.passkeys.allowed_aaguids,
+            "accept_sign_count_regression": p.passkeys.accept_sign_count_regression,
+            "max_per_user": p.passkeys.max_per_user,
+        },
     })
 }
 
@@ -563,6 +584,29 @@ pub(super) async fn admin_put_settings(
         failure_cap,
         reauth_window_secs
     );
+    if let Some(k) = p.passkeys {
+        let mut allowed_aaguids = k.allowed_aaguids;
+        if let Some(list) = allowed_aaguids.as_mut() {
+            // Written as the admin pasted them; the engine checks each one.
+            for a in list.iter_mut() {
+                *a = a.trim().to_ascii_lowercase();
+            }
+            list.retain(|a| !a.is_empty());
+        }
+        let to = &mut policy.passkeys;
+        if let Some(v) = k.require_user_verification {
+            to.require_user_verification = v;
+        }
+        if let Some(v) = allowed_aaguids {
+            to.allowed_aaguids = v;
+        }
+        if let Some(v) = k.accept_sign_count_regression {
+            to.accept_sign_count_regression = v;
+        }
+        if let Some(v) = k.max_per_user {
+            to.max_per_user = v;
+        }
+    }
     if !s.cfg.demo {
         for m in policy.allowed_methods.iter().copied() {
             let ok = match m {
