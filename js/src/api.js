@@ -7,7 +7,7 @@ export class MfaError extends Error {
   /**
    * @param {string} code stable code (`wrong_code`, `locked`, `network`, …)
    * @param {string} message the server's or engine's own message
-   * @param {{status?: number, retryAfter?: number|null, clockOffset?: number|null}} [extra]
+   * @param {{status?: number, retryAfter?: number|null, clockOffset?: number|null, check?: string|null}} [extra]
    */
   constructor(code, message, extra = {}) {
     super(message);
@@ -17,6 +17,8 @@ export class MfaError extends Error {
     this.retryAfter = extra.retryAfter ?? null;
     // `clock_drift`: seconds the phone's clock is off (negative: behind).
     this.clockOffset = extra.clockOffset ?? null;
+    // `passkey_refused`: the engine's check that failed (`origin_not_allowed`, …).
+    this.check = extra.check ?? null;
     // When a wait ends, computed once so every reader agrees.
     this.until = this.retryAfter == null ? null : Date.now() + this.retryAfter * 1000;
   }
@@ -70,6 +72,7 @@ export class ApiClient {
       status: res.status,
       retryAfter,
       clockOffset: err.clock_offset_secs ?? null,
+      check: err.check ?? null,
     });
   }
 
@@ -86,6 +89,17 @@ export class ApiClient {
     return this.request('POST', `/methods/${encodeURIComponent(methodId)}/phone`, { country_code: countryCode, number, channel });
   }
   beginEmail(address) { return this.request('POST', '/methods/email', { address }); }
+  /** Start registering a passkey: `{type: 'passkey', options, expires_at}`. */
+  beginPasskey() { return this.request('POST', '/methods/passkey', {}); }
+  /** Finish it with the browser's answer (`PublicKeyCredential.toJSON()`) and the name the person gave it. */
+  confirmPasskey(response, name, remember) {
+    return this.request('POST', '/methods/passkey/confirm', { response, name: name || '', remember_device: !!remember });
+  }
+  /** The options of a sign-in with one of the user's passkeys. */
+  passkeyOptions() { return this.request('POST', '/verify/passkey/options', {}); }
+  verifyPasskey(response, remember) {
+    return this.request('POST', '/verify/passkey', { response, remember_device: !!remember });
+  }
   resend() { return this.request('POST', '/methods/resend', {}); }
   confirm(code) { return this.request('POST', '/methods/confirm', { code }); }
   sendCode(methodId) { return this.request('POST', '/verify/send', { method_id: methodId }); }

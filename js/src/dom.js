@@ -35,11 +35,13 @@ export function field(label, attrs, hint) {
   const id = uid('f');
   const hintId = hint ? `${id}-hint` : null;
   const errId = `${id}-err`;
-  const input = h('input', {
+  // `tag: 'textarea'` for text of several lines.
+  const { tag = 'input', ...rest } = attrs;
+  const input = h(tag, {
     id,
     class: 'mfa-input',
     'aria-describedby': [hintId, errId].filter(Boolean).join(' '),
-    ...attrs,
+    ...rest,
   });
   const err = h('p', { id: errId, class: 'mfa-error', hidden: true });
   const wrap = h(

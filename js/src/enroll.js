@@ -1,5 +1,6 @@
 // <mfa-enroll>: "Set it up now". Choose a method → authenticator app (QR code
-// and manual key) / phone (text or call) / email → prove it with a code →
+// and manual key) / phone (text or call) / email → prove it with a code, or
+// a passkey or security key created by the browser →
 // done, with recovery codes to copy or download. Also the re-registration an
 // administrator can require, and adding a further method later.
 import { MfaElement, form } from './base.js';
@@ -7,6 +8,7 @@ import { h, uid, button, field, codeField, radios, copyButton } from './dom.js';
 import { recoveryCodes } from './recovery-codes.js';
 import { t, formatTime, driftText } from './messages.js';
 import { showAppPassword } from './app-password-shown.js';
+import { createPasskey, passkeysSupported, withCancel } from './passkey.js';
 
 /** Region, calling code, name: the choices of the country list (any other number can be typed with its +). */
 const COUNTRIES = [
@@ -76,6 +78,10 @@ export class MfaEnrollElement extends MfaElement {
     }
     if (has('text') || has('call')) options.push({ value: 'phone', label: t('m_phone'), hint: t('m_phone_hint') });
     if (has('email')) options.push({ value: 'email', label: t('m_email'), hint: t('m_email_hint') });
+    // Only where the browser can create one (a secure context with WebAuthn).
+    if (has('passkey') && passkeysSupported()) {
+      options.push({ value: 'passkey', label: t('m_passkey'), hint: t('m_passkey_hint') });
+    }
     const choice = radios(t('choose_legend'), uid('method'), options, options[0] && options[0].value);
     const msg = h('p', { class: 'mfa-error', hidden: true });
     const intro = { register: 'enroll_intro', reregister: 'reenroll_intro', replace: 'replace_now', add: 'add_intro' }[this.mode];
@@ -87,6 +93,7 @@ export class MfaEnrollElement extends MfaElement {
             if (v === 'app') await this.authenticator();
             else if (v === 'phone') this.phone();
             else if (v === 'email') this.email();
+            else if (v === 'passkey') this.passkey();
           } catch (e) {
             this.showError(e, msg);
           }
@@ -241,6 +248,34 @@ export class MfaEnrollElement extends MfaElement {
       h('div', { class: 'mfa-actions' }, button(t('next'), null, { primary: true, type: 'submit' }), this.backButton()),
     );
     this.view(t('email_title'), f, { focus: address.input });
+  }
+
+  /**
+   * A passkey or security key: an optional name, then the browser's own
+   * steps. The server's engine wrote the options and checks the answer.
+   */
+  passkey() {
+    const name = field(t('passkey_name_label'), { type: 'text', autocomplete: 'off', maxlength: '64', spellcheck: 'false' }, t('passkey_name_hint'));
+    const submit = button(t('passkey_create'), null, { primary: true, type: 'submit' });
+    const waiting = h('p', { class: 'mfa-note', hidden: true, role: 'status' }, t('passkey_waiting'));
+    const f = form(
+      (f) =>
+        this.busy(f, async () => {
+          name.clear();
+          try {
+            const reg = await this.sensitive(() => this.client.beginPasskey());
+            const answer = await withCancel(waiting, (m) => this.say(m), (signal) => createPasskey(reg.options, signal));
+            this.done('passkey', await this.client.confirmPasskey(answer, name.input.value.trim()), null);
+          } catch (e) {
+            this.showError(e, name, submit);
+          }
+        }),
+      h('p', {}, t('passkey_intro')),
+      name.wrap,
+      waiting,
+      h('div', { class: 'mfa-actions' }, submit, this.backButton()),
+    );
+    this.view(t('passkey_title'), f, { focus: submit });
   }
 
   /** The code sent by text, call or email, with "send a new code". */

@@ -28,6 +28,20 @@ export const messages = {
   app_passwords_disabled: 'Your organisation doesn’t allow creating app passwords.',
   last_method: 'You can’t delete your only sign-in method. Add another one first, then delete this one.',
   wrong_recovery_code: 'That recovery code isn’t valid, or it was already used.',
+  passkey_cancelled: 'The passkey request was cancelled or timed out. Try again, or choose another method.',
+  passkey_already_registered: 'This passkey or security key is already registered for your account. Use another one.',
+  passkey_wrong_site: 'Passkeys don’t work at this address of the site. Open the sign-in page at its usual address and try again.',
+  passkey_unsupported: 'This browser can’t use passkeys. Try another browser, or choose another method.',
+  passkey_failed: 'The passkey didn’t work. Try again, or choose another method.',
+  passkey_refused: 'This passkey wasn’t accepted. Try again, or choose another method.',
+  passkey_refused_unknown_credential: 'That passkey isn’t registered for your account. Choose another one, or use another method.',
+  passkey_refused_sign_count_regressed: 'This security key looks like a copy of the one you registered, so it wasn’t accepted. Use your own key, or tell your administrator.',
+  passkey_refused_authenticator_not_allowed: 'Your organisation doesn’t allow this model of security key. Use one your organisation provides.',
+  passkey_refused_user_not_verified: 'Your organisation requires the key to check it’s you (PIN, fingerprint or face). Set that up on the key and try again.',
+  passkey_refused_ceremony_expired: 'That passkey request expired. Try again.',
+  passkey_refused_challenge_mismatch: 'That passkey request expired. Try again.',
+  passkey_refused_origin_not_allowed: 'Passkeys don’t work at this address of the site. Open the sign-in page at its usual address and try again.',
+  passkey_refused_credential_already_registered: 'This passkey or security key is already registered for your account. Use another one.',
   malformed_recovery_code: 'A recovery code is 12 letters and digits, like abcd-efgh-jkmn.',
   busy: 'Your account is being changed elsewhere right now. Try again.',
   password_locked: 'Too many wrong passwords. You can try again in {wait}.',
@@ -67,10 +81,12 @@ export const messages = {
   m_text: 'Text message',
   m_call: 'Phone call',
   m_email: 'Email',
+  m_passkey: 'Passkey or security key',
   m_authenticator_app_hint: 'Get codes from an app such as Microsoft Authenticator or Google Authenticator.',
   m_phone: 'Phone',
   m_phone_hint: 'Get a code by text message or phone call.',
   m_email_hint: 'Get a code by email. Use an address outside your organisation.',
+  m_passkey_hint: 'Use your fingerprint, face, screen lock or a security key. It can’t be used on a fake site.',
 
   // <mfa-enroll>
   enroll_title: 'Keep your account secure',
@@ -108,6 +124,13 @@ export const messages = {
   channel_call: 'Call me',
   email_title: 'Set up your email',
   email_intro: 'We’ll email a code to prove this address is yours.',
+  passkey_title: 'Set up a passkey or security key',
+  passkey_intro: 'Your browser will ask where to keep the passkey: on this device (fingerprint, face or screen lock), on your phone, or on a security key you plug in or tap.',
+  passkey_name_label: 'Name (optional)',
+  passkey_name_hint: 'To tell your keys apart, such as “YubiKey” or “Work laptop”.',
+  passkey_create: 'Create passkey',
+  passkey_waiting: 'Follow your browser’s steps to create the passkey.',
+  passkey_sign_waiting: 'Follow your browser’s steps to use your passkey.',
   email_label: 'Email address',
   code_title: 'Enter the code',
   sent_text: 'We texted a code to {destination}.',
@@ -122,6 +145,7 @@ export const messages = {
   noun_text: 'phone',
   noun_call: 'phone',
   noun_email: 'email address',
+  noun_passkey: 'passkey',
   drift: 'Your phone’s clock seems to be about {offset} {direction}. Codes may stop working: set your phone to use the network time.',
   drift_behind: 'behind',
   drift_ahead: 'ahead',
@@ -142,6 +166,8 @@ export const messages = {
   // <mfa-verify>
   verify_title: 'Verify your identity',
   verify_app: 'Enter the code shown in your authenticator app.',
+  verify_passkey: 'Use your passkey or security key. Your browser will ask you to choose it.',
+  use_passkey_button: 'Use passkey',
   verify_send_text: 'We’ll text a code to {destination}.',
   verify_send_call: 'We’ll call {destination} and read out a code.',
   verify_send_email: 'We’ll email a code to {destination}.',
@@ -155,6 +181,7 @@ export const messages = {
   use_text: 'Text {destination}',
   use_call: 'Call {destination}',
   use_email: 'Email {destination}',
+  use_passkey: 'Use my passkey or security key',
   use_recovery: 'Use a recovery code',
   recovery_label: 'Recovery code',
   recovery_hint: '12 letters and digits, like abcd-efgh-jkmn.',
@@ -195,6 +222,7 @@ export const messages = {
   si_detail: 'Sends codes to',
   si_added: 'Added',
   si_app_detail: 'The app on your phone',
+  si_passkey_detail: 'Signs in without a code',
   si_default_badge: 'Default',
   si_method_to: '{method} to {where}',
   si_add: 'Add sign-in method',
@@ -300,6 +328,10 @@ export function describe(err) {
       return t(code);
     case 'clock_drift':
       return err.clockOffset != null ? `${t('wrong_code')} ${driftText(err.clockOffset)}` : sentence(err.message);
+    case 'passkey_refused': {
+      const specific = `passkey_refused_${(err && err.check) || ''}`;
+      return t(specific in messages ? specific : code);
+    }
     case 'malformed_code': {
       const m = /(\d) digits/.exec((err && err.message) || '');
       return t(code, { digits: m ? m[1] : 6 });

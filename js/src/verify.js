@@ -4,6 +4,7 @@
 import { MfaElement, form } from './base.js';
 import { h, uid, button, field, codeField } from './dom.js';
 import { t, formatTime } from './messages.js';
+import { getPasskey, withCancel } from './passkey.js';
 
 export class MfaVerifyElement extends MfaElement {
   async start() {
@@ -94,7 +95,9 @@ export class MfaVerifyElement extends MfaElement {
   }
 
   otherButton() {
-    if (this.methods.length + (this.recovery ? 1 : 0) + (this.pass ? 1 : 0) < 2) return null;
+    const keys = this.methods.filter((m) => m.method_type === 'passkey').length;
+    const ways = this.methods.length - Math.max(0, keys - 1) + (this.recovery ? 1 : 0) + (this.pass ? 1 : 0);
+    if (ways < 2) return null;
     return button(t('other_method'), () => {
       this.takeFocus();
       this.others();
@@ -104,6 +107,7 @@ export class MfaVerifyElement extends MfaElement {
   /** Ask for the code of method `m`; text, call and email first send it. */
   prompt(m, sent = null) {
     const type = m.method_type;
+    if (type === 'passkey') return this.passkeyPrompt();
     const destination = m.kind && m.kind.masked;
     const msg = h('p', { class: 'mfa-error', hidden: true });
     if (type !== 'authenticator_app' && !sent) {
@@ -172,9 +176,43 @@ export class MfaVerifyElement extends MfaElement {
     this.view(t('verify_title'), f, { focus: code.input });
   }
 
+  /**
+   * A passkey or security key: one sign-in offers every key of the user, so
+   * the browser lets the person choose; the server's engine checks the answer.
+   */
+  passkeyPrompt() {
+    const msg = h('p', { class: 'mfa-error', hidden: true });
+    const remember = this.rememberBox();
+    const use = button(t('use_passkey_button'), null, { primary: true, type: 'submit' });
+    const waiting = h('p', { class: 'mfa-note', hidden: true, role: 'status' }, t('passkey_sign_waiting'));
+    const f = form(
+      (f) =>
+        this.busy(f, async () => {
+          msg.hidden = true;
+          try {
+            const req = await this.client.passkeyOptions();
+            const answer = await withCancel(waiting, (m) => this.say(m), (signal) => getPasskey(req.options, { signal }));
+            this.success(await this.client.verifyPasskey(answer, remember.checked()));
+          } catch (e) {
+            this.showError(e, msg, use);
+          }
+        }),
+      this.takeHeldNote(),
+      h('p', {}, t('verify_passkey')),
+      waiting,
+      msg,
+      remember.box,
+      h('div', { class: 'mfa-actions' }, use, this.otherButton()),
+    );
+    this.view(t('verify_title'), f, { focus: use });
+  }
+
   /** "Use another method": every usable method and recovery codes. */
   others() {
-    const choices = this.methods.map((m) => {
+    // Every passkey is offered by one sign-in: one choice for all of them.
+    const firstKey = this.methods.find((m) => m.method_type === 'passkey');
+    const listed = this.methods.filter((m) => m.method_type !== 'passkey' || m === firstKey);
+    const choices = listed.map((m) => {
       const d = { destination: m.kind && m.kind.masked };
       const label = m.method_type === 'authenticator_app' ? t('use_app') : t(`use_${m.method_type}`, d);
       return h('li', {}, button(label, () => {

