@@ -329,18 +329,17 @@ mod ceremonies {
                 matched: None,
                 recovery_codes,
             };
-            if mfa {
-                return Ok(Registered {
-                    confirmed,
-                    signed_in: None,
-                });
-            }
-            let verified = Verified::by_passkey(id, backup_eligible, user_verified);
-            let signed = self.signed_in(rec, verified, first, remember_device, now, rng, audit);
-            Ok(Registered {
+            let second = (!mfa).then(|| Verified::by_passkey(id, backup_eligible, user_verified));
+            Ok(self.registered(
+                rec,
                 confirmed,
-                signed_in: Some(signed),
-            })
+                second,
+                first,
+                remember_device,
+                now,
+                rng,
+                audit,
+            ))
         }
 
         /// Start a sign-in with one of the user's passkeys: the options for

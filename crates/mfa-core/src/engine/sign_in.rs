@@ -335,20 +335,53 @@ impl Engine {
             self.check_may_register(rec, now)?;
         }
         let confirmed = self.confirm_registration(rec, code, now, rng, audit)?;
-        if mfa {
-            return Ok(Registered {
-                confirmed,
-                signed_in: None,
-            });
-        }
-        let method_type = rec.method(confirmed.method_id)?.kind.method_type();
-        let verified =
-            Verified::by_registration(confirmed.method_id, method_type, confirmed.matched);
-        let signed = self.signed_in(rec, verified, first, remember_device, now, rng, audit);
-        Ok(Registered {
+        let second = if mfa {
+            None
+        } else {
+            let method_type = rec.method(confirmed.method_id)?.kind.method_type();
+            Some(Verified::by_registration(
+                confirmed.method_id,
+                method_type,
+                confirmed.matched,
+            ))
+        };
+        Ok(self.registered(
+            rec,
             confirmed,
-            signed_in: Some(signed),
-        })
+            second,
+            first,
+            remember_device,
+            now,
+            rng,
+            audit,
+        ))
+    }
+
+    /// The end of a registration. With a verified session the method is
+    /// only added; during "Set it up now" (`second`: what the new method
+    /// proved) it is also the sign-in's second factor, and the session is
+    /// issued in the same call.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "private helper: the registration and the sign-in it may finish, plus the engine's time, randomness and audit"
+    )]
+    pub(super) fn registered(
+        &self,
+        rec: &UserRecord,
+        confirmed: Confirmed,
+        second: Option<Verified>,
+        first: FirstFactor,
+        remember_device: bool,
+        now: UnixTime,
+        rng: &mut dyn RandomSource,
+        audit: &mut Vec<AuditEvent>,
+    ) -> Registered {
+        let signed_in = second
+            .map(|verified| self.signed_in(rec, verified, first, remember_device, now, rng, audit));
+        Registered {
+            confirmed,
+            signed_in,
+        }
     }
 
     /// Whether a caller who passed only the first factor may add a method:
