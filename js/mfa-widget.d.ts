@@ -19,7 +19,7 @@ export interface Method {
 
 /** An error the widget can explain. */
 export class MfaError extends Error {
-  constructor(code: string, message: string, extra?: { status?: number; retryAfter?: number | null; clockOffset?: number | null });
+  constructor(code: string, message: string, extra?: { status?: number; retryAfter?: number | null; clockOffset?: number | null; check?: string | null });
   /** The server's stable code (`wrong_code`, `code_expired`, `retry_later`, `locked`, …), or `network` / `engine` / `server`. */
   readonly code: string;
   /** HTTP status (0 when the server was not reached). */
@@ -28,6 +28,8 @@ export class MfaError extends Error {
   readonly retryAfter: number | null;
   /** `clock_drift`: seconds the phone’s clock is off (negative: behind). */
   readonly clockOffset: number | null;
+  /** `passkey_refused`: the engine's check that failed (`origin_not_allowed`, `sign_count_regressed`, …). */
+  readonly check: string | null;
   /** When that wait ends, in `Date.now()` milliseconds. */
   readonly until: number | null;
 }

@@ -219,7 +219,7 @@ export const messages = {
   si_change: 'Change',
   si_methods: 'Your sign-in methods',
   si_method: 'Method',
-  si_detail: 'Sends codes to',
+  si_detail: 'Details',
   si_added: 'Added',
   si_app_detail: 'The app on your phone',
   si_passkey_detail: 'Signs in without a code',
