@@ -1,7 +1,8 @@
 //! Component (through mfa-host) against native mfa-core.
 //!
-//! `cargo bench -p mfa-host` (builds the component, and a variant without
-//! WebAssembly SIMD, first). Ratios are written up in `docs/BENCHMARKS.md`.
+//! `cargo bench -p mfa-host` (builds the component first, and a variant
+//! without WebAssembly SIMD when its argon2 benchmark is selected). Ratios
+//! are written up in `docs/BENCHMARKS.md`.
 #![allow(
     missing_docs,
     reason = "criterion's macros generate undocumented items"
@@ -10,15 +11,20 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+#[path = "../../mfa-core/tests/common/authenticator.rs"]
+mod authenticator;
+
+use std::cell::OnceCell;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use authenticator::SoftKey;
 use common::{NOW, host_policy, keys_json};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use mfa_core as core;
-use mfa_host::{MfaHost, Record};
+use mfa_host::{MfaHost, Proof, Record, Standing};
 
 /// The component built without WebAssembly SIMD (the shipped one uses
 /// `+simd128`, see `.cargo/config.toml`), in its own target dir.
@@ -143,6 +149,195 @@ fn totp_verify(c: &mut Criterion) {
     g.finish();
 }
 
+const ORIGIN: &str = "http://localhost:8080";
+
+/// The test policy with passkeys on for the relying party `localhost`.
+fn passkey_policy() -> core::Policy {
+    let mut p = common::test_policy();
+    p.allowed_methods = core::MethodType::ALL.to_vec();
+    p.passkeys = core::PasskeyPolicy {
+        rp_id: "localhost".into(),
+        origins: vec![ORIGIN.into()],
+        ..core::PasskeyPolicy::default()
+    };
+    p
+}
+
+/// A login token (the first factor done) for the stored record at `at`.
+fn login_token(engine: &core::Engine, stored: &[u8], at: u64) -> String {
+    let rec =
+        core::UserRecord::from_json(std::str::from_utf8(stored).expect("utf-8")).expect("record");
+    let mut rng = core::SeededRandom::new(b"bench login");
+    match engine.start_sign_in(
+        &rec,
+        core::FirstFactor::Password,
+        None,
+        at,
+        &mut rng,
+        &mut Vec::new(),
+    ) {
+        core::SignInStep::Next(step) => step.token.expose().to_string(),
+        core::SignInStep::SignedIn(_) => panic!("no device token was presented"),
+    }
+}
+
+/// A stored record whose only method is `key`, set up at "Set it up now".
+fn with_passkey(engine: &core::Engine, key: &SoftKey) -> Vec<u8> {
+    let mut rng = core::SeededRandom::new(b"bench passkey");
+    let mut rec = core::UserRecord::new("alice@example.com", NOW);
+    let mut audit = Vec::new();
+    engine.set_mfa_state(&mut rec, core::MfaState::Enabled, "admin", NOW, &mut audit);
+    let token = login_token(engine, rec.to_json().as_bytes(), NOW);
+    let options = engine
+        .begin_passkey(&mut rec, NOW, &mut rng, &mut audit)
+        .expect("creation options");
+    engine
+        .finish_passkey_registration(
+            &mut rec,
+            core::Standing::Token(&token),
+            &key.create(&options.options),
+            "Security key",
+            false,
+            NOW,
+            &mut rng,
+            &mut audit,
+        )
+        .expect("registered");
+    rec.to_json().into_bytes()
+}
+
+/// The second factor of a sign-in, `finish_sign_in` on a login token: a
+/// passkey's answer per algorithm, and an authenticator-app code for
+/// comparison, natively and through the component. Record bytes in, new
+/// record, audit events and a signed session token out. A passkey ceremony
+/// is used once, so each iteration's `begin_passkey_sign_in` and the
+/// authenticator's signature are made in the untimed set-up.
+fn sign_in_finish(c: &mut Criterion) {
+    let policy = passkey_policy();
+    let h = host(&policy, common::component(), true);
+    let (totp_stored, secret, engine) = enrolled(&policy);
+    let t = NOW + 600;
+    let code = core::totp_code(&secret, &core::Totp::default(), t).expect("code");
+    let totp_token = login_token(&engine, &totp_stored, t);
+
+    let mut g = c.benchmark_group("sign_in_finish");
+    g.bench_function("native_totp_code", |b| {
+        let mut rng = core::SeededRandom::new(b"bench finish");
+        b.iter(|| {
+            let mut rec =
+                core::UserRecord::from_json(std::str::from_utf8(&totp_stored).expect("utf-8"))
+                    .expect("record");
+            let mut audit = Vec::new();
+            let r = engine.finish_sign_in(
+                &mut rec,
+                core::Standing::Token(&totp_token),
+                core::Proof::Code {
+                    method: None,
+                    code: &code,
+                },
+                false,
+                t,
+                &mut rng,
+                &mut audit,
+            );
+            assert!(r.is_ok());
+            std::hint::black_box((rec.to_json(), audit, r))
+        })
+    });
+    g.bench_function("component_totp_code", |b| {
+        b.iter(|| {
+            let out = h
+                .finish_sign_in(
+                    Record::Stored(&totp_stored),
+                    Standing::Token(&totp_token),
+                    Proof::Code {
+                        method: None,
+                        code: &code,
+                    },
+                    false,
+                    t,
+                )
+                .expect("call");
+            assert!(out.result.is_ok());
+            std::hint::black_box(out)
+        })
+    });
+
+    for (alg, mut key) in [
+        ("es256", SoftKey::p256(11, "localhost", ORIGIN)),
+        ("eddsa", SoftKey::ed25519(12, "localhost", ORIGIN)),
+    ] {
+        let stored = with_passkey(&engine, &key);
+        let token = login_token(&engine, &stored, t);
+        let mut starts = 0u64;
+        g.bench_function(format!("native_passkey_{alg}"), |b| {
+            b.iter_batched(
+                || {
+                    starts += 1;
+                    let mut rng = core::SeededRandom::new(&starts.to_le_bytes());
+                    let mut rec =
+                        core::UserRecord::from_json(std::str::from_utf8(&stored).expect("utf-8"))
+                            .expect("record");
+                    let options = engine
+                        .begin_passkey_sign_in(
+                            &mut rec,
+                            core::Standing::Token(&token),
+                            t,
+                            &mut rng,
+                            &mut Vec::new(),
+                        )
+                        .expect("request options");
+                    (rec.to_json(), key.get(&options.options, None), rng)
+                },
+                |(ceremony, answer, mut rng)| {
+                    let mut rec = core::UserRecord::from_json(&ceremony).expect("record");
+                    let mut audit = Vec::new();
+                    let r = engine.finish_sign_in(
+                        &mut rec,
+                        core::Standing::Token(&token),
+                        core::Proof::Passkey(&answer),
+                        false,
+                        t,
+                        &mut rng,
+                        &mut audit,
+                    );
+                    assert!(r.is_ok());
+                    (rec.to_json(), audit, r)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        g.bench_function(format!("component_passkey_{alg}"), |b| {
+            b.iter_batched(
+                || {
+                    let out = h
+                        .begin_passkey_sign_in(Record::Stored(&stored), Standing::Token(&token), t)
+                        .expect("call");
+                    let options = out.result.expect("request options");
+                    let ceremony = out.saved.stored.expect("the ceremony is stored");
+                    let answer = key.get(&options.options, None);
+                    (ceremony, answer)
+                },
+                |(ceremony, answer)| {
+                    let out = h
+                        .finish_sign_in(
+                            Record::Stored(&ceremony),
+                            Standing::Token(&token),
+                            Proof::Passkey(&answer),
+                            false,
+                            t,
+                        )
+                        .expect("call");
+                    assert!(out.result.is_ok());
+                    out
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn instantiation(c: &mut Criterion) {
     let policy = common::test_policy();
     let wasm = common::component();
@@ -189,7 +384,8 @@ fn argon2(c: &mut Criterion) {
         p: 1,
     };
     let plain = host(&policy, common::component(), true);
-    let no_simd = host(&policy, &no_simd_component(), true);
+    // Built (a minute) only when its benchmark is selected.
+    let no_simd = OnceCell::new();
     let mut g = c.benchmark_group("argon2id_m19456_t2_p1");
     g.sample_size(20);
     g.bench_function("native", |b| {
@@ -221,6 +417,7 @@ fn argon2(c: &mut Criterion) {
         })
     });
     g.bench_function("component_without_simd128", |b| {
+        let no_simd = no_simd.get_or_init(|| host(&policy, &no_simd_component(), true));
         b.iter(|| {
             no_simd
                 .verify_app_password_credential(&hcred, &password, None, NOW, params)
@@ -271,6 +468,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    targets = totp_verify, instantiation, argon2, threads
+    targets = totp_verify, sign_in_finish, instantiation, argon2, threads
 }
 criterion_main!(benches);

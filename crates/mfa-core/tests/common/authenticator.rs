@@ -153,6 +153,18 @@ impl SoftKey {
         }
     }
 
+    /// An EdDSA (Ed25519) key (`seed` picks it), otherwise as [`SoftKey::p256`].
+    pub fn ed25519(seed: u8, rp_id: &str, origin: &str) -> Self {
+        Self {
+            key: Key::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32])),
+            id: format!("soft ed25519 key {seed}").into_bytes(),
+            counter: 0,
+            flags: 0x05,
+            origin: origin.into(),
+            rp_id: rp_id.into(),
+        }
+    }
+
     /// `RegistrationResponseJSON` for these creation options.
     pub fn create(&self, options_json: &str) -> String {
         let options: Value = serde_json::from_str(options_json).unwrap();
