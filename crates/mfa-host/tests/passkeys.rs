@@ -11,37 +11,12 @@ mod common;
 mod authenticator;
 
 use authenticator::SoftKey;
-use common::{NOW, host_with, test_policy};
+use common::{NOW, User, host_with, test_policy};
 use mfa_host::{
-    self as host, FirstFactor, MethodKind, MfaHost, Outcome, Proof, Record, Refusal, SignInStarted,
-    Standing,
+    self as host, FirstFactor, MethodKind, MfaHost, Proof, Refusal, SignInStarted, Standing,
 };
 
 const ORIGIN: &str = "http://localhost:8080";
-
-struct User {
-    stored: Option<Vec<u8>>,
-}
-
-impl User {
-    fn record(&self) -> Record<'_> {
-        match &self.stored {
-            Some(b) => Record::Stored(b),
-            None => Record::New {
-                user_id: "alice@example.com",
-                now: NOW,
-            },
-        }
-    }
-
-    fn keep<T>(&mut self, out: Result<Outcome<T>, host::Error>) -> Result<T, host::EngineError> {
-        let out = out.expect("no host failure");
-        if let Some(b) = out.saved.stored {
-            self.stored = Some(b);
-        }
-        out.result
-    }
-}
 
 fn passkey_host() -> MfaHost {
     let mut p = test_policy();

@@ -5,40 +5,8 @@
 
 mod common;
 
-use common::{NOW, host_with, test_policy};
-use mfa_host::{
-    self as host, FirstFactor, MfaHost, Outcome, Proof, Record, SignInStarted, Standing,
-};
-
-/// A host's record store for one user.
-struct User {
-    stored: Option<Vec<u8>>,
-}
-
-impl User {
-    fn record(&self) -> Record<'_> {
-        match &self.stored {
-            Some(b) => Record::Stored(b),
-            None => Record::New {
-                user_id: "alice@example.com",
-                now: NOW,
-            },
-        }
-    }
-
-    fn keep<T>(&mut self, out: Result<Outcome<T>, host::Error>) -> Result<T, host::EngineError> {
-        let out = out.expect("no host failure");
-        if let Some(b) = out.saved.stored {
-            let summary = out
-                .saved
-                .summary
-                .expect("a changed record comes with its summary");
-            assert_eq!(summary.revision, out.saved.revision);
-            self.stored = Some(b);
-        }
-        out.result
-    }
-}
+use common::{NOW, User, host_with, test_policy};
+use mfa_host::{self as host, FirstFactor, MfaHost, Proof, Record, SignInStarted, Standing};
 
 fn secret_of(h: &MfaHost, uri: &str) -> Vec<u8> {
     h.parse_otpauth(uri).expect("uri").secret.expose().to_vec()

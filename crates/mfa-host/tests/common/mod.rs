@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use mfa_host::{MfaHost, Policy};
+use mfa_host::{self as host, MfaHost, Outcome, Policy, Record};
 
 pub const NOW: u64 = 1_700_000_000;
 
@@ -161,4 +161,37 @@ pub fn host_with(policy: &mfa_core::Policy, seed: &[u8]) -> MfaHost {
         .max_instances(4)
         .build()
         .expect("host builds")
+}
+
+/// A host's record store for one user.
+pub struct User {
+    pub stored: Option<Vec<u8>>,
+}
+
+impl User {
+    pub fn record(&self) -> Record<'_> {
+        match &self.stored {
+            Some(b) => Record::Stored(b),
+            None => Record::New {
+                user_id: "alice@example.com",
+                now: NOW,
+            },
+        }
+    }
+
+    pub fn keep<T>(
+        &mut self,
+        out: Result<Outcome<T>, host::Error>,
+    ) -> Result<T, host::EngineError> {
+        let out = out.expect("no host failure");
+        if let Some(b) = out.saved.stored {
+            let summary = out
+                .saved
+                .summary
+                .expect("a changed record comes with its summary");
+            assert_eq!(summary.revision, out.saved.revision);
+            self.stored = Some(b);
+        }
+        out.result
+    }
 }
