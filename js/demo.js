@@ -1,6 +1,6 @@
 // The demo page served by mfa-server at `/`: sign in with a password, then
 // whichever element the server's `next` step calls for.
-import { ApiClient, MfaError, describe } from './src/index.js';
+import { ApiClient, MfaError, autofillSupported, describe, passkeysSupported, signInWithPasskey, siteFits } from './src/index.js';
 
 const api = new ApiClient('/api/v1');
 const $ = (id) => document.getElementById(id);
@@ -41,7 +41,87 @@ async function route() {
 function signIn() {
   $('sign-out').hidden = true;
   show('sign-in', $('user'));
+  offerPasskeys();
 }
+
+// Passwordless sign-in: the site's passkeys are offered in the user-name
+// field's autofill (conditional mediation) and behind "Sign in with a
+// passkey". Each request has its own options and ceremony from the server,
+// and is renewed when it expires.
+let waiting = null;
+
+function stopWaiting() {
+  if (waiting) waiting.abort();
+  waiting = null;
+}
+
+/** The options of a new passwordless request, or null where passkeys cannot be used here. */
+async function passkeyStart() {
+  if (!passkeysSupported()) return null;
+  try {
+    const start = await api.passwordlessOptions();
+    return siteFits(start.options.rpId) ? start : null;
+  } catch {
+    return null;
+  }
+}
+
+async function offerPasskeys() {
+  stopWaiting();
+  const stop = new AbortController();
+  waiting = stop;
+  const start = await passkeyStart();
+  if (stop.signal.aborted) return;
+  $('passkey-sign-in').hidden = !start;
+  if (!start || !(await autofillSupported()) || stop.signal.aborted) return;
+  // Renew the request a little before its ceremony expires.
+  const renew = setTimeout(() => offerPasskeys(), Math.max(5, start.expires_at - Date.now() / 1000 - 10) * 1000);
+  stop.signal.addEventListener('abort', () => clearTimeout(renew));
+  try {
+    const res = await signInWithPasskey(api, start, { conditional: true, signal: stop.signal });
+    await signedInWithPasskey(res);
+  } catch (e) {
+    if (stop.signal.aborted) return;
+    // Picked but refused: say why, and offer the passkeys again.
+    if (e.code !== 'passkey_cancelled') passkeyFailed(e);
+    setTimeout(() => { if (waiting === stop) offerPasskeys(); }, 1000);
+  }
+}
+
+function passkeyFailed(e) {
+  $('sign-in-error').textContent = describe(e);
+  $('sign-in-error').hidden = false;
+}
+
+async function signedInWithPasskey(res) {
+  stopWaiting();
+  $('sign-in-error').hidden = true;
+  $('passkey-note').textContent = '';
+  $('user').value = '';
+  $('password').value = '';
+  $('sign-out').hidden = false;
+  // "Stay signed in?" is asked as after any other sign-in.
+  if (res.stay_signed_in === 'ask') mount('mfa-verify', { autofocus: '' });
+  else await route();
+}
+
+$('passkey-button').addEventListener('click', async () => {
+  stopWaiting();
+  const stop = new AbortController();
+  waiting = stop;
+  $('sign-in-error').hidden = true;
+  $('passkey-note').textContent = 'Follow your browser’s steps to use your passkey.';
+  try {
+    const start = await api.passwordlessOptions();
+    await signedInWithPasskey(await signInWithPasskey(api, start, { signal: stop.signal }));
+  } catch (e) {
+    $('passkey-note').textContent = '';
+    if (!stop.signal.aborted) {
+      passkeyFailed(e);
+      offerPasskeys();
+    }
+  }
+});
 
 function home(s) {
   $('home-title').textContent = `Welcome, ${s.user}`;
@@ -80,6 +160,7 @@ function element(tag) {
 
 $('sign-in-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  stopWaiting();
   const err = $('sign-in-error');
   err.hidden = true;
   try {
@@ -96,6 +177,7 @@ $('sign-in-form').addEventListener('submit', async (ev) => {
     err.textContent = describe(e);
     err.hidden = false;
     $('password').focus();
+    offerPasskeys();
   }
 });
 

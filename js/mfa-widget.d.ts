@@ -49,7 +49,44 @@ export class ApiClient {
     recovery_codes_left: number;
     app_passwords_allowed: boolean;
   }>;
+  /** Start a passwordless sign-in: request options any of the site's passkeys may answer, and the signed ceremony. */
+  passwordlessOptions(): Promise<PasswordlessStart>;
+  /** Finish it with the browser's answer (`PublicKeyCredential.toJSON()`); the session cookies are set. */
+  passwordlessSignIn(ceremony: string, response: unknown, remember?: boolean): Promise<PasswordlessSignedIn>;
 }
+
+/** The start of a passwordless sign-in. */
+export interface PasswordlessStart {
+  type: 'passkey';
+  /** `PublicKeyCredentialRequestOptionsJSON`: no `allowCredentials`, `userVerification: 'required'`. */
+  options: { rpId: string; challenge: string; [k: string]: unknown };
+  expires_at: number;
+  ceremony: string;
+}
+
+/** A finished passwordless sign-in. */
+export interface PasswordlessSignedIn {
+  user: string;
+  next: { next: 'done' };
+  /** RFC 8176 values of the key: `hwk` or `swk`, and `user`. */
+  amr: string[];
+  session_expires_at: number;
+  stay_signed_in: 'ask' | 'yes' | 'no';
+}
+
+/**
+ * Sign in with one of the site's passkeys, no user name or password. With
+ * `conditional`, waits for the person to pick a passkey in the autofill of a
+ * field marked `autocomplete="username webauthn"`. Rejects with `MfaError`
+ * (`passkey_cancelled` when stopped through `signal` or timed out).
+ */
+export function signInWithPasskey(api: ApiClient, start: PasswordlessStart, options?: { conditional?: boolean; signal?: AbortSignal }): Promise<PasswordlessSignedIn>;
+/** Whether this browser can use passkeys at all. */
+export function passkeysSupported(): boolean;
+/** Whether the browser offers passkeys in a field's autofill (conditional mediation). */
+export function autofillSupported(): Promise<boolean>;
+/** Whether passkeys of the relying party `rpId` work at this page's address. */
+export function siteFits(rpId: string): boolean;
 
 /** `detail` of `mfa-enrolled`: a method was proven and now counts. */
 export interface MfaEnrolledDetail {

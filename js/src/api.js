@@ -100,6 +100,12 @@ export class ApiClient {
   verifyPasskey(response, remember) {
     return this.request('POST', '/verify/passkey', { response, remember_device: !!remember });
   }
+  /** Start a passwordless sign-in: `{options, expires_at, ceremony}`, any of the site's passkeys may answer. */
+  passwordlessOptions() { return this.request('POST', '/sign-in/passkey/options', {}); }
+  /** Finish it with the ceremony and the browser's answer: the session cookies are set. */
+  passwordlessSignIn(ceremony, response, remember) {
+    return this.request('POST', '/sign-in/passkey', { ceremony, response, remember_device: !!remember });
+  }
   resend() { return this.request('POST', '/methods/resend', {}); }
   confirm(code) { return this.request('POST', '/methods/confirm', { code }); }
   sendCode(methodId) { return this.request('POST', '/verify/send', { method_id: methodId }); }

@@ -7,6 +7,7 @@ import { MfaSecurityInfoElement } from './security-info.js';
 
 export { MfaEnrollElement, MfaVerifyElement, MfaAppPasswordsElement, MfaSecurityInfoElement };
 export { ApiClient, MfaError } from './api.js';
+export { signInWithPasskey, passkeysSupported, autofillSupported, siteFits } from './passkey.js';
 export { messages, describe } from './messages.js';
 export { engine } from './engine.js';
 

@@ -41,6 +41,8 @@ export const messages = {
   passkey_refused_ceremony_expired: 'That passkey request expired. Try again.',
   passkey_refused_challenge_mismatch: 'That passkey request expired. Try again.',
   passkey_refused_origin_not_allowed: 'Passkeys don’t work at this address of the site. Open the sign-in page at its usual address and try again.',
+  passkey_refused_ceremony_used: 'That passkey sign-in was already used. Try again.',
+  passkey_refused_password_required: 'Sign in with your user name and password this time: your administrator asked you to set up your security info again.',
   passkey_refused_credential_already_registered: 'This passkey or security key is already registered for your account. Use another one.',
   malformed_recovery_code: 'A recovery code is 12 letters and digits, like abcd-efgh-jkmn.',
   busy: 'Your account is being changed elsewhere right now. Try again.',

@@ -67,6 +67,24 @@ export async function getPasskey(options, { signal, mediation } = {}) {
   return credentialJSON(cred);
 }
 
+/**
+ * Sign in with one of the site's passkeys, without a user name or password.
+ * `start` is `api.passwordlessOptions()`'s answer; with `conditional` the
+ * request waits for the person to pick a passkey in the autofill of a field
+ * marked `autocomplete="username webauthn"`. Resolves with the server's
+ * answer (`{user, next, stay_signed_in}`); the session cookies are set.
+ */
+export async function signInWithPasskey(api, start, { conditional = false, signal } = {}) {
+  const response = await getPasskey(start.options, { signal, mediation: conditional ? 'conditional' : undefined });
+  return api.passwordlessSignIn(start.ceremony, response);
+}
+
+/** Whether passkeys of the relying party `rpId` can be used on this page's address. */
+export function siteFits(rpId) {
+  const host = location.hostname;
+  return !!rpId && (host === rpId || host.endsWith(`.${rpId}`));
+}
+
 function creationOptions(o) {
   if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function') {
     return PublicKeyCredential.parseCreationOptionsFromJSON(o);

@@ -310,7 +310,7 @@ export async function signIn(page, server, { user, password }) {
   await page.goto(server.base + '/');
   await page.getByLabel('Email or user name').fill(user);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /**

@@ -4,8 +4,9 @@
 // the demo's relying party is `localhost`. Everything the browser produces is
 // checked by the server's engine; the attacks played here — a look-alike
 // site relaying to the real one, the page at an address of another name, a
-// copied key, the same key twice, a cancelled ceremony — are refused, and the
-// page says what to do. Every ceremony Chromium answered is also handed to a
+// copied key, the same key twice, a cancelled ceremony, a passwordless answer
+// from a key that did not verify the person — are refused, and the page says
+// what to do. Every ceremony Chromium answered is also handed to a
 // second implementation, the server side of the `fido2` package
 // (tests/support/fido2_verify.py), whose verdicts must match the engine's.
 import assert from 'node:assert/strict';
@@ -48,9 +49,9 @@ function recordCeremonies(page) {
   page.on('response', async (res) => {
     const path = new URL(res.url()).pathname;
     try {
-      if (path.endsWith('/methods/passkey') || path.endsWith('/verify/passkey/options')) {
+      if (path.endsWith('/methods/passkey') || path.endsWith('/passkey/options')) {
         if (res.ok()) pending = { kind: path.endsWith('/options') ? 'get' : 'create', options: (await res.json()).options };
-      } else if (path.endsWith('/methods/passkey/confirm') || path.endsWith('/verify/passkey')) {
+      } else if (path.endsWith('/methods/passkey/confirm') || path.endsWith('/verify/passkey') || path.endsWith('/sign-in/passkey')) {
         const body = JSON.parse(res.request().postData());
         seen.push({ ...pending, response: body.response, status: res.status() });
       }
@@ -99,7 +100,7 @@ async function signIn(page, base, user, password) {
   await page.goto(base + '/');
   await page.getByLabel('Email or user name').fill(user);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /** "Set it up now" with a passkey named `name`; returns the recovery codes shown. */
@@ -306,4 +307,71 @@ test('attacks: the same key twice, a copied key, a look-alike site relaying to t
   await staySignedIn(page, 'No');
   await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
   await page.close();
+});
+
+test('passwordless: the passkey offered in the user-name autofill and behind "Sign in with a passkey" signs in with no password', async () => {
+  const user = 'rosa@example.com';
+  const password = 'correct horse battery';
+  await server.createUser(user, password);
+  const page = await newPage();
+  const ceremonies = recordCeremonies(page);
+  const key = await authenticator(page);
+  await signIn(page, site, user, password);
+  await setUpWithPasskey(page, 'Laptop');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+
+  // The sign-in page: the user-name field takes passkeys in its autofill,
+  // and the browser is asked for one at once (conditional mediation).
+  await signOut(page);
+  const optionsAsked = page.waitForResponse((r) => r.url().endsWith('/sign-in/passkey/options'));
+  await page.goto(site + '/');
+  assert.equal(await page.getByLabel('Email or user name').getAttribute('autocomplete'), 'username webauthn');
+  assert.equal((await optionsAsked).status(), 200);
+  assert.equal(await page.evaluate(() => PublicKeyCredential.isConditionalMediationAvailable()), true, 'Chromium offers passkeys in autofill');
+  // Chromium answers a conditional request with its virtual authenticator's
+  // discoverable credential, as a person picking it from the autofill.
+  await staySignedIn(page, 'No');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  assert.deepEqual(await sessionAmr(page), ['hwk', 'user', 'mfa'], 'no password: the key did both factors');
+  assert.equal(await page.getByLabel('Password').inputValue(), '', 'nothing was typed');
+
+  // "Sign in with a passkey": the same, in the browser's own dialog.
+  await signOut(page);
+  await key.presence(false);
+  await page.goto(site + '/');
+  const button = page.getByRole('button', { name: 'Sign in with a passkey' });
+  await button.waitFor();
+  assert.deepEqual(await axe(page, '#sign-in'), []);
+  await shot(page, 'passwordless-sign-in');
+  await key.presence(true);
+  await button.click();
+  await staySignedIn(page, 'No');
+  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  assert.deepEqual(await sessionAmr(page), ['hwk', 'user', 'mfa']);
+
+  // A key that only sees a person, without verifying them: no sign-in.
+  await signOut(page);
+  await key.presence(false);
+  await key.cdp.send('WebAuthn.setUserVerified', { authenticatorId: key.id, isUserVerified: false });
+  await page.goto(site + '/');
+  await button.waitFor();
+  await key.presence(true);
+  await button.click();
+  await page.locator('#sign-in-error').waitFor();
+  assert.notEqual(await page.locator('#sign-in-error').innerText(), '');
+  assert.equal((await page.context().cookies(site)).find((c) => c.name === 'mfa_session'), undefined, 'not signed in');
+  await key.cdp.send('WebAuthn.setUserVerified', { authenticatorId: key.id, isUserVerified: true });
+
+  // At an address passkeys do not belong to, the page does not offer them.
+  await page.goto(server.base + '/');
+  await page.getByLabel('Email or user name').waitFor();
+  await page.waitForTimeout(500);
+  assert.equal(await button.isVisible(), false, 'no passkey button at 127.0.0.1');
+  await page.close();
+
+  // The other implementation accepts the registration and both passwordless sign-ins.
+  const done = ceremonies.filter((c) => c.status === 200);
+  assert.deepEqual(done.map((c) => c.kind), ['create', 'get', 'get']);
+  const verdicts = independently(site, done);
+  assert.deepEqual(verdicts.map((v) => [v.kind, v.accepted, v.reason]), [['create', true, ''], ['get', true, ''], ['get', true, '']]);
 });

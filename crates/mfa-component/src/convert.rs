@@ -227,6 +227,7 @@ pub(crate) fn token_kind_out(k: core::TokenKind) -> w::TokenKind {
         core::TokenKind::Session => w::TokenKind::Session,
         core::TokenKind::Device => w::TokenKind::Device,
         core::TokenKind::Login => w::TokenKind::Login,
+        core::TokenKind::PasskeySignIn => w::TokenKind::PasskeySignIn,
     }
 }
 
@@ -235,6 +236,7 @@ pub(crate) fn token_kind_in(k: w::TokenKind) -> core::TokenKind {
         w::TokenKind::Session => core::TokenKind::Session,
         w::TokenKind::Device => core::TokenKind::Device,
         w::TokenKind::Login => core::TokenKind::Login,
+        w::TokenKind::PasskeySignIn => core::TokenKind::PasskeySignIn,
     }
 }
 

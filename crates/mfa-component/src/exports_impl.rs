@@ -181,6 +181,7 @@ impl wengine::GuestUserRecord for RecordRes {
                 .collect(),
             locked_out: rec.locked_out(),
             one_time_pass_until: rec.one_time_pass_until(now),
+            passkey_handle: rec.passkey_handle().map(str::to_string),
         }
     }
 

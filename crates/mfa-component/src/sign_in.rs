@@ -13,6 +13,7 @@ fn first_in(f: ws::FirstFactor) -> core::FirstFactor {
     match f {
         ws::FirstFactor::Password => core::FirstFactor::Password,
         ws::FirstFactor::External => core::FirstFactor::External,
+        ws::FirstFactor::Passkey => core::FirstFactor::Passkey,
     }
 }
 
@@ -20,6 +21,7 @@ fn first_out(f: core::FirstFactor) -> ws::FirstFactor {
     match f {
         core::FirstFactor::Password => ws::FirstFactor::Password,
         core::FirstFactor::External => ws::FirstFactor::External,
+        core::FirstFactor::Passkey => ws::FirstFactor::Passkey,
     }
 }
 
@@ -218,6 +220,52 @@ impl ws::Guest for Component {
             res(
                 e.begin_passkey_sign_in(rec, standing_in(&standing), now, &mut WasiRandom, audit),
                 passkey_options_out,
+            )
+        })
+    }
+
+    fn begin_passkey_discovery(
+        engine: wengine::EngineBorrow<'_>,
+        now: u64,
+    ) -> Result<w::PasskeyDiscovery, w::Error> {
+        let engine = &engine.get::<EngineRes>().engine;
+        res(engine.begin_passkey_discovery(now, &mut WasiRandom), |d| {
+            w::PasskeyDiscovery {
+                options: d.options,
+                expires_at: d.expires_at,
+                ceremony: d.ceremony,
+            }
+        })
+    }
+
+    fn passkey_user_handle(
+        engine: wengine::EngineBorrow<'_>,
+        response: String,
+    ) -> Result<String, w::Error> {
+        let engine = &engine.get::<EngineRes>().engine;
+        res(engine.passkey_user_handle(&response), |h| h)
+    }
+
+    fn finish_passkey_discovery(
+        engine: wengine::EngineBorrow<'_>,
+        user: wengine::UserRecordBorrow<'_>,
+        ceremony: String,
+        response: String,
+        remember_device: bool,
+        now: u64,
+    ) -> Result<ws::SignedIn, w::Error> {
+        with(engine, user, |e, rec, audit| {
+            res(
+                e.finish_passkey_discovery(
+                    rec,
+                    &ceremony,
+                    &response,
+                    remember_device,
+                    now,
+                    &mut WasiRandom,
+                    audit,
+                ),
+                signed_out,
             )
         })
     }

@@ -63,8 +63,9 @@ pub use challenge::Delivery;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use engine::{
     Action, Confirmed, DeviceToken, Engine, FirstFactor, LOGIN_LIFETIME_SECS, LoginStep,
-    MAX_HOTP_COUNTER, MAX_METHODS, MAX_PASSKEY_NAME_CHARS, NextStep, PasskeyOptions, Proof,
-    Registered, Registration, SignInCaller, SignInStep, SignedIn, Standing, Verified,
+    MAX_HOTP_COUNTER, MAX_METHODS, MAX_PASSKEY_NAME_CHARS, MAX_RECENT_PASSKEY_SIGN_INS, NextStep,
+    PasskeyDiscovery, PasskeyOptions, Proof, Registered, Registration, SignInCaller, SignInStep,
+    SignedIn, Standing, Verified,
 };
 pub use error::Error;
 pub use hash::{

@@ -111,6 +111,16 @@ pub(crate) struct PasskeyCeremony {
     pub(crate) allow: Vec<String>,
 }
 
+/// A passwordless sign-in's challenge this user already answered, kept until
+/// it expires so that the same answer cannot sign in twice (a synced
+/// passkey's sign count stays at zero and cannot show a replay).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct UsedCeremony {
+    /// The ceremony's id (the discovery token's `jti`): public once answered.
+    pub(crate) id: String,
+    pub(crate) expires_at: UnixTime,
+}
+
 impl core::fmt::Debug for PasskeyCeremony {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PasskeyCeremony")
@@ -293,6 +303,9 @@ pub struct UserRecord {
     /// The passkey ceremony in progress, until its answer arrives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) passkey_ceremony: Option<PasskeyCeremony>,
+    /// Passwordless sign-ins answered lately, until their ceremonies expire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) used_ceremonies: Vec<UsedCeremony>,
     /// A one-time pass an admin issued, until used or expired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) one_time_pass: Option<StoredPass>,
@@ -333,6 +346,7 @@ impl UserRecord {
             throttle: Throttle::default(),
             passkey_handle: None,
             passkey_ceremony: None,
+            used_ceremonies: Vec::new(),
             one_time_pass: None,
             sends: SendLog::default(),
             device_epoch: 0,
@@ -502,6 +516,13 @@ impl UserRecord {
     /// When a factor is locked at `now`, until when.
     pub fn locked_until(&self, factor: crate::Factor, now: UnixTime) -> Option<UnixTime> {
         self.throttle.locked_until(factor, now)
+    }
+
+    /// The user handle this user's passkeys were created for (base64url),
+    /// once one was registered: what a host indexes to find the user of a
+    /// passwordless sign-in ([`crate::Engine::passkey_user_handle`]).
+    pub fn passkey_handle(&self) -> Option<&str> {
+        self.passkey_handle.as_deref()
     }
 
     /// When the record last changed.

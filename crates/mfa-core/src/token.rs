@@ -24,6 +24,10 @@ pub enum TokenKind {
     /// The step between the first factor and the second: the user passed the
     /// password (or the trusted proxy) and must still finish the sign-in.
     Login,
+    /// A passwordless sign-in's passkey request, for a user not known yet:
+    /// carries its challenge (`jti`) and expiry, and proves nothing about
+    /// anyone.
+    PasskeySignIn,
 }
 
 /// The claims of a token.

@@ -4,8 +4,8 @@ use crate::api::text;
 use crate::bindings::exports::mfa::engine::sign_in as ws;
 use crate::types::secret;
 use crate::{
-    Action, Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, PasskeyOptions, Record,
-    Secret, SignInCaller, UnixTime, Verified,
+    Action, Confirmed, Error, FirstFactor, MfaHost, NextStep, Outcome, PasskeyDiscovery,
+    PasskeyOptions, Record, Secret, SignInCaller, UnixTime, Verified,
 };
 
 /// Who is taking a sign-in step.
@@ -367,6 +367,68 @@ impl MfaHost {
                 )
             }),
             Registered::from,
+        )
+    }
+
+    /// Start a passwordless sign-in, before anyone is known: options any of
+    /// the site's passkeys may answer (user verification required) and the
+    /// signed ceremony to present with the answer. Keeps nothing.
+    pub fn begin_passkey_discovery(&self, now: UnixTime) -> Result<PasskeyDiscovery, Error> {
+        self.rt
+            .call(|slot| {
+                slot.api.mfa_engine_sign_in().call_begin_passkey_discovery(
+                    &mut slot.store,
+                    slot.engine,
+                    now,
+                )
+            })?
+            .map_err(Error::from)
+    }
+
+    /// The user handle (base64url) a passwordless answer names: find the
+    /// user whose [`crate::RecordSummary::passkey_handle`] it is. Verifies nothing.
+    pub fn passkey_user_handle(&self, response: &str) -> Result<String, Error> {
+        text("passkey response", response)?;
+        self.rt
+            .call(|slot| {
+                slot.api.mfa_engine_sign_in().call_passkey_user_handle(
+                    &mut slot.store,
+                    slot.engine,
+                    response,
+                )
+            })?
+            .map_err(Error::from)
+    }
+
+    /// Finish a passwordless sign-in for the user the answer named
+    /// ([`MfaHost::passkey_user_handle`]): the engine checks the ceremony,
+    /// that it was not answered before, the key and user verification, and
+    /// issues the session.
+    pub fn finish_passkey_discovery(
+        &self,
+        record: Record<'_>,
+        ceremony: &str,
+        response: &str,
+        remember_device: bool,
+        now: UnixTime,
+    ) -> Result<Outcome<SignedIn>, Error> {
+        text("passkey ceremony", ceremony)?;
+        text("passkey response", response)?;
+        self.with_record(
+            record,
+            Some(now),
+            Box::new(move |store, api, engine, user| {
+                api.mfa_engine_sign_in().call_finish_passkey_discovery(
+                    store,
+                    engine,
+                    user,
+                    ceremony,
+                    response,
+                    remember_device,
+                    now,
+                )
+            }),
+            SignedIn::from,
         )
     }
 }

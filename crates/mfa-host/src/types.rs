@@ -24,8 +24,8 @@ pub use crate::bindings::exports::mfa::engine::sign_in::{
 pub use crate::bindings::exports::mfa::engine::types::{
     Algorithm, AppPasswordCredential, AppPasswordMatch, AppPasswordRef, Argon2Params, AuditEvent,
     AuditKind, Factor, FactorLock, FailureReason, HotpParams, MethodType, MfaState, OtpMatch,
-    PasskeyOptions, PasskeyPolicy, PhoneChannel, Policy, SessionClaims, StateChange, TokenKind,
-    TotpParams, Verified,
+    PasskeyDiscovery, PasskeyOptions, PasskeyPolicy, PhoneChannel, Policy, SessionClaims,
+    StateChange, TokenKind, TotpParams, Verified,
 };
 
 /// Seconds since the Unix epoch.

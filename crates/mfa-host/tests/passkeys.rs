@@ -46,17 +46,13 @@ fn check(r: Result<host::SignedIn, host::EngineError>) -> String {
     }
 }
 
-#[test]
-fn a_passkey_sets_up_and_signs_in_through_the_component() {
-    let h = passkey_host();
-    let mut u = User { stored: None };
+/// "Set it up now" with `key`, named "Security key".
+fn set_up_with(h: &MfaHost, u: &mut User, key: &SoftKey) -> host::Registered {
     let out = h.set_mfa_state(u.record(), host::MfaState::Enabled, "admin", NOW);
     u.keep(out).unwrap();
-    let token = login_token(&h, &mut u, NOW);
-
+    let token = login_token(h, u, NOW);
     let out = h.begin_passkey(u.record(), NOW);
     let options = u.keep(out).unwrap();
-    let mut key = SoftKey::p256(11, "localhost", ORIGIN);
     let out = h.finish_passkey_registration(
         u.record(),
         Standing::Token(&token),
@@ -65,7 +61,15 @@ fn a_passkey_sets_up_and_signs_in_through_the_component() {
         false,
         NOW,
     );
-    let registered = u.keep(out).unwrap();
+    u.keep(out).unwrap()
+}
+
+#[test]
+fn a_passkey_sets_up_and_signs_in_through_the_component() {
+    let h = passkey_host();
+    let mut u = User { stored: None };
+    let mut key = SoftKey::p256(11, "localhost", ORIGIN);
+    let registered = set_up_with(&h, &mut u, &key);
     assert!(registered.confirmed.recovery_codes.is_some());
     let session = registered.signed_in.expect("signed in").session;
     let claims = h.verify_session(session.expose(), NOW + 1).unwrap();
@@ -132,6 +136,57 @@ fn a_passkey_sets_up_and_signs_in_through_the_component() {
         t + 20,
     );
     assert_eq!(check(u.keep(out)), "sign_count_regressed");
+}
+
+#[test]
+fn a_passkey_signs_in_without_a_password_through_the_component() {
+    let h = passkey_host();
+    let mut u = User { stored: None };
+    let mut key = SoftKey::p256(12, "localhost", ORIGIN);
+    set_up_with(&h, &mut u, &key);
+    let handle = h
+        .summary(u.record(), NOW)
+        .unwrap()
+        .passkey_handle
+        .expect("the summary names the handle a host indexes");
+
+    let t = NOW + 600;
+    let start = h.begin_passkey_discovery(t).unwrap();
+    let options: serde_json::Value = serde_json::from_str(&start.options).unwrap();
+    assert_eq!(options["userVerification"], "required");
+    let answer = key.get(&start.options, Some(&handle));
+    assert_eq!(h.passkey_user_handle(&answer).unwrap(), handle);
+    let out = h.finish_passkey_discovery(u.record(), &start.ceremony, &answer, false, t);
+    let signed = u.keep(out).unwrap();
+    let session = signed.session.expose();
+    assert_eq!(
+        h.verify_session(session, t + 1).unwrap().amr,
+        ["hwk", "user", "mfa"]
+    );
+    assert_eq!(
+        h.sign_in_caller(session, t + 1).unwrap().first_factor,
+        FirstFactor::Passkey
+    );
+
+    // The same answer again: refused, though the key's counter could not tell
+    // (the stored record keeps the ceremonies it answered).
+    let replay = key.get_with_count(&start.options, key.counter + 1, Some(&handle));
+    let out = h.finish_passkey_discovery(u.record(), &start.ceremony, &replay, false, t + 2);
+    assert_eq!(check(u.keep(out)), "ceremony_used");
+    // A login token in place of the ceremony.
+    let login = login_token(&h, &mut u, t + 3);
+    let fresh = h.begin_passkey_discovery(t + 3).unwrap();
+    let answer = key.get(&fresh.options, Some(&handle));
+    let out = h.finish_passkey_discovery(u.record(), &login, &answer, false, t + 3);
+    assert_eq!(
+        u.keep(out).expect_err("refused").reason(),
+        &Refusal::WrongTokenKind
+    );
+    // A ceremony is not a session anywhere.
+    assert!(h.verify_session(&fresh.ceremony, t + 3).is_err());
+    // An answer that names no user handle.
+    let anonymous = key.get(&fresh.options, None);
+    assert!(h.passkey_user_handle(&anonymous).is_err());
 }
 
 #[test]

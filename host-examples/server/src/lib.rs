@@ -48,7 +48,7 @@ use engine::{
 use error::ApiError;
 use metrics::Metrics;
 use password_throttle::FailClosed;
-use store::{AuditRow, Commit, Store};
+use store::{AuditRow, Commit, RecordUpdate, Store};
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
@@ -523,14 +523,14 @@ impl AppState {
                 )),
                 None => None,
             };
-            let update = after.as_ref().map(|r| {
-                (
-                    r.stored()
-                        .map(|b| String::from_utf8_lossy(b).into_owned())
-                        .unwrap_or_default(),
-                    r.revision() as i64,
-                    r.summary().state.as_str().to_string(),
-                )
+            let update = after.as_ref().map(|r| RecordUpdate {
+                json: r
+                    .stored()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default(),
+                revision: r.revision() as i64,
+                state: r.summary().state.as_str().to_string(),
+                passkey_handle: r.summary().passkey_handle.clone(),
             });
             let commit = Commit {
                 user_id: user.to_string(),

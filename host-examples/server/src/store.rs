@@ -124,12 +124,26 @@ pub struct Commit {
     pub user_id: String,
     /// Revision the record had when it was read.
     pub expected_revision: i64,
-    /// The new record, when it changed: (JSON, revision, state).
-    pub update: Option<(String, i64, String)>,
+    /// The new record, when it changed.
+    pub update: Option<RecordUpdate>,
     /// Events to append.
     pub audit: Vec<AuditRow>,
     /// Unix time.
     pub now: i64,
+}
+
+/// A record as written back, with the columns kept beside it.
+#[derive(Debug, Clone)]
+pub struct RecordUpdate {
+    /// The engine record, as JSON.
+    pub json: String,
+    /// Its revision.
+    pub revision: i64,
+    /// Its MFA state (`disabled`, `enabled`, `enforced`).
+    pub state: String,
+    /// The user handle its passkeys were made for, when it has one: the
+    /// unique key a passwordless sign-in finds the user by.
+    pub passkey_handle: Option<String>,
 }
 
 enum WriteOp {
@@ -181,21 +195,54 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn migrator(sql: &'static str) -> Migrator {
+/// The migrations, in order: (version, name, SQL). Applied ones are never
+/// edited; a change of the schema is a new one.
+type Migrations = [(i64, &'static str, &'static str)];
+
+fn migrator(steps: &'static Migrations) -> Migrator {
     Migrator {
-        migrations: Cow::Owned(vec![Migration::new(
-            1,
-            Cow::Borrowed("init"),
-            MigrationType::Simple,
-            Cow::Borrowed(sql),
-            false,
-        )]),
+        migrations: Cow::Owned(
+            steps
+                .iter()
+                .map(|(version, name, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*name),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect(),
+        ),
         ..Migrator::DEFAULT
     }
 }
 
-const SQLITE_INIT: &str = include_str!("../migrations/sqlite/0001_init.sql");
-const POSTGRES_INIT: &str = include_str!("../migrations/postgres/0001_init.sql");
+const SQLITE_MIGRATIONS: &Migrations = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "passkey handles",
+        include_str!("../migrations/sqlite/0002_passkey_handle.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &Migrations = &[
+    (
+        1,
+        "init",
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "passkey handles",
+        include_str!("../migrations/postgres/0002_passkey_handle.sql"),
+    ),
+];
 
 /// SQLite takes `?N` where PostgreSQL takes `$N`.
 fn lite(sql: &str) -> String {
@@ -204,7 +251,8 @@ fn lite(sql: &str) -> String {
 
 const SQL_GET_USER: &str = "SELECT record, revision, password_hash FROM users WHERE user_id = $1";
 const SQL_INSERT_USER: &str = "INSERT INTO users (user_id, password_hash, record, revision, mfa_state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (user_id) DO NOTHING";
-const SQL_CAS: &str = "UPDATE users SET record = $1, revision = $2, mfa_state = $3, updated_at = $4 WHERE user_id = $5 AND revision = $6";
+const SQL_CAS: &str = "UPDATE users SET record = $1, revision = $2, mfa_state = $3, updated_at = $4, passkey_handle = $7 WHERE user_id = $5 AND revision = $6";
+const SQL_BY_PASSKEY: &str = "SELECT user_id FROM users WHERE passkey_handle = $1";
 const SQL_REV: &str = "SELECT 1 FROM users WHERE user_id = $1 AND revision = $2";
 const AUDIT_INSERT_HEAD: &str =
     "INSERT INTO audit_log (at, user_id, actor, event, method, detail) ";
@@ -231,7 +279,7 @@ impl Store {
                 .map_err(|e| {
                     StoreError(format!("cannot connect to {}: {e}", redact_url(&cfg.url)))
                 })?;
-            migrator(POSTGRES_INIT)
+            migrator(POSTGRES_MIGRATIONS)
                 .run(&pool)
                 .await
                 .map_err(|e| StoreError(format!("migrations failed: {e}")))?;
@@ -259,7 +307,7 @@ impl Store {
         let mut writer = SqliteConnection::connect_with(&opts)
             .await
             .map_err(|e| StoreError(format!("cannot open {}: {e}", cfg.url)))?;
-        migrator(SQLITE_INIT)
+        migrator(SQLITE_MIGRATIONS)
             .run(&mut writer)
             .await
             .map_err(|e| StoreError(format!("migrations failed: {e}")))?;
@@ -324,6 +372,25 @@ impl Store {
             })),
             Some(_) => Err(StoreError("read user: unexpected column types".into())),
         }
+    }
+
+    /// The user whose passkeys were made for this user handle, if any.
+    pub async fn user_by_passkey_handle(&self, handle: &str) -> Result<Option<String>, StoreError> {
+        let found = match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_scalar(&lite(SQL_BY_PASSKEY))
+                    .bind(handle)
+                    .fetch_optional(read)
+                    .await
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar(SQL_BY_PASSKEY)
+                    .bind(handle)
+                    .fetch_optional(pool)
+                    .await
+            }
+        };
+        found.map_err(db("find user by passkey"))
     }
 
     /// Create a user; `false` when it already exists.
@@ -608,21 +675,23 @@ async fn apply_batch(
         }
     }
     for chunk in bulk.chunks(CAS_ROWS_PER_UPDATE) {
-        let mut q =
-            sqlx::QueryBuilder::<sqlx::Sqlite>::new("WITH v(uid, rec, rev, st, upd, exp) AS (");
+        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "WITH v(uid, rec, rev, st, upd, exp, pkh) AS (",
+        );
         q.push_values(chunk, |mut b, i| {
             if let WriteOp::Commit(c) = &jobs[*i].op
-                && let Some((json, revision, state)) = &c.update
+                && let Some(u) = &c.update
             {
                 b.push_bind(&c.user_id)
-                    .push_bind(json)
-                    .push_bind(revision)
-                    .push_bind(state)
+                    .push_bind(&u.json)
+                    .push_bind(u.revision)
+                    .push_bind(&u.state)
                     .push_bind(c.now)
-                    .push_bind(c.expected_revision);
+                    .push_bind(c.expected_revision)
+                    .push_bind(&u.passkey_handle);
             }
         });
-        q.push(") UPDATE users SET record = v.rec, revision = v.rev, mfa_state = v.st, updated_at = v.upd FROM v WHERE users.user_id = v.uid AND users.revision = v.exp RETURNING users.user_id");
+        q.push(") UPDATE users SET record = v.rec, revision = v.rev, mfa_state = v.st, updated_at = v.upd, passkey_handle = v.pkh FROM v WHERE users.user_id = v.uid AND users.revision = v.exp RETURNING users.user_id");
         let written: Vec<String> = match q.build_query_scalar().fetch_all(&mut *conn).await {
             Ok(w) => w,
             Err(e) => {
@@ -686,14 +755,15 @@ async fn apply_one(
     match op {
         WriteOp::Commit(c) => {
             let ok = match &c.update {
-                Some((json, revision, state)) => {
+                Some(u) => {
                     sqlx::query(s.cas)
-                        .bind(json)
-                        .bind(revision)
-                        .bind(state)
+                        .bind(&u.json)
+                        .bind(u.revision)
+                        .bind(&u.state)
                         .bind(c.now)
                         .bind(&c.user_id)
                         .bind(c.expected_revision)
+                        .bind(&u.passkey_handle)
                         .execute(&mut *conn)
                         .await
                         .map_err(db("write user"))?
@@ -760,14 +830,15 @@ async fn pg_write(pool: &PgPool, op: WriteOp) -> Result<bool, StoreError> {
         WriteOp::Commit(c) => {
             let mut tx = pool.begin().await.map_err(db("begin"))?;
             let ok = match &c.update {
-                Some((json, revision, state)) => {
+                Some(u) => {
                     sqlx::query(SQL_CAS)
-                        .bind(json)
-                        .bind(revision)
-                        .bind(state)
+                        .bind(&u.json)
+                        .bind(u.revision)
+                        .bind(&u.state)
                         .bind(c.now)
                         .bind(&c.user_id)
                         .bind(c.expected_revision)
+                        .bind(&u.passkey_handle)
                         .execute(&mut *tx)
                         .await
                         .map_err(db("write user"))?

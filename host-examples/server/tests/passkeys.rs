@@ -17,12 +17,18 @@ use serde_json::{Value, json};
 const ORIGIN: &str = "http://localhost:8080";
 
 fn start(tag: &str) -> Server {
+    start_on(Db::Sqlite, tag).unwrap().0
+}
+
+/// A server with passkeys for `localhost`, on this backend (`None`: skipped),
+/// and its storage URL.
+fn start_on(db: Db, tag: &str) -> Option<(Server, String)> {
     let dir = temp_dir(tag);
-    let url = db_url(Db::Sqlite, &dir).unwrap();
+    let url = db_url(db, &dir)?;
     let policy = format!(
         "[policy]\nargon2 = {{ m_kib = 64, t = 1, p = 1 }}\nallowed_methods = [\"authenticator_app\", \"passkey\"]\n[policy.passkeys]\nrp_id = \"localhost\"\nrp_name = \"Contoso\"\norigins = [\"{ORIGIN}\"]\n"
     );
-    Server::start(&dir, &base_config(&url, &policy))
+    Some((Server::start(&dir, &base_config(&url, &policy)), url))
 }
 
 fn options(r: &Resp) -> String {
@@ -251,4 +257,177 @@ async fn admin_passkey_settings_allow_only_listed_models_and_require_verificatio
     let r = admin.get("/api/v1/admin/settings").await;
     assert_eq!(r.json["passkeys"]["rp_id"], "localhost");
     assert_eq!(r.json["passkeys"]["require_user_verification"], true);
+}
+
+/// Undo the passkey-handle migration on a stopped server's database, as a
+/// database written before it would be: the next start must apply it and
+/// fill the column from the records.
+async fn before_passkey_handles(url: &str) {
+    use sqlx::{Connection, Executor};
+    let undo = [
+        "DROP INDEX users_by_passkey_handle",
+        "ALTER TABLE users DROP COLUMN passkey_handle",
+        "DELETE FROM _sqlx_migrations WHERE version = 2",
+    ];
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        for q in undo {
+            c.execute(q).await.unwrap();
+        }
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        for q in undo {
+            c.execute(q).await.unwrap();
+        }
+    }
+}
+
+/// Passwordless sign-in on `db`: the passkey offered without a user name
+/// signs the person in with no password (`amr` `hwk user`), on a database
+/// written before passkey handles were indexed too; a replayed answer, a
+/// made-up user handle, a forged or other kind of ceremony, a cross-site
+/// request and a key that did not verify the person are refused.
+async fn passwordless(db: Db) {
+    let Some((mut server, url)) = start_on(db, "passwordless") else {
+        return;
+    };
+    let user = "noor@example.com";
+    let mut admin = server.admin();
+    create_user(&mut admin, user, "password-123").await;
+    let mut c = server.client();
+    sign_in(&mut c, user, "password-123").await;
+    let o = options(&c.post("/api/v1/methods/passkey", json!({})).await);
+    let handle = answer(&o)["user"]["id"].as_str().unwrap().to_string();
+    let mut key = SoftKey::p256(31, "localhost", ORIGIN);
+    let r = c
+        .post(
+            "/api/v1/methods/passkey/confirm",
+            json!({"response": answer(&key.create(&o)), "name": "Phone"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Stored before the handles were indexed: the migration fills them in.
+    server.kill();
+    before_passkey_handles(&url).await;
+    server.restart();
+
+    let mut anon = server.client();
+    let start = anon
+        .post("/api/v1/sign-in/passkey/options", json!({}))
+        .await;
+    let o = options(&start);
+    assert_eq!(answer(&o)["userVerification"], "required");
+    assert!(
+        answer(&o)["allowCredentials"]
+            .as_array()
+            .is_none_or(|a| a.is_empty())
+    );
+    let ceremony = start.json["ceremony"].as_str().unwrap().to_string();
+    let a = answer(&key.get(&o, Some(&handle)));
+    // From a page of another site: refused before the engine.
+    let mut cross = anon.clone();
+    cross
+        .headers
+        .push(("origin".into(), "https://evil.example".into()));
+    let r = cross
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": ceremony, "response": a}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = anon
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": ceremony, "response": a}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["user"], user);
+    assert_eq!(r.json["amr"], json!(["hwk", "user"]));
+    let session = anon.get("/api/v1/session").await;
+    assert_eq!(session.json["mfa"], true, "{}", session.text);
+    assert_eq!(session.json["user"], user);
+
+    // The same answer again, from anywhere.
+    let mut thief = server.client();
+    let r = thief
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": ceremony, "response": a}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.json["error"]["check"], "ceremony_used", "{}", r.text);
+    assert!(thief.get("/api/v1/session").await.status == 401);
+
+    // A fresh ceremony, answered for a user handle nobody has.
+    let start = thief
+        .post("/api/v1/sign-in/passkey/options", json!({}))
+        .await;
+    let o = options(&start);
+    let ceremony = start.json["ceremony"].as_str().unwrap().to_string();
+    let made_up = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let r = thief
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": ceremony, "response": answer(&key.get(&o, Some(made_up)))}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.json["error"]["check"], "unknown_credential");
+    // A forged ceremony, and a login token where the ceremony goes.
+    let a = answer(&key.get(&o, Some(&handle)));
+    let r = thief
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": "e30.e30.AAAA", "response": a}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let mut pw = server.client();
+    sign_in(&mut pw, user, "password-123").await;
+    let login = pw.cookies.get("mfa_login").unwrap().clone();
+    let r = thief
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": login, "response": a}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.code(), "wrong_token_kind");
+    // A key that only saw a person, without verifying them.
+    key.flags = 0x01;
+    let r = thief
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": ceremony, "response": answer(&key.get(&o, Some(&handle)))}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.json["error"]["check"], "user_not_verified");
+    // Malformed answers are typed refusals.
+    let r = thief
+        .post(
+            "/api/v1/sign-in/passkey",
+            json!({"ceremony": ceremony, "response": {"id": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.code(), "passkey_refused");
+    let r = thief
+        .post("/api/v1/sign-in/passkey", json!({"response": {}}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwordless_sign_in_on_sqlite() {
+    passwordless(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwordless_sign_in_on_postgres() {
+    passwordless(Db::Postgres).await;
 }

@@ -121,6 +121,8 @@ mod admin;
 mod app_passwords;
 mod passkeys;
 pub use passkeys::{MAX_PASSKEY_NAME_CHARS, PasskeyOptions};
+mod passwordless;
+pub use passwordless::{MAX_RECENT_PASSKEY_SIGN_INS, PasskeyDiscovery};
 mod sign_in;
 mod tokens;
 pub use sign_in::{

@@ -89,7 +89,7 @@ impl Engine {
 #[cfg(feature = "webauthn")]
 mod ceremonies {
     use super::*;
-    use crate::audit::AuditKind;
+    use crate::audit::{AuditKind, FailureReason};
     use crate::encoding::{b64url, b64url_decode};
     use crate::policy::MethodType;
     use crate::record::{PasskeyCeremony, StoredKind, StoredPasskey};
@@ -143,14 +143,14 @@ mod ceremonies {
     }
 
     impl Engine {
-        fn relying_party(&self) -> Result<RelyingParty, Error> {
+        pub(in crate::engine) fn relying_party(&self) -> Result<RelyingParty, Error> {
             if !self.policy.allows(MethodType::Passkey) {
                 return Err(Error::MethodNotAllowed { method: "passkey" });
             }
             self.policy.passkeys.relying_party(&self.policy.issuer)
         }
 
-        fn ceremony_policy(&self) -> Result<CeremonyPolicy, Error> {
+        pub(in crate::engine) fn ceremony_policy(&self) -> Result<CeremonyPolicy, Error> {
             let p = &self.policy.passkeys;
             Ok(CeremonyPolicy {
                 user_verification: if p.require_user_verification {
@@ -389,6 +389,27 @@ mod ceremonies {
             let policy = self.ceremony_policy()?;
             self.with(rec, now, audit, |e, ctx| {
                 let ceremony = Self::take_ceremony(ctx)?;
+                e.check_assertion(ctx, &rp, &ceremony, &policy, response, true)
+            })
+        }
+
+        /// Check an `AuthenticationResponseJSON` against `ceremony` and the
+        /// user's key it names, and store the key's new sign count. Failures
+        /// are audited, and count against the user's passkey throttle when
+        /// `count_failures` (a caller who passed the password; anyone can
+        /// send a passwordless answer naming a user, and must not lock them).
+        pub(in crate::engine) fn check_assertion(
+            &self,
+            ctx: &mut Ctx<'_>,
+            rp: &RelyingParty,
+            ceremony: &Ceremony,
+            policy: &CeremonyPolicy,
+            response: &str,
+            count_failures: bool,
+        ) -> Result<Verified, Error> {
+            let now = ctx.now;
+            let e = self;
+            {
                 ctx.rec.throttle.check(Factor::Passkey, now)?;
                 let parsed = AssertionResponse::from_json(response);
                 let handle = ctx
@@ -409,9 +430,9 @@ mod ceremonies {
                     (Err(err), _) => Err(err.clone()),
                     (Ok(_), None) => Err(webauthn::WebauthnError::UnknownCredential),
                     (Ok(r), Some((_, p))) => webauthn::finish_authentication(
-                        &rp,
-                        &ceremony,
-                        &policy,
+                        rp,
+                        ceremony,
+                        policy,
                         StoredCredential {
                             credential_id: &p.credential_id,
                             public_key: &p.public_key,
@@ -427,7 +448,16 @@ mod ceremonies {
                     Ok(r) => r,
                     Err(err) => {
                         let err = Error::from(err);
-                        e.failed(ctx, Factor::Passkey, &err, Some(MethodType::Passkey));
+                        if count_failures {
+                            e.failed(ctx, Factor::Passkey, &err, Some(MethodType::Passkey));
+                        } else {
+                            ctx.event(
+                                AuditKind::VerificationFailed {
+                                    reason: FailureReason::from(&err),
+                                },
+                                Some(MethodType::Passkey),
+                            );
+                        }
                         return Err(err);
                     }
                 };
@@ -457,7 +487,7 @@ mod ceremonies {
                     stored.backup_eligible,
                     result.user_verified,
                 ))
-            })
+            }
         }
     }
 }

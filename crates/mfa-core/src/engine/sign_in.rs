@@ -27,22 +27,28 @@ pub enum FirstFactor {
     Password,
     /// An authenticating proxy in front of the host (RFC 8176 `ext`).
     External,
+    /// No password: a passkey that verified the person (PIN, fingerprint,
+    /// face) did both factors ([`Engine::finish_passkey_discovery`]). The
+    /// key's own `amr` (`hwk` or `swk`, and `user`) says so; hosts do not
+    /// start a sign-in with it.
+    Passkey,
 }
 
 impl FirstFactor {
-    /// Its RFC 8176 `amr` value.
-    pub fn amr(self) -> &'static str {
+    /// Its RFC 8176 `amr` value, when it has its own (a passkey's are the key's).
+    pub fn amr(self) -> Option<&'static str> {
         match self {
-            Self::Password => "pwd",
-            Self::External => "ext",
+            Self::Password => Some("pwd"),
+            Self::External => Some("ext"),
+            Self::Passkey => None,
         }
     }
 
     fn from_amr(amr: &[String]) -> Self {
-        if amr.first().map(String::as_str) == Some("ext") {
-            Self::External
-        } else {
-            Self::Password
+        match amr.first().map(String::as_str) {
+            Some("ext") => Self::External,
+            Some("hwk" | "swk") => Self::Passkey,
+            _ => Self::Password,
         }
     }
 }
@@ -197,7 +203,7 @@ impl Engine {
         let exp = now + LOGIN_LIFETIME_SECS;
         let mut claims = self.claims(
             &rec.user_id,
-            vec![first.amr().to_string()],
+            first.amr().iter().map(|a| a.to_string()).collect(),
             now,
             LOGIN_LIFETIME_SECS,
             TokenKind::Login,
@@ -407,7 +413,8 @@ impl Engine {
         rng: &mut dyn RandomSource,
         audit: &mut Vec<AuditEvent>,
     ) -> SignedIn {
-        let session = self.issue_session(rec, &verified, &[first.amr()], now, rng, audit);
+        let primary: Vec<&str> = first.amr().into_iter().collect();
+        let session = self.issue_session(rec, &verified, &primary, now, rng, audit);
         let device = remember_device.then(|| {
             let (token, expires_at) = self.issue_device_token(rec, &verified, now, rng, audit);
             DeviceToken {

@@ -89,6 +89,11 @@ pub enum WebauthnError {
     UnknownCredential,
     /// The assertion's user handle is not the user's.
     UserHandleMismatch,
+    /// This passwordless sign-in's answer was already used once.
+    CeremonyUsed,
+    /// The account cannot sign in with a passkey alone now (its methods
+    /// must be registered again): sign in with the password.
+    PasswordRequired,
     /// The sign count went backwards: the authenticator may have been cloned.
     SignCountRegressed {
         /// The count stored from the last use.
@@ -126,6 +131,8 @@ impl WebauthnError {
             Self::CredentialAlreadyRegistered => "credential_already_registered",
             Self::UnknownCredential => "unknown_credential",
             Self::UserHandleMismatch => "user_handle_mismatch",
+            Self::CeremonyUsed => "ceremony_used",
+            Self::PasswordRequired => "password_required",
             Self::SignCountRegressed { .. } => "sign_count_regressed",
         }
     }
@@ -209,6 +216,12 @@ impl fmt::Display for WebauthnError {
                 f.write_str("this passkey is not registered for the account")
             }
             Self::UserHandleMismatch => f.write_str("the passkey belongs to another account"),
+            Self::CeremonyUsed => {
+                f.write_str("this passkey sign-in was already used; start the sign-in again")
+            }
+            Self::PasswordRequired => f.write_str(
+                "this account must sign in with its password now, then set up its methods again",
+            ),
             Self::SignCountRegressed { stored, received } => write!(
                 f,
                 "the security key's use counter went back ({received} after {stored}): it may have been copied"

@@ -6,6 +6,8 @@
 
 #[cfg(feature = "webauthn")]
 pub mod authenticator;
+#[cfg(feature = "webauthn")]
+pub mod passkey_users;
 
 use mfa_core::{
     Argon2Params, AuditEvent, Confirmed, Engine, FirstFactor, Keys, MethodId, MfaState, OtpAuthUri,

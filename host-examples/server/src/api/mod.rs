@@ -7,6 +7,7 @@ mod app_passwords;
 mod gateway;
 mod methods;
 mod passkeys;
+mod passwordless;
 mod second_factor;
 mod sign_in;
 
@@ -15,6 +16,7 @@ use app_passwords::*;
 use gateway::*;
 use methods::*;
 use passkeys::*;
+use passwordless::*;
 use second_factor::*;
 use sign_in::*;
 use std::net::SocketAddr;
@@ -131,6 +133,8 @@ fn methods_json(rec: &UserRecord) -> Value {
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/sign-in", post(sign_in))
+        .route("/sign-in/passkey/options", post(passwordless_options))
+        .route("/sign-in/passkey", post(passwordless_sign_in))
         .route("/sign-out", post(sign_out))
         .route("/sign-out-everywhere", post(sign_out_everywhere))
         .route("/session", get(session))
