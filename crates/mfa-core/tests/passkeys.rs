@@ -617,3 +617,34 @@ fn passkey_settings_are_checked() {
     let u = enrol_totp(&e, "gus@contoso.com", T0, &mut rng);
     assert_eq!(u.record.methods().len(), 1);
 }
+
+#[test]
+fn an_rs256_key_registers_and_signs_in() {
+    let e = passkey_engine(passkey_policy());
+    let mut rng = SeededRandom::new(b"rs256");
+    let mut key = SoftKey::rs256("localhost", ORIGIN);
+    let mut rec = set_up_with(&e, "rsa@contoso.com", &key, &mut rng);
+    let (_, token) = login(&e, &rec, T0 + 60);
+    let options = begin(&e, &mut rec, &token, T0 + 60);
+    let answer = key.get(&options, None);
+    let signed = finish(&e, &mut rec, &token, &answer, T0 + 60, &mut Vec::new()).unwrap();
+    assert_eq!(signed.verified.amr(), ["hwk", "user"]);
+    // A flipped bit of the RSA signature is refused.
+    let options = begin(&e, &mut rec, &token, T0 + 70);
+    let mut forged: Value = serde_json::from_str(&key.get(&options, None)).unwrap();
+    let sig = forged["response"]["signature"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let flipped = if sig.ends_with('A') { 'B' } else { 'A' };
+    forged["response"]["signature"] = Value::from(format!("{}{flipped}", &sig[..sig.len() - 1]));
+    let r = finish(
+        &e,
+        &mut rec,
+        &token,
+        &forged.to_string(),
+        T0 + 70,
+        &mut Vec::new(),
+    );
+    assert_eq!(refusal(r), "bad_signature");
+}

@@ -266,6 +266,7 @@ fn sign_in_finish(c: &mut Criterion) {
     for (alg, mut key) in [
         ("es256", SoftKey::p256(11, "localhost", ORIGIN)),
         ("eddsa", SoftKey::ed25519(12, "localhost", ORIGIN)),
+        ("rs256", SoftKey::rs256("localhost", ORIGIN)),
     ] {
         let stored = with_passkey(&engine, &key);
         let token = login_token(&engine, &stored, t);

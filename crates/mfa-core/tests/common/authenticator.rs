@@ -50,6 +50,18 @@ pub fn b64url(b: &[u8]) -> String {
 pub enum Key {
     P256(p256::ecdsa::SigningKey),
     Ed25519(ed25519_dalek::SigningKey),
+    /// RS256 (RSASSA-PKCS1-v1_5 with SHA-256), 2048 bits.
+    Rs256(Box<rsa::PrivateKey>),
+}
+
+/// A 2048-bit RSA key made for these tests only (PKCS#8 DER): making one
+/// each run would take seconds.
+const TEST_ONLY_RSA_2048: &[u8] = include_bytes!("test-only-rsa-2048.der");
+
+/// The tests' RSA key.
+pub fn rsa_key() -> rsa::PrivateKey {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    rsa::PrivateKey::from_pkcs8_der(TEST_ONLY_RSA_2048).unwrap()
 }
 
 impl Key {
@@ -78,6 +90,18 @@ impl Key {
                 cbor_int(-2, &mut k);
                 cbor_bytes(sk.verifying_key().as_bytes(), &mut k);
             }
+            Key::Rs256(sk) => {
+                use rsa::traits::PublicKeyParts as _;
+                cbor_head(5, 4, &mut k);
+                for (label, v) in [(1, 3), (3, -257)] {
+                    cbor_int(label, &mut k);
+                    cbor_int(v, &mut k);
+                }
+                cbor_int(-1, &mut k);
+                cbor_bytes(&sk.n_bytes(), &mut k);
+                cbor_int(-2, &mut k);
+                cbor_bytes(&sk.e_bytes(), &mut k);
+            }
         }
         k
     }
@@ -89,6 +113,11 @@ impl Key {
                 sig.to_der().as_bytes().to_vec()
             }
             Key::Ed25519(sk) => ed25519_dalek::Signer::sign(sk, msg).to_bytes().to_vec(),
+            Key::Rs256(sk) => {
+                use rsa::signature::{SignatureEncoding as _, Signer as _};
+                let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new((**sk).clone());
+                signer.sign(msg).to_vec()
+            }
         }
     }
 }
@@ -158,6 +187,18 @@ impl SoftKey {
         Self {
             key: Key::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[seed; 32])),
             id: format!("soft ed25519 key {seed}").into_bytes(),
+            counter: 0,
+            flags: 0x05,
+            origin: origin.into(),
+            rp_id: rp_id.into(),
+        }
+    }
+
+    /// An RS256 key (the tests' one RSA key), otherwise as [`SoftKey::p256`].
+    pub fn rs256(rp_id: &str, origin: &str) -> Self {
+        Self {
+            key: Key::Rs256(Box::new(rsa_key())),
+            id: b"soft rs256 key".to_vec(),
             counter: 0,
             flags: 0x05,
             origin: origin.into(),
