@@ -173,16 +173,25 @@ async function signOut(page) {
   await page.context().clearCookies();
 }
 
-test('a passkey: set up at "Set it up now", sign in with it (amr hwk), a second key from Security info, delete one', async () => {
-  const user = 'pia@example.com';
-  const password = 'correct horse battery';
+/**
+ * A new user who set up a passkey named `name` at "Set it up now", on a new
+ * tab with a platform authenticator; returns what the test goes on with.
+ */
+async function userWithPasskey(user, password, name) {
   await server.createUser(user, password);
   const page = await newPage();
   const ceremonies = recordCeremonies(page);
-  const platform = await authenticator(page);
+  const key = await authenticator(page);
   await signIn(page, site, user, password);
-  await setUpWithPasskey(page, 'Laptop');
+  await setUpWithPasskey(page, name);
   await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  return { page, ceremonies, key };
+}
+
+test('a passkey: set up at "Set it up now", sign in with it (amr hwk), a second key from Security info, delete one', async () => {
+  const user = 'pia@example.com';
+  const password = 'correct horse battery';
+  const { page, ceremonies, key: platform } = await userWithPasskey(user, password, 'Laptop');
 
   const made = await platform.credentials();
   assert.equal(made.length, 1, 'the authenticator holds one credential');
@@ -241,13 +250,7 @@ test('a passkey: set up at "Set it up now", sign in with it (amr hwk), a second 
 test('attacks: the same key twice, a copied key, a look-alike site relaying to the real one, another address, a cancelled request', async () => {
   const user = 'quinn@example.com';
   const password = 'correct horse battery';
-  await server.createUser(user, password);
-  const page = await newPage();
-  const ceremonies = recordCeremonies(page);
-  const key = await authenticator(page);
-  await signIn(page, site, user, password);
-  await setUpWithPasskey(page, 'Phone');
-  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  const { page, ceremonies, key } = await userWithPasskey(user, password, 'Phone');
 
   // The same authenticator again: the browser refuses (the engine listed the key to exclude).
   const info = page.locator('mfa-security-info');
@@ -337,13 +340,7 @@ test('attacks: the same key twice, a copied key, a look-alike site relaying to t
 test('passwordless: the passkey offered in the user-name autofill and behind "Sign in with a passkey" signs in with no password', async () => {
   const user = 'rosa@example.com';
   const password = 'correct horse battery';
-  await server.createUser(user, password);
-  const page = await newPage();
-  const ceremonies = recordCeremonies(page);
-  const key = await authenticator(page);
-  await signIn(page, site, user, password);
-  await setUpWithPasskey(page, 'Laptop');
-  await page.getByRole('heading', { name: `Welcome, ${user}` }).waitFor();
+  const { page, ceremonies, key } = await userWithPasskey(user, password, 'Laptop');
 
   // The sign-in page: the user-name field takes passkeys in its autofill,
   // and the browser is asked for one at once (conditional mediation).

@@ -108,14 +108,14 @@ fn the_specification_vectors_verify_in_the_browser_build() {
             signature: hex(a, "signature_hex"),
             user_handle: None,
         };
-        let stored = StoredCredential {
+        let stored = || StoredCredential {
             credential_id: &cred.credential_id,
             public_key: &cred.public_key,
             sign_count: cred.sign_count,
             user_handle: b"h",
             backup_eligible: cred.backup_eligible,
         };
-        let ok = webauthn::finish_authentication(&rp, &ceremony, &policy, stored, &response, NOW)
+        let ok = webauthn::finish_authentication(&rp, &ceremony, &policy, stored(), &response, NOW)
             .unwrap_or_else(|e| panic!("{name} assertion: {e}"));
         assert_eq!(
             ok.user_verified,
@@ -126,15 +126,9 @@ fn the_specification_vectors_verify_in_the_browser_build() {
         let mut forged = response.clone();
         let last = forged.signature.len() - 1;
         forged.signature[last] ^= 1;
-        let stored = StoredCredential {
-            credential_id: &cred.credential_id,
-            public_key: &cred.public_key,
-            sign_count: cred.sign_count,
-            user_handle: b"h",
-            backup_eligible: cred.backup_eligible,
-        };
         assert!(
-            webauthn::finish_authentication(&rp, &ceremony, &policy, stored, &forged, NOW).is_err(),
+            webauthn::finish_authentication(&rp, &ceremony, &policy, stored(), &forged, NOW)
+                .is_err(),
             "{name}: a forged signature"
         );
         verified += 1;
