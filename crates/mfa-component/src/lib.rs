@@ -15,6 +15,7 @@ mod exports_impl;
 mod gateway;
 mod passwords;
 mod sign_in;
+mod webauthn;
 
 /// Bindings generated from `wit/`; the only unsafe code of the crate is in
 /// what `wit_bindgen` generates for the canonical ABI.

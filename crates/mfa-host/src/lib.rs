@@ -59,6 +59,7 @@ mod refusal;
 mod runtime;
 mod sign_in;
 mod types;
+pub mod webauthn;
 
 /// Host bindings generated from `wit/`.
 #[allow(
