@@ -5,7 +5,7 @@
 //!
 //! There is no record to keep the ceremony in before the user is known, so
 //! the engine signs it: [`Engine::begin_passkey_discovery`] returns the
-//! options with a short-lived token of kind [`TokenKind::PasskeySignIn`]
+//! options with a short-lived token of kind [`crate::TokenKind::PasskeySignIn`]
 //! whose `jti` is the challenge. The host finds the user by
 //! [`Engine::passkey_user_handle`] (its store indexes
 //! [`UserRecord::passkey_handle`]) and hands both to
@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::audit::AuditEvent;
 use crate::record::UserRecord;
-use crate::token::TokenKind;
 use crate::{Error, RandomSource, UnixTime};
 
 use super::{Engine, SignedIn};
@@ -37,7 +36,7 @@ pub struct PasskeyDiscovery {
     pub options: String,
     /// When the request expires.
     pub expires_at: UnixTime,
-    /// The signed ceremony (a JWT of kind [`TokenKind::PasskeySignIn`]) to
+    /// The signed ceremony (a JWT of kind [`crate::TokenKind::PasskeySignIn`]) to
     /// present with the answer. It proves nothing about anyone.
     pub ceremony: String,
 }
@@ -84,7 +83,7 @@ mod ceremonies {
     use crate::encoding::{b64url, b64url_decode};
     use crate::policy::MethodType;
     use crate::record::UsedCeremony;
-    use crate::token;
+    use crate::token::{self, TokenKind};
     use crate::webauthn::{self, AssertionResponse, Ceremony, UserVerification, WebauthnError};
 
     use super::super::FirstFactor;
