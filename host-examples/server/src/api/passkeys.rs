@@ -14,14 +14,19 @@ use super::*;
 
 /// The options as the browser takes them, with their expiry.
 fn options_json(o: &mfa_host::PasskeyOptions) -> Result<Value, ApiError> {
-    let options: Value = serde_json::from_str(&o.options).map_err(|_| {
+    ceremony_options(&o.options, o.expires_at)
+}
+
+/// The engine's options (JSON text) as the browser takes them, with their expiry.
+pub(super) fn ceremony_options(options: &str, expires_at: u64) -> Result<Value, ApiError> {
+    let options: Value = serde_json::from_str(options).map_err(|_| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "engine_failure",
             "the engine's passkey options are not JSON",
         )
     })?;
-    Ok(json!({"type": "passkey", "options": options, "expires_at": o.expires_at}))
+    Ok(json!({"type": "passkey", "options": options, "expires_at": expires_at}))
 }
 
 /// Start registering a passkey: `PublicKeyCredentialCreationOptionsJSON`.

@@ -38,22 +38,9 @@ pub(super) async fn passwordless_options(State(s): St) -> Result<Response, ApiEr
         .engine()
         .call(|h| h.begin_passkey_discovery(now))
         .map_err(|e| ApiError::from_engine(&e, now))?;
-    let options: Value = serde_json::from_str(&discovery.options).map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "engine_failure",
-            "the engine's passkey options are not JSON",
-        )
-    })?;
-    Ok(ok_json(
-        StatusCode::OK,
-        &json!({
-            "type": "passkey",
-            "options": options,
-            "expires_at": discovery.expires_at,
-            "ceremony": discovery.ceremony,
-        }),
-    ))
+    let mut body = super::passkeys::ceremony_options(&discovery.options, discovery.expires_at)?;
+    body["ceremony"] = Value::from(discovery.ceremony);
+    Ok(ok_json(StatusCode::OK, &body))
 }
 
 #[derive(Deserialize)]
