@@ -45,18 +45,24 @@ async function newPage() {
  */
 function recordCeremonies(page) {
   const seen = [];
-  let pending = {};
+  // The options' body is read while the browser may already be answering
+  // (the autofill request answers at once), so the answer waits for it.
+  let pending = Promise.resolve({});
   page.on('response', async (res) => {
     const path = new URL(res.url()).pathname;
     try {
       if (path.endsWith('/methods/passkey') || path.endsWith('/passkey/options')) {
-        if (res.ok()) pending = { kind: path.endsWith('/options') ? 'get' : 'create', options: (await res.json()).options };
+        if (res.ok()) {
+          const kind = path.endsWith('/options') ? 'get' : 'create';
+          pending = res.json().then((b) => ({ kind, options: b.options }));
+        }
       } else if (path.endsWith('/methods/passkey/confirm') || path.endsWith('/verify/passkey') || path.endsWith('/sign-in/passkey')) {
         const body = JSON.parse(res.request().postData());
-        seen.push({ ...pending, response: body.response, status: res.status() });
+        const options = pending;
+        seen.push(options.then((o) => ({ ...o, response: body.response, status: res.status() })));
       }
     } catch (e) {
-      seen.push({ error: String(e) });
+      seen.push(Promise.resolve({ error: String(e) }));
     }
   });
   return seen;
@@ -242,8 +248,9 @@ test('a passkey: set up at "Set it up now", sign in with it (amr hwk), a second 
   await page.close();
 
   // Another implementation agrees with every one of these verdicts.
-  assert.deepEqual(ceremonies.map((c) => [c.kind, c.status]), [['create', 200], ['get', 200], ['create', 200], ['get', 200]]);
-  const verdicts = independently(site, ceremonies);
+  const recorded = await Promise.all(ceremonies);
+  assert.deepEqual(recorded.map((c) => [c.kind, c.status]), [['create', 200], ['get', 200], ['create', 200], ['get', 200]]);
+  const verdicts = independently(site, recorded);
   assert.deepEqual(verdicts.map((v) => [v.kind, v.accepted, v.reason]), [['create', true, ''], ['get', true, ''], ['create', true, ''], ['get', true, '']]);
 });
 
@@ -302,10 +309,11 @@ test('attacks: the same key twice, a copied key, a look-alike site relaying to t
     assert.ok(events.includes('passkey_refused'), `the engine refused it: ${events}`);
     // The other implementation, told the real site's origin, refuses it too;
     // the registration before it, it accepts.
-    const relayed = ceremonies.at(-1);
+    const recorded = await Promise.all(ceremonies);
+    const relayed = recorded.at(-1);
     assert.equal(relayed.status, 401);
     assert.equal(JSON.parse(Buffer.from(relayed.response.response.clientDataJSON, 'base64url')).origin, fake, 'the browser signed for the look-alike');
-    const [made, copy] = [ceremonies[0], ceremonies.find((c) => c.kind === 'get' && c.status === 200)];
+    const [made, copy] = [recorded[0], recorded.find((c) => c.kind === 'get' && c.status === 200)];
     const verdicts = independently(site, [made, copy, relayed]);
     assert.deepEqual(verdicts.map((v) => v.accepted), [true, true, false]);
     assert.match(verdicts[2].reason, /origin/i);
@@ -392,7 +400,7 @@ test('passwordless: the passkey offered in the user-name autofill and behind "Si
   await page.close();
 
   // The other implementation accepts the registration and both passwordless sign-ins.
-  const done = ceremonies.filter((c) => c.status === 200);
+  const done = (await Promise.all(ceremonies)).filter((c) => c.status === 200);
   assert.deepEqual(done.map((c) => c.kind), ['create', 'get', 'get']);
   const verdicts = independently(site, done);
   assert.deepEqual(verdicts.map((v) => [v.kind, v.accepted, v.reason]), [['create', true, ''], ['get', true, ''], ['get', true, '']]);
