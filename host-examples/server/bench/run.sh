@@ -7,6 +7,8 @@
 #
 # MFA_BENCH_RATE (default 16000) is the most requests per second expected:
 # the TOTP runs create that many users per second of run time.
+# MFA_SERVER_BIN runs that server binary (with the mfa-loadgen beside it)
+# instead of building this tree: how a before and an after are run side by side.
 #
 # Prints one JSON line per run. Every TOTP request is a real success for a
 # different user and writes that user's replay step before it is answered.
@@ -17,9 +19,13 @@ SECS=${2:-4}
 ADMIN=bench-admin-token-0123456789
 export MFA_PROXY_SECRET=bench-proxy-secret-0123456789abcdef
 TARGET=${CARGO_TARGET_DIR:-target}
-cargo build --release -p mfa-server --bins >&2
-SERVER=$TARGET/release/mfa-server
-LOADGEN=$TARGET/release/mfa-loadgen
+if [ -n "${MFA_SERVER_BIN:-}" ]; then
+  SERVER=$MFA_SERVER_BIN
+else
+  cargo build --release -p mfa-server --bins >&2
+  SERVER=$TARGET/release/mfa-server
+fi
+LOADGEN=$(dirname "$SERVER")/mfa-loadgen
 WORK=$(mktemp -d /tmp/mfa-bench.XXXXXX)
 PIDS=()
 cleanup() {

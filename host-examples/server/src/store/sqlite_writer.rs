@@ -1,30 +1,89 @@
-//! The SQLite writer: one connection that takes every write waiting at that
-//! moment and commits them in one transaction (group commit), answering each
-//! only after the commit reached the disk.
-use super::*;
+//! The SQLite writer: one connection on its own thread that takes every write
+//! waiting at that moment and commits them in one transaction (group commit),
+//! answering each only after the commit reached the disk.
+//!
+//! The thread runs the statements itself, so a batch costs one wake-up and
+//! one flush however many writes it holds. Each write runs inside its own
+//! savepoint: a write that fails (a constraint, say) is undone and answered
+//! with its error while the rest of the batch commits.
+//!
+//! Checkpoints (copying the WAL back into the database file) run on a second
+//! thread with its own connection, nudged after commits and at most every
+//! [`CHECKPOINT_EVERY`]: a passive checkpoint takes no writer lock, so the
+//! writer never waits for one. Without it SQLite would checkpoint inside the
+//! commit that crossed 1000 WAL pages, on the writer's thread.
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::thread;
+use std::time::Duration;
 
-/// The SQLite writer: waits for a write, takes every other write already
-/// waiting (up to `batch`), applies them in one transaction, and answers each
-/// after the commit has reached the disk.
-pub(super) async fn sqlite_writer(
-    mut conn: SqliteConnection,
+use rusqlite::{Connection, params};
+use tokio::sync::mpsc;
+
+use super::sqlite::lite_err;
+use super::{
+    AuditRow, SQL_CAS, SQL_INSERT_USER, SQL_PUT_SETTING, SQL_REV, SQL_SET_PASSWORD, StoreError,
+    WriteJob, WriteOp, lite,
+};
+
+/// One audit event (SQLite numbers its parameters `?N`).
+const SQL_AUDIT_ONE: &str = "INSERT INTO audit_log (at, user_id, actor, event, method, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+
+/// The least time between two checkpoints while writes go on.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
+
+/// Start the writer thread, and the checkpointer on `checkpoints` (a second
+/// connection to the same file). Both end when every sender is dropped.
+pub(super) fn spawn_writer(
+    conn: Connection,
+    checkpoints: Connection,
+    rx: mpsc::Receiver<WriteJob>,
+    batch: usize,
+) -> std::io::Result<()> {
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+        .map_err(std::io::Error::other)?;
+    let (nudge, nudged) = sync_channel::<()>(1);
+    thread::Builder::new()
+        .name("mfa-sqlite-ckpt".into())
+        .spawn(move || {
+            while nudged.recv().is_ok() {
+                if let Err(e) =
+                    checkpoints.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                {
+                    tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+                }
+                thread::sleep(CHECKPOINT_EVERY);
+            }
+        })?;
+    thread::Builder::new()
+        .name("mfa-sqlite-writer".into())
+        .spawn(move || run(conn, rx, batch, nudge))
+        .map(|_| ())
+}
+
+/// The statements, in SQLite's spelling, made once.
+struct Sql {
+    cas: String,
+    rev: String,
+    insert: String,
+    set_pw: String,
+    put: String,
+}
+
+fn run(
+    mut conn: Connection,
     mut rx: mpsc::Receiver<WriteJob>,
     batch: usize,
+    checkpoint: SyncSender<()>,
 ) {
-    let mut jobs: Vec<WriteJob> = Vec::with_capacity(batch);
-    let cas = lite(SQL_CAS);
-    let rev = lite(SQL_REV);
-    let insert = lite(SQL_INSERT_USER);
-    let set_pw = lite(SQL_SET_PASSWORD);
-    let put = lite(SQL_PUT_SETTING);
-    let stmts = LiteSql {
-        cas: &cas,
-        rev: &rev,
-        insert: &insert,
-        set_pw: &set_pw,
-        put: &put,
+    let sql = Sql {
+        cas: lite(SQL_CAS),
+        rev: lite(SQL_REV),
+        insert: lite(SQL_INSERT_USER),
+        set_pw: lite(SQL_SET_PASSWORD),
+        put: lite(SQL_PUT_SETTING),
     };
-    while let Some(first) = rx.recv().await {
+    let mut jobs: Vec<WriteJob> = Vec::with_capacity(batch);
+    while let Some(first) = rx.blocking_recv() {
         jobs.push(first);
         while jobs.len() < batch {
             match rx.try_recv() {
@@ -32,11 +91,15 @@ pub(super) async fn sqlite_writer(
                 Err(_) => break,
             }
         }
-        let outcome = apply_batch(&mut conn, &jobs, &stmts).await;
-        match outcome {
+        match apply_batch(&mut conn, &jobs, &sql) {
             Ok(results) => {
                 for (job, r) in jobs.drain(..).zip(results) {
-                    let _ = job.reply.send(Ok(r));
+                    let _ = job.reply.send(r);
+                }
+                // One nudge waiting is enough; the checkpointer takes every
+                // commit made until it runs.
+                if let Err(TrySendError::Disconnected(())) = checkpoint.try_send(()) {
+                    tracing::error!("the SQLite checkpointer has stopped");
                 }
             }
             Err(e) => {
@@ -49,140 +112,84 @@ pub(super) async fn sqlite_writer(
     }
 }
 
-struct LiteSql<'a> {
-    cas: &'a str,
-    rev: &'a str,
-    insert: &'a str,
-    set_pw: &'a str,
-    put: &'a str,
+/// Apply the batch in one transaction. The outer error is the
+/// transaction's own (begin, savepoint, commit): then nothing of the batch
+/// was written.
+fn apply_batch(
+    conn: &mut Connection,
+    jobs: &[WriteJob],
+    sql: &Sql,
+) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+    exec(conn, "BEGIN IMMEDIATE").map_err(lite_err("begin"))?;
+    match apply_in_transaction(conn, jobs, sql) {
+        Ok(results) => match exec(conn, "COMMIT") {
+            Ok(()) => Ok(results),
+            Err(e) => {
+                let _ = exec(conn, "ROLLBACK");
+                Err(lite_err("commit")(e))
+            }
+        },
+        Err(e) => {
+            let _ = exec(conn, "ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
-async fn apply_batch(
-    conn: &mut SqliteConnection,
+fn apply_in_transaction(
+    conn: &Connection,
     jobs: &[WriteJob],
-    s: &LiteSql<'_>,
-) -> Result<Vec<bool>, StoreError> {
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut *conn)
-        .await
-        .map_err(db("begin"))?;
-    let mut results = vec![false; jobs.len()];
-    // Record writes of distinct users go in one compare-and-swap statement;
-    // everything else (and a second write of the same user) follows in order.
-    let mut bulk: Vec<usize> = Vec::new();
-    let mut users: HashSet<&str> = HashSet::new();
-    for (i, job) in jobs.iter().enumerate() {
-        if let WriteOp::Commit(c) = &job.op
-            && c.update.is_some()
-            && users.insert(c.user_id.as_str())
-        {
-            bulk.push(i);
+    sql: &Sql,
+) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        exec(conn, "SAVEPOINT w").map_err(lite_err("savepoint"))?;
+        let r = apply_one(conn, &job.op, sql);
+        if !matches!(r, Ok(true)) {
+            // A refused compare-and-swap or a failed statement leaves no trace.
+            exec(conn, "ROLLBACK TO w").map_err(lite_err("roll back a write"))?;
         }
-    }
-    for chunk in bulk.chunks(CAS_ROWS_PER_UPDATE) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "WITH v(uid, rec, rev, st, upd, exp, pkh) AS (",
-        );
-        q.push_values(chunk, |mut b, i| {
-            if let WriteOp::Commit(c) = &jobs[*i].op
-                && let Some(u) = &c.update
-            {
-                b.push_bind(&c.user_id)
-                    .push_bind(&u.json)
-                    .push_bind(u.revision)
-                    .push_bind(&u.state)
-                    .push_bind(c.now)
-                    .push_bind(c.expected_revision)
-                    .push_bind(&u.passkey_handle);
-            }
-        });
-        q.push(") UPDATE users SET record = v.rec, revision = v.rev, mfa_state = v.st, updated_at = v.upd, passkey_handle = v.pkh FROM v WHERE users.user_id = v.uid AND users.revision = v.exp RETURNING users.user_id");
-        let written: Vec<String> = match q.build_query_scalar().fetch_all(&mut *conn).await {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(db("write users")(e));
-            }
-        };
-        let written: HashSet<&str> = written.iter().map(String::as_str).collect();
-        for i in chunk {
-            if let WriteOp::Commit(c) = &jobs[*i].op {
-                results[*i] = written.contains(c.user_id.as_str());
-            }
-        }
-    }
-    for (i, job) in jobs.iter().enumerate() {
-        if bulk.binary_search(&i).is_ok() {
-            continue;
-        }
-        match apply_one(conn, &job.op, s).await {
-            Ok(r) => results[i] = r,
-            Err(e) => {
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-                return Err(e);
-            }
-        }
-    }
-    let mut audit: Vec<&AuditRow> = Vec::new();
-    for (job, ok) in jobs.iter().zip(&results) {
-        if *ok && let WriteOp::Commit(c) = &job.op {
-            audit.extend(c.audit.iter());
-        }
-    }
-    // The audit events of the whole batch, in as few statements as possible.
-    for chunk in audit.chunks(AUDIT_ROWS_PER_INSERT) {
-        let mut q = sqlx::QueryBuilder::<sqlx::Sqlite>::new(AUDIT_INSERT_HEAD);
-        q.push_values(chunk, |mut b, a| {
-            b.push_bind(a.at)
-                .push_bind(&a.user_id)
-                .push_bind(&a.actor)
-                .push_bind(&a.event)
-                .push_bind(&a.method)
-                .push_bind(&a.detail);
-        });
-        if let Err(e) = q.build().execute(&mut *conn).await {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-            return Err(db("write audit")(e));
-        }
-    }
-    if let Err(e) = sqlx::query("COMMIT").execute(&mut *conn).await {
-        let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-        return Err(db("commit")(e));
+        exec(conn, "RELEASE w").map_err(lite_err("release savepoint"))?;
+        results.push(r);
     }
     Ok(results)
 }
 
-async fn apply_one(
-    conn: &mut SqliteConnection,
-    op: &WriteOp,
-    s: &LiteSql<'_>,
-) -> Result<bool, StoreError> {
+/// Run a statement without parameters, prepared once per connection.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// One write; `Ok(false)` when its condition did not hold (a stale revision,
+/// an existing user, a replaced password).
+fn apply_one(conn: &Connection, op: &WriteOp, sql: &Sql) -> Result<bool, StoreError> {
     match op {
         WriteOp::Commit(c) => {
             let ok = match &c.update {
                 Some(u) => {
-                    sqlx::query(s.cas)
-                        .bind(&u.json)
-                        .bind(u.revision)
-                        .bind(&u.state)
-                        .bind(c.now)
-                        .bind(&c.user_id)
-                        .bind(c.expected_revision)
-                        .bind(&u.passkey_handle)
-                        .execute(&mut *conn)
-                        .await
-                        .map_err(db("write user"))?
-                        .rows_affected()
+                    conn.prepare_cached(&sql.cas)
+                        .and_then(|mut st| {
+                            st.execute(params![
+                                u.json,
+                                u.revision,
+                                u.state,
+                                c.now,
+                                c.user_id,
+                                c.expected_revision,
+                                u.passkey_handle
+                            ])
+                        })
+                        .map_err(lite_err("write user"))?
                         == 1
                 }
-                None => sqlx::query(s.rev)
-                    .bind(&c.user_id)
-                    .bind(c.expected_revision)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(db("check revision"))?
-                    .is_some(),
+                None => conn
+                    .prepare_cached(&sql.rev)
+                    .and_then(|mut st| st.exists(params![c.user_id, c.expected_revision]))
+                    .map_err(lite_err("check revision"))?,
             };
+            if ok {
+                append_audit(conn, &c.audit)?;
+            }
             Ok(ok)
         }
         WriteOp::InsertUser {
@@ -192,40 +199,50 @@ async fn apply_one(
             state,
             password_hash,
             now,
-        } => Ok(sqlx::query(s.insert)
-            .bind(user_id)
-            .bind(password_hash)
-            .bind(record_json)
-            .bind(revision)
-            .bind(state)
-            .bind(now)
-            .execute(&mut *conn)
-            .await
-            .map_err(db("create user"))?
-            .rows_affected()
+        } => Ok(conn
+            .prepare_cached(&sql.insert)
+            .and_then(|mut st| {
+                st.execute(params![
+                    user_id,
+                    password_hash,
+                    record_json,
+                    revision,
+                    state,
+                    now
+                ])
+            })
+            .map_err(lite_err("create user"))?
             == 1),
         WriteOp::SetPassword {
             user_id,
             hash,
             expected,
-        } => Ok(sqlx::query(s.set_pw)
-            .bind(hash)
-            .bind(user_id)
-            .bind(expected)
-            .execute(&mut *conn)
-            .await
-            .map_err(db("set password"))?
-            .rows_affected()
+        } => Ok(conn
+            .prepare_cached(&sql.set_pw)
+            .and_then(|mut st| st.execute(params![hash, user_id, expected]))
+            .map_err(lite_err("set password"))?
             == 1),
         WriteOp::PutSetting { name, value, now } => {
-            sqlx::query(s.put)
-                .bind(name)
-                .bind(value)
-                .bind(now)
-                .execute(&mut *conn)
-                .await
-                .map_err(db("write setting"))?;
+            conn.prepare_cached(&sql.put)
+                .and_then(|mut st| st.execute(params![name, value, now]))
+                .map_err(lite_err("write setting"))?;
             Ok(true)
         }
     }
+}
+
+fn append_audit(conn: &Connection, audit: &[AuditRow]) -> Result<(), StoreError> {
+    if audit.is_empty() {
+        return Ok(());
+    }
+    let mut st = conn
+        .prepare_cached(SQL_AUDIT_ONE)
+        .map_err(lite_err("write audit"))?;
+    for a in audit {
+        st.execute(params![
+            a.at, a.user_id, a.actor, a.event, a.method, a.detail
+        ])
+        .map_err(lite_err("write audit"))?;
+    }
+    Ok(())
 }
