@@ -183,25 +183,25 @@ impl Pg {
     }
 }
 
-/// The audit events as one array per column, for `unnest`.
-struct AuditColumns {
+/// The audit events as one array per column, for `unnest`, borrowed.
+struct AuditColumns<'a> {
     at: Vec<i64>,
-    user_id: Vec<String>,
-    actor: Vec<Option<String>>,
-    event: Vec<String>,
-    method: Vec<Option<String>>,
-    detail: Vec<String>,
+    user_id: Vec<&'a str>,
+    actor: Vec<Option<&'a str>>,
+    event: Vec<&'a str>,
+    method: Vec<Option<&'a str>>,
+    detail: Vec<&'a str>,
 }
 
-impl AuditColumns {
-    fn of(rows: &[AuditRow]) -> Self {
+impl<'a> AuditColumns<'a> {
+    fn of(rows: &'a [AuditRow]) -> Self {
         Self {
             at: rows.iter().map(|a| a.at).collect(),
-            user_id: rows.iter().map(|a| a.user_id.clone()).collect(),
-            actor: rows.iter().map(|a| a.actor.clone()).collect(),
-            event: rows.iter().map(|a| a.event.clone()).collect(),
-            method: rows.iter().map(|a| a.method.clone()).collect(),
-            detail: rows.iter().map(|a| a.detail.clone()).collect(),
+            user_id: rows.iter().map(|a| a.user_id.as_str()).collect(),
+            actor: rows.iter().map(|a| a.actor.as_deref()).collect(),
+            event: rows.iter().map(|a| a.event.as_str()).collect(),
+            method: rows.iter().map(|a| a.method.as_deref()).collect(),
+            detail: rows.iter().map(|a| a.detail.as_str()).collect(),
         }
     }
 }

@@ -42,7 +42,15 @@ pub(super) fn lite_err(op: &'static str) -> impl Fn(rusqlite::Error) -> StoreErr
 /// The SQLite half of [`Store`](super::Store).
 pub(super) struct Lite {
     readers: Arc<Readers>,
+    reads: ReadSql,
     pub(super) writer: mpsc::Sender<WriteJob>,
+}
+
+/// The point reads in SQLite's spelling, made once.
+struct ReadSql {
+    get_user: String,
+    by_passkey: String,
+    get_setting: String,
 }
 
 impl Lite {
@@ -86,6 +94,11 @@ impl Lite {
             .map_err(|e| StoreError(format!("cannot open {} for reading: {e}", cfg.url)))?;
         Ok(Self {
             readers: Arc::new(readers),
+            reads: ReadSql {
+                get_user: lite(SQL_GET_USER),
+                by_passkey: lite(SQL_BY_PASSKEY),
+                get_setting: lite(SQL_GET_SETTING),
+            },
             writer: tx,
         })
     }
@@ -93,7 +106,7 @@ impl Lite {
     pub(super) fn get_user(&self, user_id: &str) -> Result<Option<UserRow>, StoreError> {
         self.readers
             .with(|c| {
-                c.prepare_cached(&lite(SQL_GET_USER))?
+                c.prepare_cached(&self.reads.get_user)?
                     .query_row([user_id], |r| {
                         Ok(UserRow {
                             record_json: r.get(0)?,
@@ -110,23 +123,22 @@ impl Lite {
         &self,
         handle: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.readers
-            .with(|c| {
-                c.prepare_cached(&lite(SQL_BY_PASSKEY))?
-                    .query_row([handle], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(lite_err("find user by passkey"))
+        self.text(&self.reads.by_passkey, handle, "find user by passkey")
     }
 
     pub(super) fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        self.text(&self.reads.get_setting, name, "read setting")
+    }
+
+    /// One text column of the row with this key, if there is one.
+    fn text(&self, sql: &str, key: &str, op: &'static str) -> Result<Option<String>, StoreError> {
         self.readers
             .with(|c| {
-                c.prepare_cached(&lite(SQL_GET_SETTING))?
-                    .query_row([name], |r| r.get(0))
+                c.prepare_cached(sql)?
+                    .query_row([key], |r| r.get(0))
                     .optional()
             })
-            .map_err(lite_err("read setting"))
+            .map_err(lite_err(op))
     }
 
     pub(super) fn ping(&self) -> Result<(), StoreError> {
